@@ -1,0 +1,1 @@
+"""The nameko services; none imports another, they share only `shared/`."""

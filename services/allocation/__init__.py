@@ -1,0 +1,1 @@
+"""The allocation service: schools, catchments, rounds and the allocation itself."""

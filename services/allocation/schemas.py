@@ -1,0 +1,14 @@
+"""What the allocation service returns over RPC."""
+
+from marshmallow import Schema, fields
+
+
+class RoundView(Schema):
+    """A round as the gateway and the other services see it."""
+
+    round_id = fields.String()
+    level = fields.String()
+    year = fields.Integer()
+    status = fields.String()
+    max_preferences = fields.Integer()
+    opened_at = fields.AwareDateTime(allow_none=True)

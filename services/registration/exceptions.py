@@ -1,0 +1,9 @@
+"""Errors the registration service raises, and lists in `expected_exceptions`."""
+
+
+class ApplicationNotFound(Exception):
+    """No application has that reference."""
+
+
+class RoundNotKnownYet(Exception):
+    """A submission names a round whose `round_opened` event has not arrived yet; retried."""

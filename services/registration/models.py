@@ -1,0 +1,56 @@
+"""The registration database: applications, and its projection of allocation's rounds."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.registration.domain import Current, Guardian
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the registration database."""
+
+
+class Application(Base):
+    """One child's application to one round."""
+
+    __tablename__ = "applications"
+    __table_args__ = (UniqueConstraint("round_id", "citizen_id", name="one_per_child_per_round"),)
+
+    reference: Mapped[str] = mapped_column(String(32), primary_key=True)
+    round_id: Mapped[str] = mapped_column(String(40), index=True)
+    citizen_id: Mapped[str] = mapped_column(String(12))
+    child_name: Mapped[str] = mapped_column(String(120))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    preferences: Mapped[list[str]] = mapped_column(JSON)
+    guardian_name: Mapped[str] = mapped_column(String(120))
+    guardian_phone: Mapped[str] = mapped_column(String(16))
+    guardian_email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(20))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    def current(self) -> Current:
+        """The amendable parts, for the domain rules."""
+        return Current(
+            preferences=tuple(self.preferences),
+            guardian=Guardian(
+                self.guardian_name, self.guardian_phone, self.guardian_email, self.language
+            ),
+        )
+
+
+class RoundView(Base):
+    """Registration's copy of a round, kept from allocation's round events."""
+
+    __tablename__ = "rounds"
+
+    round_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int] = mapped_column(Integer)
+    max_preferences: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))

@@ -1,0 +1,33 @@
+"""What the registration service returns over RPC."""
+
+from marshmallow import Schema, fields
+
+
+class GuardianView(Schema):
+    """The guardian, for the notification service and the parent's own view."""
+
+    full_name = fields.String(attribute="guardian_name")
+    phone = fields.String(attribute="guardian_phone")
+    email = fields.String(attribute="guardian_email")
+    language = fields.String()
+
+
+class ChildView(Schema):
+    """The child as registered."""
+
+    citizen_id = fields.String()
+    full_name = fields.String(attribute="child_name")
+    date_of_birth = fields.Date()
+
+
+class ApplicationView(Schema):
+    """An application as its own family may see it."""
+
+    reference = fields.String()
+    round_id = fields.String()
+    status = fields.String()
+    preferences = fields.List(fields.String())
+    submitted_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    child = fields.Function(lambda application: ChildView().dump(application))
+    guardian = fields.Function(lambda application: GuardianView().dump(application))

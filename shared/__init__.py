@@ -1,0 +1,1 @@
+"""Contracts and plumbing shared by the Tuyensinh services and the gateway."""

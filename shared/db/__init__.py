@@ -1,0 +1,1 @@
+"""Database plumbing: per-service engines, sessions, the outbox and the idempotent inbox."""

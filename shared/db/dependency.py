@@ -1,0 +1,113 @@
+"""nameko dependencies: one engine per container, one session per worker, a relay per service."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import eventlet
+from eventlet.event import Event
+from nameko.containers import WorkerContext
+from nameko.extensions import DependencyProvider, SharedExtension
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.db.engine import build_engine
+from shared.db.outbox import OUTBOX_DIRTY, relay_batch
+from shared.messaging.bus import MessageBus
+from shared.messaging.entrypoints import Topology
+
+log = logging.getLogger(__name__)
+
+
+class Engines(SharedExtension):
+    """The container's engine for its own database (config key `DB_URI`)."""
+
+    engine: Engine
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.engine = build_engine(
+            config["DB_URI"], green=True, pool_size=int(config.get("DB_POOL_SIZE", 10))
+        )
+
+    def kill(self) -> None:
+        self.engine.dispose()
+
+    def stop(self) -> None:
+        self.engine.dispose()
+
+
+class OutboxRelay(SharedExtension):
+    """Publishes committed outbox rows: at once when a worker commits some, else on a poll."""
+
+    engines = Engines()
+    topology = Topology()
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
+        self.bus = MessageBus(config["AMQP_URI"])
+        self._wake = Event()
+        self._running = False
+
+    def start(self) -> None:
+        self._running = True
+        self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
+
+    def stop(self) -> None:
+        self._running = False
+        self.kick()
+
+    kill = stop
+
+    def kick(self) -> None:
+        """Wake the relay now (a worker has just committed events)."""
+        if not self._wake.ready():
+            self._wake.send(True)
+
+    def _run(self) -> None:
+        while self._running:
+            # A fresh event before the pass: a kick that lands during it is not lost.
+            self._wake = Event()
+            try:
+                while relay_batch(self.engines.engine, self.bus):
+                    pass
+            except Exception:
+                # Broker or database away: the rows stay put and the next pass retries them.
+                log.exception("outbox relay pass failed")
+                eventlet.sleep(self.poll_seconds)
+            with eventlet.Timeout(self.poll_seconds, False):
+                self._wake.wait()
+
+
+class Database(DependencyProvider):
+    """Injects a SQLAlchemy session per worker; the worker commits, teardown closes."""
+
+    engines = Engines()
+    relay = OutboxRelay()
+
+    def setup(self) -> None:
+        self._sessions: dict[WorkerContext, Session] = {}
+        self._factory: sessionmaker[Session] | None = None
+
+    def get_dependency(self, worker_ctx: WorkerContext) -> Session:
+        if self._factory is None:  # sibling extensions set up in parallel; bind lazily
+            self._factory = sessionmaker(bind=self.engines.engine, expire_on_commit=False)
+        session = self._factory()
+        self._sessions[worker_ctx] = session
+        return session
+
+    def worker_teardown(self, worker_ctx: WorkerContext) -> None:
+        session = self._sessions.pop(worker_ctx, None)
+        if session is None:
+            return
+        dirty = session.info.pop(OUTBOX_DIRTY, False)
+        session.close()
+        if dirty:
+            self.relay.kick()
+
+    @property
+    def engine(self) -> Any:
+        """The engine, for CLIs and tests that run inside the container."""
+        return self.engines.engine

@@ -1,0 +1,1 @@
+"""Messaging on RabbitMQ: confirmed publishing, reliable consumers, dead-letter tools."""

@@ -1,0 +1,115 @@
+"""nameko entrypoints that never lose a message: ack on success, retry with backoff, then dead-letter.
+
+nameko 2.14 acks a message whose handler raised, so the work would vanish. These consumers
+instead republish a failed message (confirmed) to a delay queue, and after the last retry to
+the queue's dead-letter queue, and only then ack the original.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from kombu import Queue
+from kombu.message import Message as KombuMessage
+from nameko.extensions import SharedExtension
+from nameko.messaging import Consumer
+
+from shared import topology
+from shared.events import PoisonMessage
+from shared.messaging.bus import ATTEMPT_HEADER, MessageBus, declare_topology, retry_delays
+
+log = logging.getLogger(__name__)
+
+
+class Topology(SharedExtension):
+    """Declares the broker topology once per container, before any entrypoint starts."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        declare_topology(config["AMQP_URI"], retry_delays(config))
+
+
+class FailureRouter(SharedExtension):
+    """Decides where a failed message goes next: a delay queue, or the dead-letter queue."""
+
+    def setup(self) -> None:
+        self.delays = retry_delays(self.container.config)
+        self.bus = MessageBus(self.container.config["AMQP_URI"])
+
+    def route(self, queue_name: str, message: KombuMessage, exc: BaseException) -> str:
+        """Republish `message` for its next attempt or for an operator; returns where it went."""
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
+        retryable = not isinstance(exc, PoisonMessage)
+        if retryable and attempt <= len(self.delays):
+            delay = self.delays[attempt - 1]
+            self.bus.forward(
+                message,
+                exchange=topology.delay_exchange(delay),
+                routing_key=queue_name,
+                headers={ATTEMPT_HEADER: attempt},
+            )
+            return f"retry {attempt} in {delay} ms"
+        self.bus.forward(
+            message,
+            exchange=topology.DEAD_LETTERS,
+            routing_key=queue_name,
+            headers={
+                ATTEMPT_HEADER: attempt,
+                "x-tuyensinh-failure": f"{type(exc).__module__}.{type(exc).__qualname__}",
+                # Only our own poison reasons are known to be free of personal data.
+                "x-tuyensinh-detail": str(exc)[:300] if not retryable else "",
+            },
+        )
+        return "dead-lettered"
+
+
+class ReliableConsumer(Consumer):
+    """Consumes a queue from `shared.topology`; never acks a failure before it is parked."""
+
+    topology = Topology()
+    failures = FailureRouter()
+
+    def __init__(self, queue_for: Callable[[str], Queue], **kwargs: Any) -> None:
+        self.queue_for = queue_for
+        super().__init__(queue=None, requeue_on_error=False, **kwargs)
+
+    def setup(self) -> None:
+        self.queue = self.queue_for(self.container.service_name)
+        super().setup()
+
+    def handle_message_processed(
+        self, message: KombuMessage, result: Any = None, exc_info: Any = None
+    ) -> None:
+        if exc_info is not None:
+            try:
+                outcome = self.failures.route(self.queue.name, message, exc_info[1])
+            except Exception:
+                # The failure could not be parked; leave the message with the broker.
+                log.exception("could not park failed message from %s; requeueing", self.queue.name)
+                self.queue_consumer.requeue_message(message)
+                return
+            log.warning(
+                "message %s from %s failed (%s): %s",
+                message.properties.get("message_id"),
+                self.queue.name,
+                type(exc_info[1]).__name__,
+                outcome,
+            )
+        self.queue_consumer.ack_message(message)
+
+
+def handle_event(source: str, event_type: str) -> Any:
+    """Decorate a handler of `source`'s `event_type` events (listed in shared.topology)."""
+    # By keyword: nameko takes a lone positional callable for the decorated method itself.
+    return ReliableConsumer.decorator(
+        queue_for=lambda service: topology.event_queue(service, source, event_type)
+    )
+
+
+def handle_command(command: str) -> Any:
+    """Decorate the handler of a command sent to this service (listed in shared.topology)."""
+    return ReliableConsumer.decorator(
+        queue_for=lambda service: topology.command_queue(service, command)
+    )

@@ -1,0 +1,106 @@
+"""The broker topology, declared once here and by every process at start.
+
+Every process declares all of it, idempotently, so a queue exists before the first message
+that belongs in it is published, whichever process happens to start first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from kombu import Connection, Exchange, Queue
+
+EVENTS = Exchange("tuyensinh.events", type="topic", durable=True)
+COMMANDS = Exchange("tuyensinh.commands", type="direct", durable=True)
+DEAD_LETTERS = Exchange("tuyensinh.dead", type="direct", durable=True)
+
+# (consuming service, command) pairs: work sent to exactly one service.
+COMMAND_ROUTES: tuple[tuple[str, str], ...] = (("registration", "submit_application"),)
+
+# (consuming service, source service, event type): who listens to what.
+SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("registration", "allocation", "round_opened"),
+    ("registration", "allocation", "round_closed"),
+    ("notification", "registration", "application_received"),
+)
+
+
+def event_routing_key(source: str, event_type: str) -> str:
+    """Routing key of an event on the events exchange: `<source>.<event_type>`."""
+    return f"{source}.{event_type}"
+
+
+def command_queue(service: str, command: str) -> Queue:
+    """The durable queue a service takes one kind of command from."""
+    _require((service, command) in COMMAND_ROUTES, f"no command route {service}.{command}")
+    name = f"{service}.{command}"
+    return Queue(name, exchange=COMMANDS, routing_key=name, durable=True)
+
+
+def event_queue(service: str, source: str, event_type: str) -> Queue:
+    """The durable queue one service's handler of one event type consumes from."""
+    _require(
+        (service, source, event_type) in SUBSCRIPTIONS,
+        f"{service} is not subscribed to {source}.{event_type} in shared.topology",
+    )
+    return Queue(
+        f"{service}.on.{source}.{event_type}",
+        exchange=EVENTS,
+        routing_key=event_routing_key(source, event_type),
+        durable=True,
+    )
+
+
+def dead_letter_queue(queue_name: str) -> Queue:
+    """Where a message that kept failing in `queue_name` waits for an operator."""
+    return Queue(
+        f"{queue_name}.dead", exchange=DEAD_LETTERS, routing_key=queue_name, durable=True
+    )
+
+
+def delay_exchange(delay_ms: int) -> Exchange:
+    """A fanout exchange feeding the delay queue of that length."""
+    return Exchange(f"tuyensinh.delay.{delay_ms}ms", type="fanout", durable=True)
+
+
+def delay_queue(delay_ms: int) -> Queue:
+    """A consumer-less queue: messages wait `delay_ms`, then return to the queue they name.
+
+    Expired messages are dead-lettered to the default exchange under the routing key they
+    were published with, which is the name of the queue they came from.
+    """
+    return Queue(
+        f"tuyensinh.delay.{delay_ms}ms",
+        exchange=delay_exchange(delay_ms),
+        durable=True,
+        queue_arguments={"x-message-ttl": delay_ms, "x-dead-letter-exchange": ""},
+    )
+
+
+def work_queues() -> list[Queue]:
+    """Every queue a handler consumes from."""
+    commands = [command_queue(service, command) for service, command in COMMAND_ROUTES]
+    events = [event_queue(*subscription) for subscription in SUBSCRIPTIONS]
+    return commands + events
+
+
+def all_queues(retry_delays_ms: Iterable[int]) -> list[Queue]:
+    """The work queues, their dead-letter queues and the retry delay queues."""
+    work = work_queues()
+    dead = [dead_letter_queue(queue.name) for queue in work]
+    delays = [delay_queue(delay) for delay in sorted(set(retry_delays_ms))]
+    return work + dead + delays
+
+
+def declare(connection: Connection, retry_delays_ms: Sequence[int]) -> None:
+    """Declare every exchange, queue and binding; safe to call from every process."""
+    channel = connection.default_channel
+    for exchange in (EVENTS, COMMANDS, DEAD_LETTERS):
+        exchange(channel).declare()
+    for queue in all_queues(retry_delays_ms):
+        queue(channel).declare()
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise LookupError(message)
