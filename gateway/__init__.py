@@ -1,0 +1,1 @@
+"""The HTTP gateway: the system's only public face."""

@@ -1,0 +1,47 @@
+"""Probes for operators, and the public list of open rounds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from kombu import Connection
+
+from gateway.schemas import RoundView
+from gateway.smorest import Blueprint
+
+blp = Blueprint("ops", __name__, url_prefix="")
+
+
+@blp.route("/healthz")
+@blp.response(200)
+def healthz() -> dict[str, str]:
+    """Liveness: the worker answers. Example: `curl localhost:8000/healthz`"""
+    return {"status": "ok"}
+
+
+@blp.route("/readyz")
+@blp.response(200)
+@blp.alt_response(503, description="The broker or a service is not ready.")
+def readyz() -> tuple[dict[str, Any], int]:
+    """Readiness: the broker accepts connections and every service answers over RPC.
+
+    Example: `curl localhost:8000/readyz`
+    """
+    backends = current_app.extensions["tuyensinh"]
+    try:
+        with Connection(backends.config["AMQP_URI"], connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1)
+        broker = "ok"
+    except Exception as exc:
+        broker = f"unavailable ({type(exc).__name__})"
+    services = backends.service_health() if broker == "ok" else {}
+    ready = broker == "ok" and all(state == "ok" for state in services.values())
+    return {"ready": ready, "broker": broker, "services": services}, 200 if ready else 503
+
+
+@blp.route("/api/v1/rounds")
+@blp.response(200, RoundView(many=True))
+def open_rounds() -> list[dict[str, Any]]:
+    """Rounds open for applications now. Example: `curl localhost:8000/api/v1/rounds`"""
+    return current_app.extensions["tuyensinh"].open_rounds()  # type: ignore[no-any-return]

@@ -1,0 +1,63 @@
+"""Request and response schemas: they validate requests and generate the OpenAPI spec."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+
+from shared.events import SCHOOL_CODE, ChildSchema, GuardianSchema
+
+
+class SubmitApplicationRequest(Schema):
+    """A parent's application: the child, ranked school choices and how to reach them."""
+
+    class Meta:
+        unknown = RAISE  # clients cannot set status, school or anything not theirs
+
+    round_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    child = fields.Nested(ChildSchema, required=True)
+    preferences = fields.List(
+        fields.String(validate=SCHOOL_CODE), required=True, validate=validate.Length(min=1, max=10)
+    )
+    guardian = fields.Nested(GuardianSchema, required=True)
+
+    @validates("preferences")
+    def _unique(self, value: list[str], **_: object) -> None:
+        if len(set(value)) != len(value):
+            raise ValidationError("each school may be chosen once")
+
+
+class ApplicationAccepted(Schema):
+    """202: the broker holds the application; its reference is the parent's receipt."""
+
+    reference = fields.String(metadata={"example": "TSABCDEFGHIJKLMNOP"})
+    status = fields.String(metadata={"example": "received"})
+
+
+class ApplicationView(Schema):
+    """An application as its family sees it."""
+
+    reference = fields.String()
+    round_id = fields.String()
+    status = fields.String()
+    preferences = fields.List(fields.String())
+    submitted_at = fields.String()
+    updated_at = fields.String()
+    child = fields.Dict()
+    guardian = fields.Dict()
+
+
+class RoundView(Schema):
+    """A round open for applications."""
+
+    round_id = fields.String()
+    level = fields.String()
+    year = fields.Integer()
+    status = fields.String()
+    max_preferences = fields.Integer()
+    opened_at = fields.String(allow_none=True)
+
+
+class ErrorBody(Schema):
+    """`{"error": {"code", "message", "fields"}}`."""
+
+    error = fields.Dict()

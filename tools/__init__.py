@@ -1,0 +1,1 @@
+"""Command-line helpers for running the system on one machine."""
