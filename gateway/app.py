@@ -1,4 +1,4 @@
-"""The gateway's WSGI app factory: `gunicorn -c gateway/gunicorn.conf.py 'gateway.app:create_app()'`."""
+"""The gateway's WSGI app factory, served by gunicorn (see gateway/gunicorn.conf.py)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ class Backends:
 
     def open_rounds(self) -> list[dict[str, Any]]:
         """Rounds accepting applications, as allocation said at most a few seconds ago."""
-        return self._open_rounds.get()  # type: ignore[no-any-return]
+        return self._open_rounds.get()
 
     def open_round(self, round_id: str) -> dict[str, Any] | None:
         """The open round with that id, if any."""
@@ -76,4 +76,4 @@ class Backends:
 
     def _load_open_rounds(self) -> list[dict[str, Any]]:
         with self.rpc.cluster() as rpc:
-            return rpc.allocation.list_open_rounds()  # type: ignore[no-any-return]
+            return rpc.allocation.list_open_rounds()

@@ -1,4 +1,4 @@
-"""Load a `config.yml` with nameko's `${VAR:default}` substitution, for code outside `nameko run`."""
+"""Load a `config.yml` with nameko's `${VAR:default}` substitution, outside `nameko run`."""
 
 from __future__ import annotations
 

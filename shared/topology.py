@@ -53,9 +53,7 @@ def event_queue(service: str, source: str, event_type: str) -> Queue:
 
 def dead_letter_queue(queue_name: str) -> Queue:
     """Where a message that kept failing in `queue_name` waits for an operator."""
-    return Queue(
-        f"{queue_name}.dead", exchange=DEAD_LETTERS, routing_key=queue_name, durable=True
-    )
+    return Queue(f"{queue_name}.dead", exchange=DEAD_LETTERS, routing_key=queue_name, durable=True)
 
 
 def delay_exchange(delay_ms: int) -> Exchange:

@@ -69,4 +69,4 @@ class Application(MethodView):
         Example: `curl localhost:8000/api/v1/applications/TSABCDEFGHIJKLMNOP`
         """
         with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
-            return rpc.registration.get_application(reference)  # type: ignore[no-any-return]
+            return rpc.registration.get_application(reference)

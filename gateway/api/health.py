@@ -44,4 +44,4 @@ def readyz() -> tuple[dict[str, Any], int]:
 @blp.response(200, RoundView(many=True))
 def open_rounds() -> list[dict[str, Any]]:
     """Rounds open for applications now. Example: `curl localhost:8000/api/v1/rounds`"""
-    return current_app.extensions["tuyensinh"].open_rounds()  # type: ignore[no-any-return]
+    return current_app.extensions["tuyensinh"].open_rounds()

@@ -19,12 +19,13 @@ class AllocationService:
 
     name = "allocation"
 
-    db: Session = Database()  # type: ignore[assignment]
+    db: Session = Database()
 
     @rpc
     def list_open_rounds(self) -> list[dict[str, Any]]:
         """Rounds that accept applications now."""
-        rounds = self.db.scalars(select(Round).where(Round.status == "open").order_by(Round.round_id))
+        query = select(Round).where(Round.status == "open").order_by(Round.round_id)
+        rounds = self.db.scalars(query)
         return RoundView(many=True).dump(rounds)
 
     @rpc(expected_exceptions=RoundNotFound)

@@ -22,8 +22,8 @@ class NotificationService:
 
     name = "notification"
 
-    db: Session = Database()  # type: ignore[assignment]
-    mailer: SmtpMailer = Mailer()  # type: ignore[assignment]
+    db: Session = Database()
+    mailer: SmtpMailer = Mailer()
     registration = RpcProxy("registration")
 
     @handle_event("registration", "application_received")

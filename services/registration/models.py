@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.registration.domain import Current, Guardian
+from shared.db.types import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -31,8 +32,8 @@ class Application(Base):
     guardian_email: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(20))
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     def current(self) -> Current:
         """The amendable parts, for the domain rules."""

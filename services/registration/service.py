@@ -24,7 +24,7 @@ class RegistrationService:
 
     name = "registration"
 
-    db: Session = Database()  # type: ignore[assignment]
+    db: Session = Database()
 
     @handle_command("submit_application")
     def handle_submit_application(self, body: dict[str, Any]) -> None:
@@ -62,4 +62,3 @@ class RegistrationService:
         """Readiness: the service answers and its database does too."""
         self.db.execute(text("SELECT 1"))
         return {"service": self.name, "database": "ok"}
-

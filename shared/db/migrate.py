@@ -16,6 +16,7 @@ from shared.config import load_config
 from shared.db.engine import build_engine
 
 ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("registration", "allocation", "notification")
 
 
 def service_config_path(service: str) -> Path:
@@ -26,7 +27,8 @@ def service_config_path(service: str) -> Path:
 def upgrade(service: str, db_uri: str, revision: str = "head") -> None:
     """Bring `db_uri` up to `revision` of `service`'s migrations."""
     alembic_config = Config()
-    alembic_config.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
+    migrations = ROOT / "services" / service / "migrations"
+    alembic_config.set_main_option("script_location", str(migrations))
     alembic_config.attributes["db_uri"] = db_uri
     command.upgrade(alembic_config, revision)
 
@@ -44,7 +46,7 @@ def run_env(target_metadata: MetaData) -> None:
 def main() -> None:
     """Migrate each named service's database to head."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("services", nargs="+", choices=["registration", "allocation", "notification"])
+    parser.add_argument("services", nargs="+", choices=SERVICES)
     for service in parser.parse_args().services:
         upgrade(service, load_config(service_config_path(service))["DB_URI"])
 

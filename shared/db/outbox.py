@@ -39,9 +39,7 @@ def relay_batch(engine: Engine, bus: MessageBus, limit: int = 500) -> int:
     """
     with Session(engine) as session, session.begin():
         query = select(outbox.c.id, outbox.c.source, outbox.c.body).order_by(outbox.c.id)
-        rows = session.execute(
-            query.limit(limit).with_for_update(skip_locked=True)
-        ).all()
+        rows = session.execute(query.limit(limit).with_for_update(skip_locked=True)).all()
         for row in rows:
             bus.publish_event(row.source, json.loads(row.body))
         if rows:

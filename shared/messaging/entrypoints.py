@@ -1,4 +1,4 @@
-"""nameko entrypoints that never lose a message: ack on success, retry with backoff, then dead-letter.
+"""nameko entrypoints that never lose a message: ack, or retry with backoff, then dead-letter.
 
 nameko 2.14 acks a message whose handler raised, so the work would vanish. These consumers
 instead republish a failed message (confirmed) to a delay queue, and after the last retry to

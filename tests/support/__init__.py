@@ -1,0 +1,1 @@
+"""Helpers the tests share: databases, processes, the broker's management API."""

@@ -1,0 +1,76 @@
+"""Starting the real processes (gunicorn, nameko run, the SMTP sink) and stopping them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Processes:
+    """The processes one test module started, each logging to its own file."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """Start `args` from the repository root with `env` on top of ours."""
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.running[name] = process
+        return process
+
+    def nameko(self, service: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """`nameko run` one service with its own config file."""
+        config = f"services/{service}/config.yml"
+        module = f"services.{service}.service"
+        return self.start(service, [str(BIN / "nameko"), "run", "--config", config, module], env)
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """Stop one process (SIGKILL if it does not stop within 10 s)."""
+        process = self.running.pop(name)
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        """Stop everything this object started."""
+        for name in list(self.running):
+            self.stop(name)
+
+    def log(self, name: str) -> str:
+        """What a process wrote so far."""
+        return (self.log_dir / f"{name}.log").read_text(errors="replace")
