@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
-HEADER = "# Benchmarks\n\nEvery figure is measured by `make bench` on the machine named in its section,\n"
-HEADER += (
-    "beside its baseline from the same run. Sections are rewritten by the command they name.\n"
+HEADER = (
+    "# Benchmarks\n\nEvery figure is measured by `make bench` on the machine named in its"
+    " section,\nbeside its baseline from the same run. Each section is rewritten by the"
+    " command it names.\n"
 )
 
 
 def machine() -> str:
     """A one-line description of where the figures were measured."""
-    import os
-
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def write_section(name: str, title: str, command: str, body: str) -> None:
