@@ -31,7 +31,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    kombu.pools.set_limit(int(config["PRODUCER_POOL_SIZE"]))
+    # kombu's pools are per process; never shrink them under a producer that is in use.
+    kombu.pools.set_limit(max(kombu.pools.get_limit(), int(config["PRODUCER_POOL_SIZE"])))
     backends = Backends(config)
     app.extensions["tuyensinh"] = backends
     atexit.register(backends.rpc.close)

@@ -58,6 +58,12 @@ def make_database() -> Iterator[Callable[[str], str]]:
 
 
 @pytest.fixture
+def container_factory(make_database: Any, container_factory: Any) -> Any:
+    """nameko's factory, set up after the databases, so its containers stop before they drop."""
+    return container_factory
+
+
+@pytest.fixture
 def service_config(amqp_uri: str) -> Callable[..., dict[str, Any]]:
     """nameko config for a service under test: fast retries and a quick outbox poll."""
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make run`: the whole system on one machine, on SQLite files and a local RabbitMQ.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+mkdir -p var
+
+bash scripts/ensure_broker.sh
+python -m shared.db.migrate registration allocation notification
+python -m services.allocation.cli demo
+
+port=${GATEWAY_PORT:-8000}
+cat <<TXT
+
+Tuyensinh is starting (Ctrl-C stops everything):
+  API            http://127.0.0.1:${port}/api/v1/rounds
+  API docs       http://127.0.0.1:${port}/docs
+  OpenAPI        http://127.0.0.1:${port}/openapi.json
+  Readiness      http://127.0.0.1:${port}/readyz
+  Parents' mail  SMTP sink on 127.0.0.1:1025, messages printed below and saved in var/mail/
+  RabbitMQ UI    http://127.0.0.1:15672 (guest/guest, if the management plugin is enabled)
+
+TXT
+export GATEWAY_BIND="127.0.0.1:${port}"
+exec honcho start -f Procfile

@@ -1,0 +1,93 @@
+"""The whole system as separate processes: three `nameko run` services, the gunicorn gateway
+(gevent workers) and an aiosmtpd SMTP sink, on the real RabbitMQ (own vhost) and PostgreSQL
+(one fresh database per service). Nothing is faked; the SMTP sink stands in for the outside
+mail server and speaks real SMTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy.orm import Session
+
+from services.allocation.cli import load_demo
+from shared.db.engine import build_engine
+from tests.conftest import start_smtp_sink
+from tests.support.broker import create_vhost, delete_vhost
+from tests.support.databases import create_database, drop_database
+from tests.support.processes import BIN, Processes, free_port
+from tests.support.waiting import wait_for
+
+SERVICES = ("registration", "allocation", "notification")
+
+
+class System:
+    """Handles on the running system: its URL, databases, maildir and process logs."""
+
+    def __init__(self, url: str, databases: dict[str, str], maildir: Path, processes: Processes):
+        self.url, self.databases, self.maildir, self.processes = url, databases, maildir, processes
+
+    def api(self, path: str) -> str:
+        """Absolute URL of an API path."""
+        return f"{self.url}{path}"
+
+    def logs(self) -> str:
+        """Every process's log, for a failing assertion's message."""
+        return "\n".join(f"--- {name}\n{self.processes.log(name)[-3000:]}" for name in SERVICES)
+
+
+def _ready(url: str) -> Any:
+    try:
+        answer = requests.get(f"{url}/readyz", timeout=5)
+    except requests.RequestException:
+        return False
+    return answer.status_code == 200 and answer.json()
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """Start everything, wait until `/readyz` says so, stop everything afterwards."""
+    workdir = tmp_path_factory.mktemp("system")
+    amqp_uri = create_vhost()
+    databases = {service: create_database(service) for service in SERVICES}
+    engine = build_engine(databases["allocation"])
+    with Session(engine) as session, session.begin():
+        load_demo(session, 2027)
+    engine.dispose()
+    processes = Processes(workdir / "logs")
+    smtp_port, gateway_port = free_port(), free_port()
+    maildir = workdir / "mail"
+    env = {
+        "AMQP_URI": amqp_uri,
+        "REGISTRATION_DB_URI": databases["registration"],
+        "ALLOCATION_DB_URI": databases["allocation"],
+        "NOTIFICATION_DB_URI": databases["notification"],
+        "SMTP_PORT": str(smtp_port),
+        "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
+        "GATEWAY_WORKERS": "2",
+        "RETRY_DELAYS_MS": json.dumps([200, 500]),
+        "OUTBOX_POLL_SECONDS": "0.2",
+    }
+    url = f"http://127.0.0.1:{gateway_port}"
+    try:
+        start_smtp_sink(processes, smtp_port, maildir)
+        for service in SERVICES:
+            processes.nameko(service, env)
+        gunicorn = [str(BIN / "gunicorn")]
+        config = ["-c", "gateway/gunicorn.conf.py", "gateway.app:create_app()"]
+        processes.start("gateway", gunicorn + config, env)
+        system = System(url, databases, maildir, processes)
+        try:
+            wait_for(lambda: _ready(url), timeout=60, what="the system to be ready")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{system.logs()}\n{processes.log('gateway')}") from exc
+        yield system
+    finally:
+        processes.stop_all()
+        for uri in databases.values():
+            drop_database(uri)
+        delete_vhost(amqp_uri)

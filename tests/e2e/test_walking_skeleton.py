@@ -1,0 +1,97 @@
+"""One application from the gateway to the parent's e-mail, through the real processes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from services.registration.models import Application
+from tests.e2e.conftest import System
+from tests.support.mailbox import read_mailbox, text_of
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.e2e
+
+FORM: dict[str, Any] = {
+    "round_id": "2027-grade_1",
+    "child": {
+        "citizen_id": "001221000123",
+        "full_name": "Nguyễn Văn An",
+        "date_of_birth": "2021-03-04",
+    },
+    "preferences": ["TH-001", "TH-002"],
+    "guardian": {
+        "full_name": "Nguyễn Thị Bình",
+        "phone": "0912345678",
+        "email": "binh@example.com",
+        "language": "vi",
+    },
+}
+
+
+def stored_applications(system: System, citizen_id: str) -> list[Application]:
+    engine = create_engine(system.databases["registration"])
+    try:
+        with Session(engine) as session:
+            query = select(Application).where(Application.citizen_id == citizen_id)
+            return list(session.scalars(query))
+    finally:
+        engine.dispose()
+
+
+def test_a_submission_is_stored_receipted_by_mail_and_visible_to_the_parent(system: System) -> None:
+    answer = requests.post(system.api("/api/v1/applications"), json=FORM, timeout=10)
+
+    assert answer.status_code == 202, answer.text
+    reference = answer.json()["reference"]
+    assert answer.json()["status"] == "received"
+    [row] = wait_for(
+        lambda: stored_applications(system, "001221000123"), what=f"the row\n{system.logs()}"
+    )
+    assert (row.reference, row.status, row.preferences) == (
+        reference,
+        "received",
+        FORM["preferences"],
+    )
+    mails = wait_for(lambda: read_mailbox(system.maildir), what=f"the receipt\n{system.logs()}")
+    assert [mail["To"] for mail in mails] == ["binh@example.com"]
+    assert reference in mails[0]["Subject"]
+    assert "Nguyễn Văn An" in text_of(mails[0])
+    status = requests.get(system.api(f"/api/v1/applications/{reference}"), timeout=10)
+    assert status.status_code == 200
+    assert status.json()["status"] == "received"
+    assert status.json()["preferences"] == ["TH-001", "TH-002"]
+
+
+def test_submitting_the_same_child_twice_leaves_one_application(system: System) -> None:
+    child = {**FORM["child"], "citizen_id": "001221000456"}
+    first = requests.post(
+        system.api("/api/v1/applications"), json={**FORM, "child": child}, timeout=10
+    )
+    again_form = {**FORM, "child": child, "preferences": ["TH-003"]}
+    again = requests.post(system.api("/api/v1/applications"), json=again_form, timeout=10)
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert first.json()["reference"] == again.json()["reference"]
+    amended = wait_for(
+        lambda: [
+            a for a in stored_applications(system, "001221000456") if a.preferences == ["TH-003"]
+        ],
+        what="the amendment",
+    )
+    assert len(amended) == 1
+    assert len(stored_applications(system, "001221000456")) == 1
+
+
+def test_an_invalid_submission_is_400_and_stores_nothing(system: System) -> None:
+    body = {**FORM, "child": {**FORM["child"], "citizen_id": "12"}}
+
+    answer = requests.post(system.api("/api/v1/applications"), json=body, timeout=10)
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["fields"] == {"child": {"citizen_id": ["must be 12 digits"]}}
+    assert stored_applications(system, "12") == []

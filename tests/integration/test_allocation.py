@@ -1,0 +1,79 @@
+"""The allocation service in a real nameko container, on the real broker and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from nameko.testing.services import entrypoint_hook
+from sqlalchemy.orm import Session
+
+from services.allocation.cli import load_demo
+from services.allocation.exceptions import RoundNotFound
+from services.allocation.service import AllocationService
+from shared.db.engine import build_engine
+from shared.db.outbox import pending_count
+from tests.support.broker import drain, tap
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def demo_db(make_database: Callable[[str], str]) -> str:
+    """An allocation database holding the opened demo rounds of 2027, events still unsent."""
+    db_uri = make_database("allocation")
+    engine = build_engine(db_uri)
+    with Session(engine) as session, session.begin():
+        load_demo(session, 2027)
+    engine.dispose()
+    return db_uri
+
+
+def test_opened_rounds_are_announced_through_the_outbox_once_the_service_runs(
+    demo_db: str,
+    container_factory: Any,
+    service_config: Callable[..., dict[str, Any]],
+    amqp_uri: str,
+) -> None:
+    announced = tap(amqp_uri, "allocation", "round_opened")
+    engine = build_engine(demo_db)
+    assert pending_count(engine) == 3
+
+    container_factory(AllocationService, service_config(demo_db)).start()
+
+    events = drain(amqp_uri, announced.name, expect=3)
+    assert sorted(body["payload"]["round_id"] for body, _ in events) == [
+        "2027-grade_1",
+        "2027-grade_6",
+        "2027-kindergarten",
+    ]
+    assert {body["payload"]["max_preferences"] for body, _ in events} == {3}
+    wait_for(lambda: pending_count(engine) == 0, what="an empty outbox")
+    engine.dispose()
+
+
+def test_loading_the_demo_twice_opens_nothing_new(demo_db: str) -> None:
+    engine = build_engine(demo_db)
+    with Session(engine) as session, session.begin():
+        assert load_demo(session, 2027) == []
+    assert pending_count(engine) == 3
+    engine.dispose()
+
+
+def test_lists_open_rounds_and_reads_one_over_rpc(
+    demo_db: str, container_factory: Any, service_config: Callable[..., dict[str, Any]]
+) -> None:
+    container = container_factory(AllocationService, service_config(demo_db))
+    container.start()
+
+    with entrypoint_hook(container, "list_open_rounds") as list_open_rounds:
+        rounds = list_open_rounds()
+    with entrypoint_hook(container, "get_round") as get_round:
+        grade_6 = get_round("2027-grade_6")
+        with pytest.raises(RoundNotFound):
+            get_round("1999-grade_1")
+
+    assert [r["round_id"] for r in rounds] == ["2027-grade_1", "2027-grade_6", "2027-kindergarten"]
+    assert (grade_6["level"], grade_6["year"], grade_6["status"]) == ("grade_6", 2027, "open")

@@ -1,0 +1,183 @@
+"""The gateway in-process (Flask test client) against the real broker and a real allocation
+service, which it asks over RPC for the open rounds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from gateway.app import create_app
+from services.allocation.cli import load_demo
+from services.allocation.service import AllocationService
+from shared.db.engine import build_engine
+from tests.support import factories
+from tests.support.broker import drain, queue_depth
+from tests.support.tcp_proxy import TcpProxy
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def allocation(
+    container_factory: Any,
+    make_database: Callable[[str], str],
+    service_config: Callable[..., dict[str, Any]],
+) -> Any:
+    """A running allocation service with the demo rounds of 2027 open."""
+    db_uri = make_database("allocation")
+    engine = build_engine(db_uri)
+    with Session(engine) as session, session.begin():
+        load_demo(session, 2027)
+    engine.dispose()
+    container = container_factory(AllocationService, service_config(db_uri))
+    container.start()
+    return container
+
+
+@pytest.fixture
+def proxy(amqp_uri: str) -> Iterator[TcpProxy]:
+    """The gateway's own road to the broker, which a test can cut."""
+    tcp = TcpProxy("127.0.0.1", 5672)
+    yield tcp
+    tcp.cut()
+
+
+@pytest.fixture
+def client(allocation: Any, amqp_uri: str, proxy: TcpProxy) -> Iterator[Any]:
+    """A gateway worker whose broker connection runs through the proxy."""
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    app = create_app(
+        {
+            "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:{proxy.port}/{vhost}",
+            "REFERENCE_SECRET": "test-secret",
+            "RPC_POOL_SIZE": 4,
+            "RPC_TIMEOUT_SECONDS": 5,
+            "PRODUCER_POOL_SIZE": 8,
+            "ROUND_CACHE_SECONDS": 300,
+            "RETRY_DELAYS_MS": [100, 300],
+        }
+    )
+    with app.test_client() as test_client:
+        yield test_client
+    app.extensions["tuyensinh"].rpc.close()
+
+
+def form(**changes: Any) -> dict[str, Any]:
+    """A valid POST body, as a parent's browser sends it."""
+    payload = factories.submit_application()["payload"]
+    body = {key: payload[key] for key in ("round_id", "child", "preferences", "guardian")}
+    return {**body, **changes}
+
+
+def test_a_valid_application_is_202_only_with_the_command_on_the_broker(
+    client: Any, amqp_uri: str
+) -> None:
+    answer = client.post("/api/v1/applications", json=form())
+
+    assert answer.status_code == 202
+    assert answer.json["status"] == "received"
+    [(command, _)] = drain(amqp_uri, "registration.submit_application", expect=1)
+    assert command["type"] == "submit_application"
+    assert command["payload"]["reference"] == answer.json["reference"]
+    assert command["payload"]["child"]["citizen_id"] == "001221000123"
+
+
+def test_the_same_child_gets_the_same_reference_and_another_child_another(client: Any) -> None:
+    first = client.post("/api/v1/applications", json=form()).json["reference"]
+    again = client.post("/api/v1/applications", json=form(preferences=["TH-003"])).json
+    other_child = {
+        "citizen_id": "001221000999",
+        "full_name": "Lê Văn Bảo",
+        "date_of_birth": "2021-01-01",
+    }
+    other = client.post("/api/v1/applications", json=form(child=other_child)).json
+
+    assert again["reference"] == first
+    assert other["reference"] != first
+
+
+def test_a_bad_body_is_400_with_an_error_for_each_field(client: Any, amqp_uri: str) -> None:
+    body = form(preferences=["TH-001", "TH-001"])
+    body["child"] = {**body["child"], "citizen_id": "12345", "date_of_birth": "not a date"}
+    body["guardian"] = {**body["guardian"], "email": "not-an-email"}
+    body["status"] = "offered"
+
+    answer = client.post("/api/v1/applications", json=body)
+
+    assert answer.status_code == 400
+    error = answer.json["error"]
+    assert error["code"] == "invalid"
+    assert error["fields"]["child"].keys() == {"citizen_id", "date_of_birth"}
+    assert error["fields"]["guardian"].keys() == {"email"}
+    assert error["fields"]["preferences"] == ["each school may be chosen once"]
+    assert "status" in error["fields"]
+    assert queue_depth(amqp_uri, "registration.submit_application") == 0
+
+
+def test_more_preferences_than_the_round_allows_is_400(client: Any) -> None:
+    answer = client.post("/api/v1/applications", json=form(preferences=["A1", "A2", "A3", "A4"]))
+
+    assert answer.status_code == 400
+    assert answer.json["error"]["fields"] == {"preferences": ["at most 3 schools"]}
+
+
+def test_a_round_that_is_not_open_is_409(client: Any) -> None:
+    answer = client.post("/api/v1/applications", json=form(round_id="2026-grade_1"))
+
+    assert answer.status_code == 409
+    assert answer.json["error"]["code"] == "round_not_open"
+
+
+def test_with_the_broker_unreachable_a_submission_is_503_never_202(
+    client: Any, proxy: TcpProxy, amqp_uri: str
+) -> None:
+    assert client.get("/api/v1/rounds").status_code == 200  # round cache warm, broker fine
+    proxy.cut()
+
+    answer = client.post("/api/v1/applications", json=form())
+
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json["error"]["code"] == "unavailable"
+    assert queue_depth(amqp_uri, "registration.submit_application") == 0
+
+
+def test_readiness_reports_a_missing_service_as_not_ready(client: Any) -> None:
+    answer = client.get("/readyz")
+
+    assert answer.status_code == 503
+    assert answer.json["broker"] == "ok"
+    assert answer.json["services"]["allocation"] == "ok"
+    assert answer.json["services"]["registration"].startswith("unavailable")
+
+
+def test_an_unknown_application_is_404_in_the_house_error_format(
+    client: Any,
+    container_factory: Any,
+    make_database: Callable[[str], str],
+    service_config: Callable[..., dict[str, Any]],
+) -> None:
+    from services.registration.service import RegistrationService
+
+    container_factory(RegistrationService, service_config(make_database("registration"))).start()
+
+    answer = client.get("/api/v1/applications/TSNOSUCHAPPLICATION")
+
+    assert answer.status_code == 404
+    assert answer.json == {
+        "error": {"code": "not_found", "message": "No such application.", "fields": {}}
+    }
+
+
+def test_open_rounds_come_from_the_allocation_service(client: Any, allocation: Any) -> None:
+    rounds = wait_for(lambda: client.get("/api/v1/rounds").json, what="open rounds")
+
+    assert {r["round_id"] for r in rounds} == {
+        "2027-kindergarten",
+        "2027-grade_1",
+        "2027-grade_6",
+    }
