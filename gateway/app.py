@@ -9,7 +9,7 @@ from typing import Any
 import kombu.pools
 from flask import Flask
 
-from gateway.api import applications, health
+from gateway.api import applications, health, schools
 from gateway.backends import Backends
 from gateway.errors import register_error_handlers
 from gateway.smorest import Api
@@ -38,7 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     atexit.register(backends.rpc.close)
 
     api = Api(app)
-    for blueprint in (health.blp, applications.blp):
+    for blueprint in (health.blp, applications.blp, schools.blp):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     return app

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
+from cachetools import TTLCache
 from nameko.amqp.publish import UndeliverableMessage
 
 from gateway.rpc import RpcPool
@@ -15,21 +15,23 @@ from shared.messaging.bus import MessageBus, declare_topology, retry_delays
 SERVICES = ("registration", "allocation", "notification")
 
 
-class TtlCache:
-    """Remembers one value for `ttl` seconds, so hot paths do not ask a service every time."""
+class LookupCache:
+    """Keeps answers of public lookups for `ttl` seconds, so the opening-morning crowd asking
+    for the same wards and rounds does not turn into one RPC per page view."""
 
-    def __init__(self, ttl: float, load: Callable[[], Any]) -> None:
-        self._ttl, self._load = ttl, load
-        self._value: Any = None
-        self._expires = 0.0
+    def __init__(self, ttl: float, maxsize: int = 4096) -> None:
+        self._cache: TTLCache[Hashable, Any] = TTLCache(maxsize=maxsize, ttl=ttl)
         self._lock = threading.Lock()
 
-    def get(self) -> Any:
+    def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
+        """The cached answer for `key`, or `load()`'s (errors are not cached)."""
         with self._lock:
-            if time.monotonic() >= self._expires:
-                self._value = self._load()
-                self._expires = time.monotonic() + self._ttl
-            return self._value
+            if key in self._cache:
+                return self._cache[key]
+        value = load()  # outside the lock: one slow service call must not hold up other keys
+        with self._lock:
+            self._cache[key] = value
+        return value
 
 
 class Backends:
@@ -45,15 +47,28 @@ class Backends:
             size=int(config["RPC_POOL_SIZE"]),
             timeout=float(config["RPC_TIMEOUT_SECONDS"]),
         )
-        self._open_rounds = TtlCache(float(config["ROUND_CACHE_SECONDS"]), self._load_open_rounds)
+        self._rounds = LookupCache(float(config["ROUND_CACHE_SECONDS"]))
+        self._schools = LookupCache(float(config.get("SCHOOL_CACHE_SECONDS", 60)))
 
     def open_rounds(self) -> list[dict[str, Any]]:
         """Rounds accepting applications, as allocation said at most a few seconds ago."""
-        return self._open_rounds.get()
+        return self._rounds.get("open", self._load_open_rounds)
 
     def open_round(self, round_id: str) -> dict[str, Any] | None:
         """The open round with that id, if any."""
         return next((r for r in self.open_rounds() if r["round_id"] == round_id), None)
+
+    def schools(self, level: str) -> list[dict[str, Any]]:
+        """Schools of a level, from the allocation service, cached for a minute."""
+        return self._schools.get(
+            ("schools", level), lambda: self._call("allocation", "list_schools", level)
+        )
+
+    def catchment(self, ward: str, level: str) -> dict[str, Any]:
+        """The schools serving a ward, from the allocation service, cached for a minute."""
+        return self._schools.get(
+            ("catchment", ward, level), lambda: self._call("allocation", "catchment", ward, level)
+        )
 
     def send_command(self, service: str, envelope: dict[str, Any]) -> None:
         """Publish durably and wait for the confirm; declare the topology if it is missing."""
@@ -75,5 +90,8 @@ class Backends:
         return states
 
     def _load_open_rounds(self) -> list[dict[str, Any]]:
+        return self._call("allocation", "list_open_rounds")
+
+    def _call(self, service: str, method: str, *args: Any) -> Any:
         with self.rpc.cluster() as rpc:
-            return rpc.allocation.list_open_rounds()
+            return getattr(rpc[service], method)(*args)

@@ -17,6 +17,7 @@ RETRY_AFTER_SECONDS = 5
 REMOTE_ERRORS: dict[str, tuple[int, str, str]] = {
     "ApplicationNotFound": (404, "not_found", "No such application."),
     "RoundNotFound": (404, "not_found", "No such round."),
+    "WardNotFound": (404, "not_found", "No ward has that code."),
     "InvalidTransition": (409, "invalid_transition", "The round is not in a state for that."),
 }
 

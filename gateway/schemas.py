@@ -61,3 +61,29 @@ class ErrorBody(Schema):
     """`{"error": {"code", "message", "fields"}}`."""
 
     error = fields.Dict()
+
+
+class SchoolView(Schema):
+    """A school, its seats and the ward codes it serves."""
+
+    code = fields.String(metadata={"example": "TH-0001"})
+    name = fields.String()
+    level = fields.String()
+    capacity = fields.Integer()
+    ward_code = fields.String()
+    catchment = fields.List(fields.String())
+
+
+class WardView(Schema):
+    """A ward's official code and name."""
+
+    code = fields.String(metadata={"example": "00004"})
+    name = fields.String(metadata={"example": "Phường Ba Đình"})
+
+
+class CatchmentView(Schema):
+    """The schools of one level that serve one ward."""
+
+    ward = fields.Nested(WardView)
+    level = fields.String()
+    schools = fields.List(fields.Nested(SchoolView))

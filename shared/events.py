@@ -122,12 +122,157 @@ class ApplicationAmendedV1(Schema):
     round_id = fields.String(required=True)
 
 
+class ApplicationRefV1(Schema):
+    """Payload of events that only need to say which application: withdrawn, refused, ..."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reference = fields.String(required=True)
+    round_id = fields.String(required=True)
+
+
+class WithdrawApplicationV1(Schema):
+    """Command: the parent withdrew an application while the round is open."""
+
+    class Meta:
+        unknown = RAISE
+
+    reference = fields.String(required=True, validate=validate.Length(min=8, max=32))
+    round_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class SchoolEntrySchema(Schema):
+    """A school as other services need to know it: its code and level, nothing else."""
+
+    code = fields.String(required=True, validate=SCHOOL_CODE)
+    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
+
+
+class SchoolDirectoryUpdatedV1(Schema):
+    """Event: allocation's schools changed; this is the whole directory (code and level)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    schools = fields.List(fields.Nested(SchoolEntrySchema), required=True)
+
+
+class ApplicationVerifiedV1(Schema):
+    """Event: the application matches the register; what allocation needs to place the child.
+
+    The citizen ID travels here because the published lottery is HMAC(seed, citizen ID): the
+    allocation service must compute it, and anyone must be able to recompute it. The name,
+    birth date and address do not travel; the residence ward is a ward code from the register.
+    """
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reference = fields.String(required=True)
+    round_id = fields.String(required=True)
+    citizen_id = fields.String(required=True, validate=CITIZEN_ID)
+    ward_code = fields.String(required=True)
+    household_id = fields.String(required=True)
+    priority_category = fields.String(load_default=None, allow_none=True)
+    preferences = fields.List(fields.String(validate=SCHOOL_CODE), required=True)
+
+
+class ReasonSchema(Schema):
+    """One reason an application was rejected: which field, and a stable code."""
+
+    field = fields.String(required=True)
+    code = fields.String(required=True)
+
+
+class ApplicationRejectedV1(Schema):
+    """Event: verification failed; the reasons are codes per field, never values."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reference = fields.String(required=True)
+    round_id = fields.String(required=True)
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+
+
+class SeatOfferedV1(Schema):
+    """Event: the child is offered a seat at a school, to answer before the deadline."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reference = fields.String(required=True)
+    round_id = fields.String(required=True)
+    school_code = fields.String(required=True)
+    preference_rank = fields.Integer(load_default=None, allow_none=True)  # None: guarantee
+    deadline = fields.AwareDateTime(required=True)
+    moved_from = fields.String(load_default=None, allow_none=True)  # set on a waitlist move
+
+
+class WaitlistPositionSchema(Schema):
+    """The child's place on one school's waitlist."""
+
+    school_code = fields.String(required=True)
+    position = fields.Integer(required=True)
+
+
+class ApplicationWaitlistedV1(Schema):
+    """Event: the child waits for a better-ranked school (and may hold a seat elsewhere)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reference = fields.String(required=True)
+    round_id = fields.String(required=True)
+    positions = fields.List(fields.Nested(WaitlistPositionSchema), required=True)
+
+
+class ApplicationUnplacedV1(Schema):
+    """Event: no seat for the child in this round, and why."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reference = fields.String(required=True)
+    round_id = fields.String(required=True)
+    reason = fields.String(
+        required=True, validate=validate.OneOf(("catchment_full", "no_catchment_school"))
+    )
+
+
+class SeatEventV1(Schema):
+    """Payload of the events about one child's seat at one school (accepted, declined, ...)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reference = fields.String(required=True)
+    round_id = fields.String(required=True)
+    school_code = fields.String(required=True)
+    reason = fields.String(load_default=None, allow_none=True)  # school_rejected only
+
+
 PAYLOADS: dict[tuple[str, int], type[Schema]] = {
     ("submit_application", 1): SubmitApplicationV1,
+    ("withdraw_application", 1): WithdrawApplicationV1,
     ("round_opened", 1): RoundOpenedV1,
     ("round_closed", 1): RoundClosedV1,
+    ("school_directory_updated", 1): SchoolDirectoryUpdatedV1,
     ("application_received", 1): ApplicationReceivedV1,
     ("application_amended", 1): ApplicationAmendedV1,
+    ("application_withdrawn", 1): ApplicationRefV1,
+    ("application_refused", 1): ApplicationRefV1,
+    ("application_verified", 1): ApplicationVerifiedV1,
+    ("application_rejected", 1): ApplicationRejectedV1,
+    ("seat_offered", 1): SeatOfferedV1,
+    ("application_waitlisted", 1): ApplicationWaitlistedV1,
+    ("application_unplaced", 1): ApplicationUnplacedV1,
+    ("offer_accepted", 1): SeatEventV1,
+    ("offer_declined", 1): SeatEventV1,
+    ("offer_expired", 1): SeatEventV1,
+    ("enrollment_confirmed", 1): SeatEventV1,
+    ("school_rejected", 1): SeatEventV1,
 }
 
 

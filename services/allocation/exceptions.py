@@ -7,3 +7,7 @@ class RoundNotFound(Exception):
 
 class InvalidTransition(Exception):
     """The round's lifecycle does not allow that step from its current status."""
+
+
+class WardNotFound(Exception):
+    """No ward has that code."""

@@ -12,3 +12,21 @@ class RoundView(Schema):
     status = fields.String()
     max_preferences = fields.Integer()
     opened_at = fields.AwareDateTime(allow_none=True)
+
+
+class WardView(Schema):
+    """A ward's official code and name."""
+
+    code = fields.String()
+    name = fields.String()
+
+
+class SchoolView(Schema):
+    """A school, its seats and the wards it serves."""
+
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+    capacity = fields.Integer()
+    ward_code = fields.String()
+    catchment = fields.List(fields.String())

@@ -8,9 +8,10 @@ from nameko.rpc import rpc
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from services.allocation.exceptions import RoundNotFound
+from services.allocation import schools
+from services.allocation.exceptions import RoundNotFound, WardNotFound
 from services.allocation.models import Round
-from services.allocation.schemas import RoundView
+from services.allocation.schemas import RoundView, SchoolView, WardView
 from shared.db.dependency import Database
 
 
@@ -35,6 +36,21 @@ class AllocationService:
         if round_ is None:
             raise RoundNotFound(round_id)
         return RoundView().dump(round_)
+
+    @rpc
+    def list_schools(self, level: str) -> list[dict[str, Any]]:
+        """Every school of a level with its capacity and catchment."""
+        return SchoolView(many=True).dump(schools.schools_of_level(self.db, level))
+
+    @rpc(expected_exceptions=WardNotFound)
+    def catchment(self, ward_code: str, level: str) -> dict[str, Any]:
+        """The ward (with its official name) and the schools of `level` that serve it."""
+        ward, serving = schools.catchment(self.db, ward_code, level)
+        return {
+            "ward": WardView().dump(ward),
+            "level": level,
+            "schools": SchoolView(many=True).dump(serving),
+        }
 
     @rpc
     def health(self) -> dict[str, str]:

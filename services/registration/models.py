@@ -34,6 +34,11 @@ class Application(Base):
     status: Mapped[str] = mapped_column(String(20))
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Filled in by verification, from the register (never from the form).
+    ward_code: Mapped[str | None] = mapped_column(String(10))
+    priority_category: Mapped[str | None] = mapped_column(String(40))
+    household_id: Mapped[str | None] = mapped_column(String(20))
+    rejection_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
 
     def current(self) -> Current:
         """The amendable parts, for the domain rules."""

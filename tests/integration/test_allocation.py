@@ -77,3 +77,65 @@ def test_lists_open_rounds_and_reads_one_over_rpc(
 
     assert [r["round_id"] for r in rounds] == ["2027-grade_1", "2027-grade_6", "2027-kindergarten"]
     assert (grade_6["level"], grade_6["year"], grade_6["status"]) == ("grade_6", 2027, "open")
+
+
+@pytest.fixture
+def city(tmp_path: Any) -> Any:
+    """The small demo city's files."""
+    from tools.demo_city import build_city
+
+    build_city(tmp_path / "city", "small", 2027, 2027)
+    return tmp_path / "city"
+
+
+def test_importing_the_city_announces_the_school_directory_and_answers_catchments(
+    make_database: Callable[[str], str],
+    container_factory: Any,
+    service_config: Callable[..., dict[str, Any]],
+    amqp_uri: str,
+    city: Any,
+) -> None:
+    import csv
+
+    from services.allocation.schools import import_city
+
+    directory = tap(amqp_uri, "allocation", "school_directory_updated")
+    db_uri = make_database("allocation")
+    engine = build_engine(db_uri)
+    with Session(engine) as session, session.begin():
+        report = import_city(session, city)
+    engine.dispose()
+    schools = list(csv.DictReader(open(city / "schools.csv", encoding="utf-8")))
+    wards = dict(csv.reader(open(city / "wards.csv", encoding="utf-8")))
+    assert (report.schools, report.refused) == (len(schools), [])
+    container = container_factory(AllocationService, service_config(db_uri))
+    container.start()
+
+    [(event, _)] = drain(amqp_uri, directory.name, expect=1)
+    assert len(event["payload"]["schools"]) == len(schools)
+    ward = schools[0]["catchment"].split(";")[0]
+    with entrypoint_hook(container, "catchment") as catchment:
+        answer = catchment(ward, "grade_1")
+    assert answer["ward"] == {"code": ward, "name": wards[ward]}
+    expected = sorted(
+        s["code"] for s in schools if s["level"] == "grade_1" and ward in s["catchment"].split(";")
+    )
+    assert [s["code"] for s in answer["schools"]] == expected
+    assert expected, "the demo city must serve every ward at every level"
+
+
+def test_a_school_row_with_an_unknown_ward_is_refused_with_its_line(
+    make_database: Callable[[str], str], city: Any
+) -> None:
+    from services.allocation.schools import import_city
+
+    with open(city / "schools.csv", "a", encoding="utf-8") as handle:
+        handle.write("TH-9999,Trường lạ,grade_1,30,99999,99999\n")
+    engine = build_engine(make_database("allocation"))
+    with Session(engine) as session, session.begin():
+        report = import_city(session, city)
+    engine.dispose()
+
+    [problem] = report.refused
+    assert problem.startswith("schools.csv line ")
+    assert "catchment names a ward that is not in wards.csv" in problem

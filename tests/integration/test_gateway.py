@@ -4,6 +4,7 @@ service, which it asks over RPC for the open rounds."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,27 +12,32 @@ from sqlalchemy.orm import Session
 
 from gateway.app import create_app
 from services.allocation.cli import load_demo
+from services.allocation.schools import import_city
 from services.allocation.service import AllocationService
 from shared.db.engine import build_engine
 from tests.support import factories
 from tests.support.broker import drain, queue_depth
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_for
+from tools.demo_city import build_city
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def allocation(
+    tmp_path: Path,
     container_factory: Any,
     make_database: Callable[[str], str],
     service_config: Callable[..., dict[str, Any]],
 ) -> Any:
-    """A running allocation service with the demo rounds of 2027 open."""
+    """A running allocation service with the small demo city and its 2027 rounds open."""
     db_uri = make_database("allocation")
     engine = build_engine(db_uri)
+    build_city(tmp_path / "city", "small", 2027, 2027)
     with Session(engine) as session, session.begin():
         load_demo(session, 2027)
+        import_city(session, tmp_path / "city")
     engine.dispose()
     container = container_factory(AllocationService, service_config(db_uri))
     container.start()
@@ -181,3 +187,39 @@ def test_open_rounds_come_from_the_allocation_service(client: Any, allocation: A
         "2027-grade_1",
         "2027-grade_6",
     }
+
+
+def test_the_catchment_lookup_names_the_real_ward_and_its_schools(
+    client: Any, tmp_path: Path
+) -> None:
+    import csv
+
+    wards = dict(csv.reader(open(tmp_path / "city" / "wards.csv", encoding="utf-8")))
+    ward = next(code for code in wards if code != "code")
+
+    answer = client.get(f"/api/v1/catchment?ward={ward}&level=kindergarten")
+
+    assert answer.status_code == 200
+    assert answer.json["ward"] == {"code": ward, "name": wards[ward]}
+    assert answer.json["ward"]["name"].startswith(("Phường", "Xã"))
+    assert all(ward in school["catchment"] for school in answer.json["schools"])
+    assert {school["level"] for school in answer.json["schools"]} == {"kindergarten"}
+
+
+def test_the_catchment_lookup_checks_its_query(client: Any) -> None:
+    answer = client.get("/api/v1/catchment?ward=abc&level=university")
+
+    assert answer.status_code == 400
+    assert answer.json["error"]["fields"].keys() == {"ward", "level"}
+
+
+def test_an_unknown_ward_is_404(client: Any) -> None:
+    assert client.get("/api/v1/catchment?ward=99999&level=grade_1").status_code == 404
+
+
+def test_schools_of_a_level_come_with_their_capacity(client: Any) -> None:
+    answer = client.get("/api/v1/schools?level=grade_6")
+
+    assert answer.status_code == 200
+    assert answer.json and all(s["code"].startswith("THCS-") for s in answer.json)
+    assert all(s["capacity"] > 0 for s in answer.json)

@@ -1,0 +1,58 @@
+"""Public lookups: which schools serve a ward, and the schools of a level."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from gateway.schemas import CatchmentView, SchoolView
+from gateway.smorest import Blueprint
+from shared.events import LEVELS
+
+blp = Blueprint("schools", __name__, url_prefix="/api/v1")
+
+
+class CatchmentQuery(Schema):
+    """`?ward=CODE&level=L`."""
+
+    ward = fields.String(required=True, validate=validate.Regexp(r"^\d{1,10}$"))
+    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
+
+
+class LevelQuery(Schema):
+    """`?level=L`."""
+
+    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
+
+
+@blp.route("/catchment")
+class Catchment(MethodView):
+    """The schools whose catchment includes a ward."""
+
+    @blp.arguments(CatchmentQuery, location="query")
+    @blp.response(200, CatchmentView)
+    @blp.alt_response(404, description="No ward has that code.")
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Schools serving a ward, with the ward's official name.
+
+        Example: `curl 'localhost:8000/api/v1/catchment?ward=00004&level=grade_1'`
+        """
+        backends = current_app.extensions["tuyensinh"]
+        return backends.catchment(query["ward"], query["level"])
+
+
+@blp.route("/schools")
+class Schools(MethodView):
+    """Schools of a level."""
+
+    @blp.arguments(LevelQuery, location="query")
+    @blp.response(200, SchoolView(many=True))
+    def get(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every school of a level with its capacity and catchment.
+
+        Example: `curl 'localhost:8000/api/v1/schools?level=grade_1'`
+        """
+        return current_app.extensions["tuyensinh"].schools(query["level"])

@@ -1,0 +1,100 @@
+"""The department's school data: importing wards and schools, and the catchment lookups."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.allocation.exceptions import WardNotFound
+from services.allocation.models import School, Ward
+from shared.db.outbox import stage_event
+from shared.events import LEVELS, SCHOOL_CODE, make_message
+
+SERVICE = "allocation"
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, and the rows it refused with their line numbers."""
+
+    wards: int = 0
+    schools: int = 0
+    refused: list[str] = field(default_factory=list)
+
+
+def import_city(session: Session, directory: Path) -> ImportReport:
+    """Upsert `wards.csv` and `schools.csv` from `directory`; announce the new directory."""
+    report = ImportReport()
+    wards = {row["code"]: row["name"] for row in _rows(directory / "wards.csv")}
+    for code, name in wards.items():
+        session.merge(Ward(code=code, name=name))
+    report.wards = len(wards)
+    for line, row in enumerate(_rows(directory / "schools.csv"), start=2):
+        problem = _problem(row, wards)
+        if problem:
+            report.refused.append(f"schools.csv line {line}: {problem}")
+            continue
+        session.merge(
+            School(
+                code=row["code"],
+                name=row["name"],
+                level=row["level"],
+                capacity=int(row["capacity"]),
+                ward_code=row["ward_code"],
+                catchment=sorted(set(row["catchment"].split(";"))),
+            )
+        )
+        report.schools += 1
+    session.flush()
+    announce_directory(session)
+    return report
+
+
+def announce_directory(session: Session) -> None:
+    """Stage `school_directory_updated` with every school's code and level."""
+    rows = session.execute(select(School.code, School.level).order_by(School.code))
+    schools = [{"code": code, "level": level} for code, level in rows]
+    stage_event(session, SERVICE, make_message("school_directory_updated", {"schools": schools}))
+
+
+def schools_of_level(session: Session, level: str) -> list[School]:
+    """Every school of a level, by code."""
+    return list(session.scalars(select(School).where(School.level == level).order_by(School.code)))
+
+
+def catchment(session: Session, ward_code: str, level: str) -> tuple[Ward, list[School]]:
+    """The ward and the schools of `level` whose catchment includes it."""
+    ward = session.get(Ward, ward_code)
+    if ward is None:
+        raise WardNotFound(ward_code)
+    serving = [
+        school for school in schools_of_level(session, level) if ward_code in school.catchment
+    ]
+    return ward, serving
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _problem(row: dict[str, str], wards: dict[str, str]) -> str | None:
+    try:
+        SCHOOL_CODE(row["code"])
+    except Exception:
+        return "code is not a school code"
+    if row["level"] not in LEVELS:
+        return "level is not one of " + ", ".join(LEVELS)
+    if not row["capacity"].isdigit() or int(row["capacity"]) < 1:
+        return "capacity is not a positive whole number"
+    catchment_wards = [code for code in row["catchment"].split(";") if code]
+    if not catchment_wards or any(code not in wards for code in catchment_wards):
+        return "catchment names a ward that is not in wards.csv"
+    if row["ward_code"] not in wards:
+        return "ward_code is not in wards.csv"
+    return None
