@@ -42,6 +42,10 @@ class ApplicationView(Schema):
     preferences = fields.List(fields.String())
     submitted_at = fields.String()
     updated_at = fields.String()
+    ward_code = fields.String(allow_none=True, metadata={"description": "from the register"})
+    rejection_reasons = fields.List(
+        fields.Dict(), allow_none=True, metadata={"description": "field, code, message_vi/en"}
+    )
     child = fields.Dict()
     guardian = fields.Dict()
 

@@ -236,8 +236,10 @@ class ApplicationUnplacedV1(Schema):
 
     reference = fields.String(required=True)
     round_id = fields.String(required=True)
+    # already_placed: a later round's applicant who holds a seat from an earlier round.
     reason = fields.String(
-        required=True, validate=validate.OneOf(("catchment_full", "no_catchment_school"))
+        required=True,
+        validate=validate.OneOf(("catchment_full", "no_catchment_school", "already_placed")),
     )
 
 
@@ -251,6 +253,16 @@ class SeatEventV1(Schema):
     round_id = fields.String(required=True)
     school_code = fields.String(required=True)
     reason = fields.String(load_default=None, allow_none=True)  # school_rejected only
+
+
+class RoundJobRequestedV1(Schema):
+    """Event (allocation to itself): run the allocate or publish job of a round, off the RPC."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    round_id = fields.String(required=True)
+    job = fields.String(required=True, validate=validate.OneOf(("allocate", "publish")))
 
 
 PAYLOADS: dict[tuple[str, int], type[Schema]] = {
@@ -273,6 +285,7 @@ PAYLOADS: dict[tuple[str, int], type[Schema]] = {
     ("offer_expired", 1): SeatEventV1,
     ("enrollment_confirmed", 1): SeatEventV1,
     ("school_rejected", 1): SeatEventV1,
+    ("round_job_requested", 1): RoundJobRequestedV1,
 }
 
 

@@ -8,21 +8,54 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange, Queue, binding
 
 EVENTS = Exchange("tuyensinh.events", type="topic", durable=True)
 COMMANDS = Exchange("tuyensinh.commands", type="direct", durable=True)
 DEAD_LETTERS = Exchange("tuyensinh.dead", type="direct", durable=True)
 
 # (consuming service, command) pairs: work sent to exactly one service.
-COMMAND_ROUTES: tuple[tuple[str, str], ...] = (("registration", "submit_application"),)
+COMMAND_ROUTES: tuple[tuple[str, str], ...] = (
+    ("registration", "submit_application"),
+    ("registration", "withdraw_application"),
+)
 
 # (consuming service, source service, event type): who listens to what.
 SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
     ("registration", "allocation", "round_opened"),
     ("registration", "allocation", "round_closed"),
+    ("registration", "allocation", "school_directory_updated"),
+    # Registration checks its own received and amended applications at its own pace.
+    ("registration", "registration", "application_received"),
+    ("registration", "registration", "application_amended"),
     ("notification", "registration", "application_received"),
+    # Allocation runs its long allocate and publish jobs off the RPC that asked for them.
+    ("allocation", "allocation", "round_job_requested"),
 )
+
+
+# (consuming service, group): one queue for several events that one handler treats alike.
+EVENT_GROUPS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    # Registration shows parents the status allocation's events give their application.
+    ("registration", "outcomes"): tuple(
+        ("allocation", event_type)
+        for event_type in (
+            "seat_offered",
+            "application_waitlisted",
+            "application_unplaced",
+            "offer_accepted",
+            "offer_declined",
+            "offer_expired",
+            "enrollment_confirmed",
+            "school_rejected",
+        )
+    ),
+    # Allocation keeps its own copy of the verified applications, in one ordered queue.
+    ("allocation", "applications"): tuple(
+        ("registration", event_type)
+        for event_type in ("application_verified", "application_rejected", "application_withdrawn")
+    ),
+}
 
 
 def event_routing_key(source: str, event_type: str) -> str:
@@ -47,6 +80,17 @@ def event_queue(service: str, source: str, event_type: str) -> Queue:
         f"{service}.on.{source}.{event_type}",
         exchange=EVENTS,
         routing_key=event_routing_key(source, event_type),
+        durable=True,
+    )
+
+
+def group_queue(service: str, group: str) -> Queue:
+    """The durable queue bound to every event of one of `service`'s event groups."""
+    _require((service, group) in EVENT_GROUPS, f"{service} has no event group {group}")
+    keys = [event_routing_key(source, kind) for source, kind in EVENT_GROUPS[(service, group)]]
+    return Queue(
+        f"{service}.on.{group}",
+        bindings=[binding(EVENTS, routing_key=key) for key in keys],
         durable=True,
     )
 
@@ -79,7 +123,8 @@ def work_queues() -> list[Queue]:
     """Every queue a handler consumes from."""
     commands = [command_queue(service, command) for service, command in COMMAND_ROUTES]
     events = [event_queue(*subscription) for subscription in SUBSCRIPTIONS]
-    return commands + events
+    groups = [group_queue(service, group) for service, group in EVENT_GROUPS]
+    return commands + events + groups
 
 
 def all_queues(retry_delays_ms: Iterable[int]) -> list[Queue]:

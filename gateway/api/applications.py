@@ -70,3 +70,28 @@ class Application(MethodView):
         """
         with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
             return rpc.registration.get_application(reference)
+
+
+@blp.route("/<string:reference>/withdraw")
+class Withdrawal(MethodView):
+    """Taking an application back while the round is open."""
+
+    @blp.response(202, ApplicationAccepted)
+    @blp.alt_response(404, description="No such application.")
+    @blp.alt_response(409, description="The round is closed; applications are final.")
+    @blp.alt_response(503, description="Busy or broker unreachable; nothing done. Retry-After.")
+    def post(self, reference: str) -> tuple[dict[str, str], int]:
+        """Withdraw an application; submitting again while the round is open undoes it.
+
+        Example: `curl -X POST localhost:8000/api/v1/applications/TSABCDEFGHIJKLMNOP/withdraw`
+        """
+        gateway = current_app.extensions["tuyensinh"]
+        with gateway.rpc.cluster() as rpc:
+            application = rpc.registration.get_application(reference)
+        if gateway.open_round(application["round_id"]) is None:
+            raise ApiError(
+                409, "round_closed", "The round is closed: applications can no longer change."
+            )
+        payload = {"reference": reference, "round_id": application["round_id"]}
+        gateway.send_command("registration", make_message("withdraw_application", payload))
+        return {"reference": reference, "status": "withdrawal_received"}, 202

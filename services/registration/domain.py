@@ -17,6 +17,19 @@ class Outcome(enum.Enum):
     REFUSED_ROUND_CLOSED = "refused_round_closed"
 
 
+# The status each of allocation's outcome events gives an application.
+OUTCOME_STATUS = {
+    "seat_offered": "offered",
+    "application_waitlisted": "waitlisted",
+    "application_unplaced": "unplaced",
+    "offer_accepted": "accepted",
+    "offer_declined": "declined",
+    "offer_expired": "expired",
+    "enrollment_confirmed": "enrolled",
+    "school_rejected": "school_rejected",
+}
+
+
 @dataclass(frozen=True)
 class Guardian:
     """The parent's contact details and language."""
@@ -62,6 +75,9 @@ class Current:
 
     preferences: tuple[str, ...]
     guardian: Guardian
+    child_name: str
+    date_of_birth: date
+    withdrawn: bool = False
 
 
 def decide(round_open: bool, current: Current | None, submission: Submission) -> Outcome:
@@ -70,6 +86,14 @@ def decide(round_open: bool, current: Current | None, submission: Submission) ->
         return Outcome.REFUSED_ROUND_CLOSED
     if current is None:
         return Outcome.CREATED
-    if current.preferences == submission.preferences and current.guardian == submission.guardian:
+    if current.withdrawn:
+        return Outcome.AMENDED  # submitting again while open takes the withdrawal back
+    same = (
+        current.preferences == submission.preferences
+        and current.guardian == submission.guardian
+        and current.child_name == submission.child_name
+        and current.date_of_birth == submission.date_of_birth
+    )
+    if same:
         return Outcome.UNCHANGED
     return Outcome.AMENDED

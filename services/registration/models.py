@@ -39,6 +39,9 @@ class Application(Base):
     priority_category: Mapped[str | None] = mapped_column(String(40))
     household_id: Mapped[str | None] = mapped_column(String(20))
     rejection_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    # When the status last changed, by the clock of the event that changed it: an older
+    # event arriving late never overwrites a newer status.
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     def current(self) -> Current:
         """The amendable parts, for the domain rules."""
@@ -47,6 +50,9 @@ class Application(Base):
             guardian=Guardian(
                 self.guardian_name, self.guardian_phone, self.guardian_email, self.language
             ),
+            child_name=self.child_name,
+            date_of_birth=self.date_of_birth,
+            withdrawn=self.status == "withdrawn",
         )
 
 
@@ -60,3 +66,12 @@ class RoundView(Base):
     year: Mapped[int] = mapped_column(Integer)
     max_preferences: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
+
+
+class SchoolEntry(Base):
+    """Registration's copy of allocation's school directory: code and level only."""
+
+    __tablename__ = "schools"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))

@@ -9,22 +9,28 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.registration import store
+from services.registration.checking import check_application
+from services.registration.dependencies import Backlog, Register
 from services.registration.domain import Submission
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application
+from services.registration.register import PopulationRegister
 from services.registration.schemas import ApplicationView
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
-from shared.messaging.entrypoints import handle_command, handle_event
+from shared.messaging.entrypoints import handle_command, handle_event, handle_event_group
 
 
 class RegistrationService:
-    """Takes submissions off the queue at its own pace and keeps one application per child."""
+    """Takes submissions off the queue at its own pace, keeps one application per child and
+    checks each against the population register."""
 
     name = "registration"
 
     db: Session = Database()
+    register: PopulationRegister = Register()
+    backlog: Any = Backlog()
 
     @handle_command("submit_application")
     def handle_submit_application(self, body: dict[str, Any]) -> None:
@@ -34,6 +40,24 @@ class RegistrationService:
             submission = Submission.from_payload(message.payload)
             store.apply_submission(self.db, submission, message.correlation_id)
         self.db.commit()
+
+    @handle_command("withdraw_application")
+    def handle_withdraw_application(self, body: dict[str, Any]) -> None:
+        """Withdraw an application while its round is open."""
+        message = parse_message(body, "withdraw_application")
+        if first_delivery(self.db, "registration.withdraw_application", message.event_id):
+            store.withdraw(self.db, message.payload["reference"], message.correlation_id)
+        self.db.commit()
+
+    @handle_event("registration", "application_received")
+    def handle_application_received(self, body: dict[str, Any]) -> None:
+        """Check a new application against the register."""
+        self._check(parse_message(body, "application_received"))
+
+    @handle_event("registration", "application_amended")
+    def handle_application_amended(self, body: dict[str, Any]) -> None:
+        """Check an amended application again."""
+        self._check(parse_message(body, "application_amended"))
 
     @handle_event("allocation", "round_opened")
     def handle_round_opened(self, body: dict[str, Any]) -> None:
@@ -49,6 +73,21 @@ class RegistrationService:
         store.close_round(self.db, message.payload["round_id"])
         self.db.commit()
 
+    @handle_event("allocation", "school_directory_updated")
+    def handle_school_directory_updated(self, body: dict[str, Any]) -> None:
+        """Replace the copy of the school directory that preferences are checked against."""
+        message = parse_message(body, "school_directory_updated")
+        store.replace_school_directory(self.db, message.payload["schools"])
+        self.db.commit()
+
+    @handle_event_group("outcomes")
+    def handle_application_outcome(self, body: dict[str, Any]) -> None:
+        """Show the parent the status an allocation event gives their application."""
+        message = parse_message(body)
+        reference = message.payload["reference"]
+        store.apply_outcome(self.db, message.type, reference, message.occurred_at)
+        self.db.commit()
+
     @rpc(expected_exceptions=ApplicationNotFound)
     def get_application(self, reference: str) -> dict[str, Any]:
         """One application by its reference."""
@@ -58,7 +97,23 @@ class RegistrationService:
         return ApplicationView().dump(application)
 
     @rpc
+    def intake_status(self, round_id: str) -> dict[str, Any]:
+        """Whether a round's intake is complete: unverified applications and queued submissions."""
+        return {
+            "round_id": round_id,
+            **store.intake_status(self.db, round_id),
+            "backlog": self.backlog(),
+        }
+
+    @rpc
     def health(self) -> dict[str, str]:
         """Readiness: the service answers and its database does too."""
         self.db.execute(text("SELECT 1"))
         return {"service": self.name, "database": "ok"}
+
+    def _check(self, message: Any) -> None:
+        if first_delivery(self.db, f"registration.check.{message.type}", message.event_id):
+            check_application(
+                self.db, self.register, message.payload["reference"], message.correlation_id
+            )
+        self.db.commit()

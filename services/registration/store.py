@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from services.registration.domain import Outcome, Submission, decide
-from services.registration.exceptions import RoundNotKnownYet
-from services.registration.models import Application, RoundView
+from services.registration.domain import OUTCOME_STATUS, Outcome, Submission, decide
+from services.registration.exceptions import ApplicationNotFound, RoundNotKnownYet
+from services.registration.models import Application, RoundView, SchoolEntry
 from shared.db.outbox import stage_event
 from shared.events import make_message
 
@@ -34,11 +34,33 @@ def apply_submission(session: Session, submission: Submission, correlation_id: s
     if outcome is Outcome.CREATED:
         application = _new_application(submission)
         session.add(application)
-        _announce(session, "application_received", application, correlation_id)
+        announce(session, "application_received", application, correlation_id)
     elif outcome is Outcome.AMENDED and existing is not None:
         _amend(existing, submission)
-        _announce(session, "application_amended", existing, correlation_id)
+        announce(session, "application_amended", existing, correlation_id)
+    elif outcome is Outcome.REFUSED_ROUND_CLOSED:
+        # The gateway checked the round was open, but it closed before we got here: say so.
+        payload = {"reference": submission.reference, "round_id": submission.round_id}
+        message = make_message("application_refused", payload, correlation_id=correlation_id)
+        stage_event(session, SERVICE, message)
     return outcome
+
+
+def withdraw(session: Session, reference: str, correlation_id: str) -> bool:
+    """Withdraw an application while its round is open; False if the round has closed."""
+    application = session.get(Application, reference, with_for_update=True)
+    if application is None:
+        raise ApplicationNotFound(reference)
+    round_view = session.get(RoundView, application.round_id)
+    if round_view is None or round_view.status != "open":
+        payload = {"reference": reference, "round_id": application.round_id}
+        message = make_message("application_refused", payload, correlation_id=correlation_id)
+        stage_event(session, SERVICE, message)
+        return False
+    if application.status != "withdrawn":
+        set_status(application, "withdrawn", datetime.now(UTC))
+        announce(session, "application_withdrawn", application, correlation_id)
+    return True
 
 
 def open_round(session: Session, payload: dict[str, Any]) -> None:
@@ -60,6 +82,47 @@ def close_round(session: Session, round_id: str) -> None:
         round_view.status = "closed"
 
 
+def replace_school_directory(session: Session, schools: list[dict[str, str]]) -> None:
+    """Project `school_directory_updated`: the directory is replaced as a whole."""
+    session.execute(delete(SchoolEntry))
+    session.add_all(SchoolEntry(code=s["code"], level=s["level"]) for s in schools)
+
+
+def apply_outcome(session: Session, event_type: str, reference: str, at: datetime) -> None:
+    """Project one of allocation's outcome events onto the application's status."""
+    application = session.get(Application, reference, with_for_update=True)
+    if application is None:
+        return  # not ours (another deployment's round); nothing to show a parent
+    changed = application.status_changed_at
+    if changed is not None and changed > at:
+        return  # a newer status is already shown; this event arrived late
+    set_status(application, OUTCOME_STATUS[event_type], at)
+
+
+def intake_status(session: Session, round_id: str) -> dict[str, int]:
+    """How many applications of a round are still waiting for verification."""
+    query = select(func.count()).select_from(Application)
+    query = query.where(Application.round_id == round_id, Application.status == "received")
+    return {"unverified": int(session.scalar(query) or 0)}
+
+
+def set_status(application: Application, status: str, at: datetime) -> None:
+    """Change the status, remembering when."""
+    application.status = status
+    application.status_changed_at = at
+    application.updated_at = datetime.now(UTC)
+
+
+def announce(
+    session: Session, event_type: str, application: Application, correlation_id: str
+) -> None:
+    """Stage an event that names the application (and nothing personal) in the outbox."""
+    payload: dict[str, Any] = {"reference": application.reference, "round_id": application.round_id}
+    if event_type == "application_received":
+        payload["status"] = application.status
+    stage_event(session, SERVICE, make_message(event_type, payload, correlation_id=correlation_id))
+
+
 def _new_application(submission: Submission) -> Application:
     now = datetime.now(UTC)
     return Application(
@@ -74,25 +137,19 @@ def _new_application(submission: Submission) -> Application:
         guardian_email=submission.guardian.email,
         language=submission.guardian.language,
         status="received",
+        status_changed_at=now,
         submitted_at=submission.submitted_at,
         updated_at=now,
     )
 
 
 def _amend(application: Application, submission: Submission) -> None:
-    # The first submitted_at stays: submission time never changes priority, but it is kept.
+    # The first submitted_at stays. The amended application is checked again from scratch.
+    application.child_name = submission.child_name
+    application.date_of_birth = submission.date_of_birth
     application.preferences = list(submission.preferences)
     application.guardian_name = submission.guardian.full_name
     application.guardian_phone = submission.guardian.phone
     application.guardian_email = submission.guardian.email
     application.language = submission.guardian.language
-    application.updated_at = datetime.now(UTC)
-
-
-def _announce(
-    session: Session, event_type: str, application: Application, correlation_id: str
-) -> None:
-    payload: dict[str, Any] = {"reference": application.reference, "round_id": application.round_id}
-    if event_type == "application_received":
-        payload["status"] = application.status
-    stage_event(session, SERVICE, make_message(event_type, payload, correlation_id=correlation_id))
+    set_status(application, "received", datetime.now(UTC))

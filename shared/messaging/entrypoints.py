@@ -113,3 +113,10 @@ def handle_command(command: str) -> Any:
     return ReliableConsumer.decorator(
         queue_for=lambda service: topology.command_queue(service, command)
     )
+
+
+def handle_event_group(group: str) -> Any:
+    """Decorate the one handler of a group of events (listed in shared.topology.EVENT_GROUPS)."""
+    return ReliableConsumer.decorator(
+        queue_for=lambda service: topology.group_queue(service, group)
+    )

@@ -41,6 +41,7 @@ def allocation(
     engine.dispose()
     container = container_factory(AllocationService, service_config(db_uri))
     container.start()
+    container.db_uri = db_uri
     return container
 
 
@@ -223,3 +224,70 @@ def test_schools_of_a_level_come_with_their_capacity(client: Any) -> None:
     assert answer.status_code == 200
     assert answer.json and all(s["code"].startswith("THCS-") for s in answer.json)
     assert all(s["capacity"] > 0 for s in answer.json)
+
+
+@pytest.fixture
+def registration(
+    make_database: Callable[[str], str],
+    container_factory: Any,
+    service_config: Callable[..., dict[str, Any]],
+    bus: Any,
+) -> Any:
+    """A running registration service holding one application to the 2027 grade 1 round."""
+    from nameko.testing.services import entrypoint_waiter
+
+    from services.registration.service import RegistrationService
+
+    container = container_factory(
+        RegistrationService, service_config(make_database("registration"))
+    )
+    container.start()
+    with entrypoint_waiter(container, "handle_round_opened"):
+        bus.publish_event("allocation", factories.round_opened())
+    with entrypoint_waiter(container, "handle_submit_application"):
+        bus.send_command(
+            "registration", factories.submit_application(reference="TSGATEWAYTEST0001")
+        )
+    return container
+
+
+def close_round(allocation: Any, round_id: str) -> None:
+    """Close a round the way the department's close leaves it in allocation's database."""
+    from sqlalchemy import update
+
+    from services.allocation.models import Round
+
+    engine = build_engine(allocation.db_uri)
+    with Session(engine) as session, session.begin():
+        session.execute(update(Round).where(Round.round_id == round_id).values(status="closed"))
+    engine.dispose()
+
+
+def test_a_withdrawal_while_open_is_202_and_registration_withdraws_it(
+    client: Any, registration: Any
+) -> None:
+    from nameko.testing.services import entrypoint_waiter
+
+    with entrypoint_waiter(registration, "handle_withdraw_application"):
+        answer = client.post("/api/v1/applications/TSGATEWAYTEST0001/withdraw")
+
+    assert answer.status_code == 202
+    assert client.get("/api/v1/applications/TSGATEWAYTEST0001").json["status"] == "withdrawn"
+
+
+def test_after_close_an_amendment_and_a_withdrawal_are_409_with_a_reason(
+    client: Any, registration: Any, allocation: Any, amqp_uri: str
+) -> None:
+    close_round(allocation, "2027-grade_1")
+
+    amend = client.post("/api/v1/applications", json=form(preferences=["TH-009"]))
+    withdraw = client.post("/api/v1/applications/TSGATEWAYTEST0001/withdraw")
+
+    assert (amend.status_code, amend.json["error"]["code"]) == (409, "round_not_open")
+    assert (withdraw.status_code, withdraw.json["error"]["code"]) == (409, "round_closed")
+    assert "can no longer change" in withdraw.json["error"]["message"]
+    assert queue_depth(amqp_uri, "registration.withdraw_application") == 0
+
+
+def test_withdrawing_an_unknown_application_is_404(client: Any, registration: Any) -> None:
+    assert client.post("/api/v1/applications/TSNOSUCHAPPLICATION/withdraw").status_code == 404
