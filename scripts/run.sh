@@ -7,6 +7,10 @@ mkdir -p var
 
 bash scripts/ensure_broker.sh
 python -m shared.db.migrate registration allocation notification
+# The small demo city (deterministic): real Hanoi wards, schools, the register, applications.
+python -m tools.demo_city --scale small --out var/demo/small
+python -m services.allocation.cli import-city var/demo/small
+python -m services.registration.cli import-register var/demo/small/register.csv
 python -m services.allocation.cli demo
 
 port=${GATEWAY_PORT:-8000}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kombu import Connection
@@ -11,33 +12,24 @@ from sqlalchemy.orm import Session
 
 from services.registration.register import PopulationRegister, SqlPopulationRegister
 from shared import topology
-from shared.db.dependency import Engines
+
+RegisterFactory = Callable[[Session], PopulationRegister]
 
 
 class Register(DependencyProvider):
-    """The population register (REGISTER_BACKEND; `sql` reads the imported copy).
+    """The population register adapter named by REGISTER_BACKEND (`sql`: the imported copy).
 
-    Lookups use their own read-only session, so a national register adapter could take its
-    place without touching the worker's transaction.
+    It is handed the worker's own session: a second session would need a second connection,
+    and the embedded SQLite default has one per process, so the two would wait on each other.
     """
-
-    engines = Engines()
 
     def setup(self) -> None:
         backend = self.container.config.get("REGISTER_BACKEND", "sql")
         if backend != "sql":
             raise ValueError(f"unknown REGISTER_BACKEND {backend!r}")
-        self._sessions: dict[WorkerContext, Session] = {}
 
-    def get_dependency(self, worker_ctx: WorkerContext) -> PopulationRegister:
-        session = Session(self.engines.engine)
-        self._sessions[worker_ctx] = session
-        return SqlPopulationRegister(session)
-
-    def worker_teardown(self, worker_ctx: WorkerContext) -> None:
-        session = self._sessions.pop(worker_ctx, None)
-        if session is not None:
-            session.close()
+    def get_dependency(self, worker_ctx: WorkerContext) -> RegisterFactory:
+        return SqlPopulationRegister
 
 
 class Backlog(DependencyProvider):

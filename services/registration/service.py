@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from services.registration import store
 from services.registration.checking import check_application
-from services.registration.dependencies import Backlog, Register
+from services.registration.dependencies import Backlog, Register, RegisterFactory
 from services.registration.domain import Submission
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application
-from services.registration.register import PopulationRegister
 from services.registration.schemas import ApplicationView
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
@@ -29,7 +28,7 @@ class RegistrationService:
     name = "registration"
 
     db: Session = Database()
-    register: PopulationRegister = Register()
+    register: RegisterFactory = Register()
     backlog: Any = Backlog()
 
     @handle_command("submit_application")
@@ -113,7 +112,7 @@ class RegistrationService:
 
     def _check(self, message: Any) -> None:
         if first_delivery(self.db, f"registration.check.{message.type}", message.event_id):
-            check_application(
-                self.db, self.register, message.payload["reference"], message.correlation_id
-            )
+            register = self.register(self.db)
+            reference = message.payload["reference"]
+            check_application(self.db, register, reference, message.correlation_id)
         self.db.commit()

@@ -15,21 +15,25 @@ import requests
 from sqlalchemy.orm import Session
 
 from services.allocation.cli import load_demo
+from services.allocation.schools import import_city
+from services.registration.register_import import import_register
 from shared.db.engine import build_engine
 from tests.conftest import start_smtp_sink
 from tests.support.broker import create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database
 from tests.support.processes import BIN, Processes, free_port
 from tests.support.waiting import wait_for
+from tools.demo_city import build_city
 
 SERVICES = ("registration", "allocation", "notification")
 
 
 class System:
-    """Handles on the running system: its URL, databases, maildir and process logs."""
+    """Handles on the running system: its URL, databases, maildir, city files and logs."""
 
-    def __init__(self, url: str, databases: dict[str, str], maildir: Path, processes: Processes):
-        self.url, self.databases, self.maildir, self.processes = url, databases, maildir, processes
+    def __init__(self, url: str, databases: dict[str, str], workdir: Path, processes: Processes):
+        self.url, self.databases, self.processes = url, databases, processes
+        self.maildir, self.city = workdir / "mail", workdir / "city"
 
     def api(self, path: str) -> str:
         """Absolute URL of an API path."""
@@ -54,9 +58,15 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     workdir = tmp_path_factory.mktemp("system")
     amqp_uri = create_vhost()
     databases = {service: create_database(service) for service in SERVICES}
+    city = workdir / "city"
+    build_city(city, "small", 2027, 2027)
     engine = build_engine(databases["allocation"])
     with Session(engine) as session, session.begin():
+        import_city(session, city)
         load_demo(session, 2027)
+    engine.dispose()
+    engine = build_engine(databases["registration"])
+    import_register(engine, city / "register.csv", progress=False)
     engine.dispose()
     processes = Processes(workdir / "logs")
     smtp_port, gateway_port = free_port(), free_port()
@@ -80,7 +90,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         gunicorn = [str(BIN / "gunicorn")]
         config = ["-c", "gateway/gunicorn.conf.py", "gateway.app:create_app()"]
         processes.start("gateway", gunicorn + config, env)
-        system = System(url, databases, maildir, processes)
+        system = System(url, databases, workdir, processes)
         try:
             wait_for(lambda: _ready(url), timeout=60, what="the system to be ready")
         except AssertionError as exc:
