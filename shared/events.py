@@ -78,6 +78,8 @@ class SubmitApplicationV1(Schema):
     )
     guardian = fields.Nested(GuardianSchema, required=True)
     submitted_at = fields.AwareDateTime(required=True)
+    # The parent's account that submitted it: only that account may see or change it.
+    owner_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
 class RoundOpenedV1(Schema):

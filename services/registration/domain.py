@@ -52,6 +52,7 @@ class Submission:
     preferences: tuple[str, ...]
     guardian: Guardian
     submitted_at: datetime
+    owner_id: str | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Submission:
@@ -66,6 +67,7 @@ class Submission:
             preferences=tuple(payload["preferences"]),
             guardian=Guardian(**payload["guardian"]),
             submitted_at=payload["submitted_at"],
+            owner_id=payload.get("owner_id"),
         )
 
 

@@ -42,6 +42,8 @@ class Application(Base):
     # When the status last changed, by the clock of the event that changed it: an older
     # event arriving late never overwrites a newer status.
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The parent account that submitted it (None for applications entered by staff or tests).
+    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
     def current(self) -> Current:
         """The amendable parts, for the domain rules."""

@@ -29,6 +29,7 @@ class ApplicationView(Schema):
     preferences = fields.List(fields.String())
     submitted_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+    owner_id = fields.String(allow_none=True)
     ward_code = fields.String(allow_none=True)
     rejection_reasons = fields.List(fields.Dict(), allow_none=True)
     child = fields.Function(lambda application: ChildView().dump(application))

@@ -96,6 +96,11 @@ class RegistrationService:
         return ApplicationView().dump(application)
 
     @rpc
+    def list_applications(self, owner_id: str) -> list[dict[str, Any]]:
+        """The applications one parent account submitted."""
+        return ApplicationView(many=True).dump(store.applications_of(self.db, owner_id))
+
+    @rpc
     def intake_status(self, round_id: str) -> dict[str, Any]:
         """Whether a round's intake is complete: unverified applications and queued submissions."""
         return {

@@ -99,6 +99,12 @@ def apply_outcome(session: Session, event_type: str, reference: str, at: datetim
     set_status(application, OUTCOME_STATUS[event_type], at)
 
 
+def applications_of(session: Session, owner_id: str) -> list[Application]:
+    """Every application an account submitted, newest first."""
+    query = select(Application).where(Application.owner_id == owner_id)
+    return list(session.scalars(query.order_by(Application.submitted_at.desc())))
+
+
 def intake_status(session: Session, round_id: str) -> dict[str, int]:
     """How many applications of a round are still waiting for verification."""
     query = select(func.count()).select_from(Application)
@@ -138,6 +144,7 @@ def _new_application(submission: Submission) -> Application:
         language=submission.guardian.language,
         status="received",
         status_changed_at=now,
+        owner_id=submission.owner_id,
         submitted_at=submission.submitted_at,
         updated_at=now,
     )

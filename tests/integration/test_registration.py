@@ -145,3 +145,21 @@ def test_a_malformed_command_is_dead_lettered_at_once_without_its_values(
     assert headers["x-tuyensinh-attempt"] == 1
     assert headers["x-tuyensinh-detail"] == "malformed message: invalid fields child"
     assert "not-a-citizen-id" not in headers["x-tuyensinh-detail"]
+
+
+def test_an_account_lists_only_the_applications_it_submitted(
+    registration: Any, bus: MessageBus
+) -> None:
+    mine = factories.submit_application(reference="TSREF0000000000M1", owner_id="parent-1")
+    theirs = factories.submit_application(
+        reference="TSREF0000000000T1", citizen_id="001221000999", owner_id="parent-2"
+    )
+    submit(registration, bus, mine)
+    submit(registration, bus, theirs)
+
+    with entrypoint_hook(registration, "list_applications") as list_applications:
+        listed = list_applications("parent-1")
+        nobody = list_applications("parent-3")
+
+    assert [(a["reference"], a["owner_id"]) for a in listed] == [("TSREF0000000000M1", "parent-1")]
+    assert nobody == []

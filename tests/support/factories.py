@@ -22,6 +22,7 @@ def submit_application(
     preferences: tuple[str, ...] = ("TH-001", "TH-002"),
     language: str = "vi",
     email: str = "binh@example.com",
+    owner_id: str | None = None,
 ) -> dict[str, Any]:
     """A `submit_application` command as the gateway sends it."""
     payload = {
@@ -40,5 +41,6 @@ def submit_application(
             "language": language,
         },
         "submitted_at": datetime.now(UTC),
+        "owner_id": owner_id,
     }
     return make_message("submit_application", payload)
