@@ -25,10 +25,20 @@ SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
     ("registration", "allocation", "round_opened"),
     ("registration", "allocation", "round_closed"),
     ("registration", "allocation", "school_directory_updated"),
-    # Registration checks its own received and amended applications at its own pace.
-    ("registration", "registration", "application_received"),
-    ("registration", "registration", "application_amended"),
     ("notification", "registration", "application_received"),
+    # Notification: one queue per event, so a burst of one kind never starves another.
+    ("notification", "registration", "application_verified"),
+    ("notification", "registration", "application_rejected"),
+    ("notification", "registration", "application_withdrawn"),
+    ("notification", "allocation", "seat_offered"),
+    ("notification", "allocation", "application_waitlisted"),
+    ("notification", "allocation", "application_unplaced"),
+    ("notification", "allocation", "offer_expiring"),
+    ("notification", "allocation", "offer_accepted"),
+    ("notification", "allocation", "offer_declined"),
+    ("notification", "allocation", "offer_expired"),
+    ("notification", "allocation", "enrollment_confirmed"),
+    ("notification", "allocation", "school_rejected"),
     # Allocation runs its long allocate and publish jobs off the RPC that asked for them.
     ("allocation", "allocation", "round_job_requested"),
 )

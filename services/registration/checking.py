@@ -1,62 +1,80 @@
-"""Running verification on a stored application: load, check with the pure rules, record."""
+"""Verification of stored applications against the register, many at a time."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.registration.exceptions import SchoolDirectoryNotKnownYet
 from services.registration.models import Application, RoundView, SchoolEntry
 from services.registration.register import PopulationRegister
 from services.registration.store import SERVICE, set_status
-from services.registration.verification import Claim, RoundRules, Verified, verify
-from shared.db.outbox import stage_event
+from services.registration.verification import Claim, RoundRules, Verdict, Verified, verify
+from shared.db.outbox import stage_events
 from shared.events import make_message
 
+log = logging.getLogger(__name__)
 
-def check_application(
-    session: Session, register: PopulationRegister, reference: str, correlation_id: str
-) -> str | None:
-    """Verify a `received` application against the register; returns the new status.
 
-    Anything else (already checked, withdrawn, amended again since) is left alone: the
-    event that asked for this check is stale, and the latest one will be checked.
+def verify_applications(
+    session: Session, register: PopulationRegister, applications: Sequence[tuple[Application, str]]
+) -> list[dict[str, Any]]:
+    """Check `(application, correlation_id)` pairs; returns the events to stage.
+
+    With no school directory yet, nothing is checked: "unknown school" would be our fault,
+    not the parent's. Those applications stay `received`, and the sweep checks them later.
     """
-    application = session.get(Application, reference, with_for_update=True)
-    if application is None or application.status != "received":
-        return None
-    round_view = session.get(RoundView, application.round_id)
-    if round_view is None:
-        return None  # cannot happen: the application was accepted for a known round
-    claim = Claim(
-        citizen_id=application.citizen_id,
-        full_name=application.child_name,
-        date_of_birth=application.date_of_birth,
-        preferences=tuple(application.preferences),
-    )
-    rules = RoundRules(round_view.level, round_view.year, round_view.max_preferences)
-    verdict = verify(claim, register.lookup(claim.citizen_id), rules, _levels(session, claim))
-    for column, value in verdict.columns().items():
-        setattr(application, column, value)
-    set_status(application, verdict.status, datetime.now(UTC))
-    stage_event(session, SERVICE, _event(application, verdict, correlation_id))
-    return verdict.status
+    if not applications:
+        return []
+    levels = _levels(session, {code for a, _ in applications for code in a.preferences})
+    if levels is None:
+        log.warning("no school directory yet; %d applications wait unchecked", len(applications))
+        return []
+    records = register.lookup_many({a.citizen_id for a, _ in applications})
+    rounds = {r.round_id: r for r in session.scalars(select(RoundView))}
+    now = datetime.now(UTC)
+    events = []
+    for application, correlation_id in applications:
+        round_view = rounds[application.round_id]
+        claim = Claim(
+            citizen_id=application.citizen_id,
+            full_name=application.child_name,
+            date_of_birth=application.date_of_birth,
+            preferences=tuple(application.preferences),
+        )
+        rules = RoundRules(round_view.level, round_view.year, round_view.max_preferences)
+        verdict = verify(claim, records.get(claim.citizen_id), rules, levels)
+        for column, value in verdict.columns().items():
+            setattr(application, column, value)
+        set_status(application, verdict.status, now)
+        events.append(_event(application, verdict, correlation_id))
+    return events
 
 
-def _levels(session: Session, claim: Claim) -> dict[str, str]:
-    wanted = set(claim.preferences)
-    query = select(SchoolEntry.code, SchoolEntry.level).where(SchoolEntry.code.in_(wanted))
+def sweep(session: Session, register: PopulationRegister, limit: int = 500) -> int:
+    """Check applications still `received`, oldest first; returns how many were looked at."""
+    query = select(Application).where(Application.status == "received")
+    query = query.order_by(Application.updated_at).limit(limit).with_for_update(skip_locked=True)
+    waiting = list(session.scalars(query))
+    # The sweep has no message to correlate with; the reference is the next best thing.
+    events = verify_applications(session, register, [(a, a.reference) for a in waiting])
+    stage_events(session, SERVICE, events)
+    return len(waiting)
+
+
+def _levels(session: Session, codes: set[str]) -> dict[str, str] | None:
+    query = select(SchoolEntry.code, SchoolEntry.level).where(SchoolEntry.code.in_(codes))
     levels = dict(session.execute(query).tuples().all())
-    if len(levels) < len(wanted) and not session.scalar(select(func.count(SchoolEntry.code))):
-        # No directory at all yet: "unknown school" would be our fault, not the parent's.
-        raise SchoolDirectoryNotKnownYet()
+    if len(levels) < len(codes) and not session.scalar(select(func.count(SchoolEntry.code))):
+        return None
     return levels
 
 
-def _event(application: Application, verdict: object, correlation_id: str) -> dict[str, object]:
+def _event(application: Application, verdict: Verdict, correlation_id: str) -> dict[str, Any]:
     base: dict[str, Any] = {"reference": application.reference, "round_id": application.round_id}
     if isinstance(verdict, Verified):
         payload = {
@@ -68,9 +86,6 @@ def _event(application: Application, verdict: object, correlation_id: str) -> di
             "preferences": list(application.preferences),
         }
         return make_message("application_verified", payload, correlation_id=correlation_id)
-    reasons = [
-        {"field": reason["field"], "code": reason["code"]}
-        for reason in application.rejection_reasons or []
-    ]
+    reasons = [{"field": reason.field, "code": reason.code} for reason in verdict.reasons]
     payload = {**base, "reasons": reasons}
     return make_message("application_rejected", payload, correlation_id=correlation_id)

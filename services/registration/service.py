@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.rpc import rpc
+from nameko.timer import timer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.registration import store
-from services.registration.checking import check_application
+from services.registration import checking, store
 from services.registration.dependencies import Backlog, Register, RegisterFactory
-from services.registration.domain import Submission
 from services.registration.exceptions import ApplicationNotFound
+from services.registration.intake import take_submissions
 from services.registration.models import Application
 from services.registration.schemas import ApplicationView
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
+from shared.messaging.batch import handle_command_batch
 from shared.messaging.entrypoints import handle_command, handle_event, handle_event_group
 
 
@@ -31,13 +32,11 @@ class RegistrationService:
     register: RegisterFactory = Register()
     backlog: Any = Backlog()
 
-    @handle_command("submit_application")
-    def handle_submit_application(self, body: dict[str, Any]) -> None:
-        """Store a submission as a new application or an amendment, and announce it."""
-        message = parse_message(body, "submit_application")
-        if first_delivery(self.db, "registration.submit_application", message.event_id):
-            submission = Submission.from_payload(message.payload)
-            store.apply_submission(self.db, submission, message.correlation_id)
+    @handle_command_batch("submit_application", size=200)
+    def handle_submit_application(self, bodies: list[dict[str, Any]]) -> None:
+        """Store a batch of submissions (new or amended), check each, announce them."""
+        messages = [parse_message(body, "submit_application") for body in bodies]
+        take_submissions(self.db, self.register(self.db), messages)
         self.db.commit()
 
     @handle_command("withdraw_application")
@@ -48,15 +47,11 @@ class RegistrationService:
             store.withdraw(self.db, message.payload["reference"], message.correlation_id)
         self.db.commit()
 
-    @handle_event("registration", "application_received")
-    def handle_application_received(self, body: dict[str, Any]) -> None:
-        """Check a new application against the register."""
-        self._check(parse_message(body, "application_received"))
-
-    @handle_event("registration", "application_amended")
-    def handle_application_amended(self, body: dict[str, Any]) -> None:
-        """Check an amended application again."""
-        self._check(parse_message(body, "application_amended"))
+    @timer(interval=5)
+    def verify_pending(self) -> None:
+        """Check applications left `received` (e.g. they arrived before the school directory)."""
+        checking.sweep(self.db, self.register(self.db))
+        self.db.commit()
 
     @handle_event("allocation", "round_opened")
     def handle_round_opened(self, body: dict[str, Any]) -> None:
@@ -114,10 +109,3 @@ class RegistrationService:
         """Readiness: the service answers and its database does too."""
         self.db.execute(text("SELECT 1"))
         return {"service": self.name, "database": "ok"}
-
-    def _check(self, message: Any) -> None:
-        if first_delivery(self.db, f"registration.check.{message.type}", message.event_id):
-            register = self.register(self.db)
-            reference = message.payload["reference"]
-            check_application(self.db, register, reference, message.correlation_id)
-        self.db.commit()

@@ -8,42 +8,13 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from services.registration.domain import OUTCOME_STATUS, Outcome, Submission, decide
-from services.registration.exceptions import ApplicationNotFound, RoundNotKnownYet
+from services.registration.domain import OUTCOME_STATUS
+from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, RoundView, SchoolEntry
 from shared.db.outbox import stage_event
 from shared.events import make_message
 
 SERVICE = "registration"
-
-
-def apply_submission(session: Session, submission: Submission, correlation_id: str) -> Outcome:
-    """Create or amend the child's application for the round, staging the event it causes."""
-    round_view = session.get(RoundView, submission.round_id)
-    if round_view is None:
-        raise RoundNotKnownYet(submission.round_id)
-    existing = session.scalar(
-        select(Application)
-        .where(Application.round_id == submission.round_id)
-        .where(Application.citizen_id == submission.citizen_id)
-        .with_for_update()
-    )
-    outcome = decide(
-        round_view.status == "open", existing.current() if existing else None, submission
-    )
-    if outcome is Outcome.CREATED:
-        application = _new_application(submission)
-        session.add(application)
-        announce(session, "application_received", application, correlation_id)
-    elif outcome is Outcome.AMENDED and existing is not None:
-        _amend(existing, submission)
-        announce(session, "application_amended", existing, correlation_id)
-    elif outcome is Outcome.REFUSED_ROUND_CLOSED:
-        # The gateway checked the round was open, but it closed before we got here: say so.
-        payload = {"reference": submission.reference, "round_id": submission.round_id}
-        message = make_message("application_refused", payload, correlation_id=correlation_id)
-        stage_event(session, SERVICE, message)
-    return outcome
 
 
 def withdraw(session: Session, reference: str, correlation_id: str) -> bool:
@@ -59,7 +30,9 @@ def withdraw(session: Session, reference: str, correlation_id: str) -> bool:
         return False
     if application.status != "withdrawn":
         set_status(application, "withdrawn", datetime.now(UTC))
-        announce(session, "application_withdrawn", application, correlation_id)
+        stage_event(
+            session, SERVICE, event_about("application_withdrawn", application, correlation_id)
+        )
     return True
 
 
@@ -119,44 +92,9 @@ def set_status(application: Application, status: str, at: datetime) -> None:
     application.updated_at = datetime.now(UTC)
 
 
-def announce(
-    session: Session, event_type: str, application: Application, correlation_id: str
-) -> None:
-    """Stage an event that names the application (and nothing personal) in the outbox."""
+def event_about(event_type: str, application: Application, correlation_id: str) -> dict[str, Any]:
+    """An event that names the application (and nothing personal about the child)."""
     payload: dict[str, Any] = {"reference": application.reference, "round_id": application.round_id}
     if event_type == "application_received":
         payload["status"] = application.status
-    stage_event(session, SERVICE, make_message(event_type, payload, correlation_id=correlation_id))
-
-
-def _new_application(submission: Submission) -> Application:
-    now = datetime.now(UTC)
-    return Application(
-        reference=submission.reference,
-        round_id=submission.round_id,
-        citizen_id=submission.citizen_id,
-        child_name=submission.child_name,
-        date_of_birth=submission.date_of_birth,
-        preferences=list(submission.preferences),
-        guardian_name=submission.guardian.full_name,
-        guardian_phone=submission.guardian.phone,
-        guardian_email=submission.guardian.email,
-        language=submission.guardian.language,
-        status="received",
-        status_changed_at=now,
-        owner_id=submission.owner_id,
-        submitted_at=submission.submitted_at,
-        updated_at=now,
-    )
-
-
-def _amend(application: Application, submission: Submission) -> None:
-    # The first submitted_at stays. The amended application is checked again from scratch.
-    application.child_name = submission.child_name
-    application.date_of_birth = submission.date_of_birth
-    application.preferences = list(submission.preferences)
-    application.guardian_name = submission.guardian.full_name
-    application.guardian_phone = submission.guardian.phone
-    application.guardian_email = submission.guardian.email
-    application.language = submission.guardian.language
-    set_status(application, "received", datetime.now(UTC))
+    return make_message(event_type, payload, correlation_id=correlation_id)

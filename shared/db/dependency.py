@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db.engine import build_engine
 from shared.db.outbox import OUTBOX_DIRTY, relay_batch
-from shared.messaging.bus import MessageBus
+from shared.messaging.bus import PipelinedPublisher
 from shared.messaging.entrypoints import Topology
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class OutboxRelay(SharedExtension):
     def setup(self) -> None:
         config = self.container.config
         self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
-        self.bus = MessageBus(config["AMQP_URI"])
+        self.publisher = PipelinedPublisher(config["AMQP_URI"])
         self._wake = Event()
         self._running = False
 
@@ -67,18 +67,21 @@ class OutboxRelay(SharedExtension):
             self._wake.send(True)
 
     def _run(self) -> None:
-        while self._running:
-            # A fresh event before the pass: a kick that lands during it is not lost.
-            self._wake = Event()
-            try:
-                while relay_batch(self.engines.engine, self.bus):
-                    pass
-            except Exception:
-                # Broker or database away: the rows stay put and the next pass retries them.
-                log.exception("outbox relay pass failed")
-                eventlet.sleep(self.poll_seconds)
-            with eventlet.Timeout(self.poll_seconds, False):
-                self._wake.wait()
+        try:
+            while self._running:
+                # A fresh event before the pass: a kick that lands during it is not lost.
+                self._wake = Event()
+                try:
+                    while relay_batch(self.engines.engine, self.publisher):
+                        pass
+                except Exception:
+                    # Broker or database away: the rows stay put and the next pass retries.
+                    log.exception("outbox relay pass failed")
+                    eventlet.sleep(self.poll_seconds)
+                with eventlet.Timeout(self.poll_seconds, False):
+                    self._wake.wait()
+        finally:
+            self.publisher.close()
 
 
 class Database(DependencyProvider):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from shared.db.tables import outbox
-from shared.messaging.bus import MessageBus
+from shared.messaging.bus import PipelinedPublisher
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,25 @@ def stage_event(session: Session, source: str, envelope: Mapping[str, Any]) -> N
     session.info[OUTBOX_DIRTY] = True
 
 
-def relay_batch(engine: Engine, bus: MessageBus, limit: int = 500) -> int:
-    """Publish up to `limit` committed outbox rows in order, deleting each batch once confirmed.
+def stage_events(session: Session, source: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
+    """Write many events into the outbox inside the caller's transaction, in one statement."""
+    if not envelopes:
+        return
+    rows = [
+        {
+            "event_id": envelope["event_id"],
+            "source": source,
+            "event_type": envelope["type"],
+            "body": json.dumps(envelope),
+        }
+        for envelope in envelopes
+    ]
+    session.execute(outbox.insert(), rows)
+    session.info[OUTBOX_DIRTY] = True
+
+
+def relay_batch(engine: Engine, publisher: PipelinedPublisher, limit: int = 1000) -> int:
+    """Publish up to `limit` committed outbox rows in order, deleting them once all confirmed.
 
     Rows are locked with SKIP LOCKED, so several instances relay side by side. A crash after
     publishing and before the delete publishes those rows again; consumers dedupe on event_id.
@@ -40,8 +57,7 @@ def relay_batch(engine: Engine, bus: MessageBus, limit: int = 500) -> int:
     with Session(engine) as session, session.begin():
         query = select(outbox.c.id, outbox.c.source, outbox.c.body).order_by(outbox.c.id)
         rows = session.execute(query.limit(limit).with_for_update(skip_locked=True)).all()
-        for row in rows:
-            bus.publish_event(row.source, json.loads(row.body))
+        publisher.publish_events([(row.source, json.loads(row.body)) for row in rows])
         if rows:
             session.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
     return len(rows)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kombu import Exchange
+from amqp import Message as AmqpMessage
+from kombu import Connection, Exchange
 from kombu.message import Message as KombuMessage
 from nameko.amqp.publish import Publisher
 
@@ -91,8 +94,81 @@ class MessageBus:
 
 def declare_topology(amqp_uri: str, retry_delays_ms: Sequence[int]) -> None:
     """Open a short-lived connection and declare the whole topology."""
-    from kombu import Connection
-
     with Connection(amqp_uri, connect_timeout=5) as connection:
         connection.ensure_connection(max_retries=3)
         topology.declare(connection, retry_delays_ms)
+
+
+class PipelinedPublisher:
+    """Publishes many events on one channel and waits once for all their confirms.
+
+    Waiting for each confirm in turn caps a publisher near 1.7k messages/s; with the whole
+    batch in flight the broker confirms them together. Owned by one green thread (the
+    outbox relay): a channel must never be shared.
+    """
+
+    def __init__(self, amqp_uri: str, timeout: float = 30.0) -> None:
+        self.amqp_uri, self.timeout = amqp_uri, timeout
+        self._connection: Any = None
+        self._channel: Any = None
+        self._unconfirmed: set[int] = set()
+        self._nacked = False
+        self._sent = 0
+
+    def publish_events(self, events: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Publish `(source, envelope)` pairs persistently; return once all are confirmed."""
+        try:
+            channel = self._open()
+            for source, envelope in events:
+                message = AmqpMessage(
+                    json.dumps(envelope),
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                    delivery_mode=2,
+                    message_id=envelope["event_id"],
+                    correlation_id=envelope["correlation_id"],
+                )
+                routing_key = topology.event_routing_key(source, envelope["type"])
+                channel._basic_publish(message, topology.EVENTS.name, routing_key)
+                self._sent += 1
+                self._unconfirmed.add(self._sent)  # delivery tags count from 1 per channel
+            deadline = time.monotonic() + self.timeout
+            while self._unconfirmed and not self._nacked:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the broker did not confirm the batch in time")
+                self._connection.drain_events(timeout=remaining)
+            if self._nacked:
+                raise ConnectionError("the broker refused (nacked) a published event")
+        except BaseException:
+            self.close()  # a half-confirmed channel is not reused; the batch is published again
+            raise
+
+    def close(self) -> None:
+        """Drop the connection (it is reopened on the next batch)."""
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.collect()
+            except Exception:  # a dead connection cannot close cleanly
+                pass
+
+    def _open(self) -> Any:
+        if self._channel is None:
+            self._connection = Connection(self.amqp_uri, connect_timeout=10)
+            self._connection.ensure_connection(max_retries=1)
+            self._channel = self._connection.channel()
+            self._channel.confirm_select()
+            self._channel.events["basic_ack"].add(self._on_ack)
+            self._channel.events["basic_nack"].add(self._on_nack)
+            self._unconfirmed, self._sent, self._nacked = set(), 0, False
+        return self._channel
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        if multiple:
+            self._unconfirmed = {tag for tag in self._unconfirmed if tag > delivery_tag}
+        else:
+            self._unconfirmed.discard(delivery_tag)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self._nacked = True

@@ -229,23 +229,61 @@ def test_a_withdrawal_while_open_is_announced_and_after_close_is_refused(
     assert len(drain(amqp_uri, refused.name, expect=1)) == 1
 
 
-def test_a_redelivered_received_event_is_not_checked_twice(
+def test_a_submission_before_the_school_directory_waits_and_the_sweep_checks_it(
+    tmp_path: Path,
+    make_database: Callable[[str], str],
+    container_factory: Any,
+    service_config: Callable[..., dict[str, Any]],
+    bus: MessageBus,
+) -> None:
+    db_uri = make_database("registration")
+    (tmp_path / "register.csv").write_text(REGISTER, encoding="utf-8")
+    engine = build_engine(db_uri)
+    import_register(engine, tmp_path / "register.csv", progress=False)
+    engine.dispose()
+    container = container_factory(RegistrationService, service_config(db_uri))
+    container.start()
+    with entrypoint_waiter(container, "handle_round_opened"):
+        bus.publish_event("allocation", factories.round_opened())
+    with entrypoint_waiter(container, "handle_submit_application"):
+        bus.send_command("registration", factories.submit_application(preferences=("TH-0001",)))
+    assert application(container, "TSTESTREFERENCE01")["status"] == "received"
+
+    with entrypoint_waiter(container, "handle_school_directory_updated"):
+        bus.publish_event(
+            "allocation", make_message("school_directory_updated", {"schools": SCHOOLS})
+        )
+
+    checked = wait_for(
+        lambda: (a := application(container, "TSTESTREFERENCE01"))["status"] != "received" and a,
+        timeout=15,
+        what="the sweep",
+    )
+    assert checked["status"] == "verified"
+
+
+def test_one_malformed_submission_in_a_batch_does_not_hold_up_the_others(
     registration: Any, bus: MessageBus, amqp_uri: str
 ) -> None:
-    verified = tap(amqp_uri, "registration", "application_verified")
-    submit_and_settle(registration, bus, preferences=("TH-0001",))
-    received = tap(amqp_uri, "registration", "application_received")
-    event = make_message(
-        "application_received",
-        {"reference": "TSTESTREFERENCE01", "round_id": "2027-grade_1", "status": "received"},
+    good = [
+        factories.submit_application(
+            reference=f"TSBATCH0000000{n:03d}", citizen_id=f"0012210{n:05d}"
+        )
+        for n in range(20)
+    ]
+    poison = factories.submit_application(reference="TSBATCHPOISON0001")
+    poison["payload"]["preferences"] = "not a list"
+    for command in [*good[:10], poison, *good[10:]]:
+        bus.send_command("registration", command)
+
+    [(body, headers)] = drain(amqp_uri, "registration.submit_application.dead", expect=1)
+    assert body["payload"]["reference"] == "TSBATCHPOISON0001"
+    assert headers["x-tuyensinh-attempt"] == 1
+    stored = wait_for(
+        lambda: all(_maybe(registration, c["payload"]["reference"]) for c in good),
+        what="the good submissions",
     )
-
-    for _ in range(2):
-        with entrypoint_waiter(registration, "handle_application_received"):
-            bus.publish_event("registration", event)
-
-    assert len(drain(amqp_uri, verified.name, expect=2, timeout=2)) == 1
-    assert len(drain(amqp_uri, received.name, expect=2, timeout=1)) == 2
+    assert stored
 
 
 def test_intake_status_counts_unverified_applications_and_the_queued_backlog(

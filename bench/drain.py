@@ -1,0 +1,184 @@
+"""P2: how fast registration drains a pre-filled queue of submissions, stored and verified.
+
+Usage: python -m bench.drain [--count 20000]
+
+The queue is filled while registration is stopped (as after an opening-morning burst), then
+1 and then 2 instances start and the clock runs until every application is verified or
+rejected. Baseline in the same run: a bare kombu consumer that only acks, on the same queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kombu import Connection
+
+from bench.loadgen import bodies_from
+from bench.report import table, write_section
+from bench.system import city_files
+from gateway.references import application_reference
+from gateway.schemas import SubmitApplicationRequest
+from services.registration.register_import import import_register
+from shared import topology
+from shared.db.engine import build_engine
+from shared.events import make_message
+from shared.messaging.bus import MessageBus, declare_topology
+from tests.support.broker import create_vhost, delete_vhost
+from tests.support.databases import create_database, drop_database
+from tests.support.processes import Processes
+from tests.support.waiting import wait_for
+
+COMMAND = "python -m bench.drain"
+QUEUE = "registration.submit_application"
+CHECKED = "SELECT count(*) FROM applications WHERE status IN ('verified', 'rejected')"
+
+
+def _count(db_uri: str, sql: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_uri)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text(sql)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def _fill(bus: MessageBus, bodies: list[bytes]) -> None:
+    schema = SubmitApplicationRequest()
+    for body in bodies:
+        form = schema.load(json.loads(body))
+        reference = application_reference("bench", form["round_id"], form["child"]["citizen_id"])
+        payload = {**form, "reference": reference, "submitted_at": datetime.now(UTC)}
+        bus.send_command("registration", make_message("submit_application", payload))
+
+
+def _bare_consume(amqp_uri: str, count: int) -> float:
+    """Messages per second a consumer that does nothing but ack takes off the queue."""
+    taken = 0
+    with Connection(amqp_uri) as connection:
+        queue = topology.command_queue("registration", "submit_application")
+
+        def on_message(body: object, message: object) -> None:
+            nonlocal taken
+            message.ack()  # type: ignore[attr-defined]
+            taken += 1
+
+        with connection.Consumer(queue, callbacks=[on_message], prefetch_count=100):
+            started = time.perf_counter()
+            while taken < count:
+                connection.drain_events(timeout=10)
+            return count / (time.perf_counter() - started)
+
+
+def _prepare(amqp_uri: str, db_uri: str, workdir: Path) -> MessageBus:
+    city = city_files()
+    engine = build_engine(db_uri)
+    import_register(engine, city / "register.csv", progress=False)
+    engine.dispose()
+    declare_topology(amqp_uri, [500, 2000])
+    bus = MessageBus(amqp_uri)
+    with open(city / "schools.csv", encoding="utf-8") as handle:
+        schools = [{"code": r["code"], "level": r["level"]} for r in csv.DictReader(handle)]
+    processes = Processes(workdir / "prepare")
+    processes.nameko("registration", {"AMQP_URI": amqp_uri, "REGISTRATION_DB_URI": db_uri})
+    bus.publish_event("allocation", make_message("school_directory_updated", {"schools": schools}))
+    for level in ("kindergarten", "grade_1", "grade_6"):
+        payload = {"round_id": f"2027-{level}", "level": level, "year": 2027, "max_preferences": 3}
+        bus.publish_event("allocation", make_message("round_opened", payload))
+    wait_for(lambda: _count(db_uri, "SELECT count(*) FROM rounds") == 3, what="the rounds")
+    wait_for(lambda: _count(db_uri, "SELECT count(*) FROM schools") > 0, what="the schools")
+    processes.stop_all()
+    return bus
+
+
+def _drain(amqp_uri: str, db_uri: str, workdir: Path, instances: int, target: int) -> float:
+    processes = Processes(workdir / f"drain-{instances}")
+    env = {"AMQP_URI": amqp_uri, "REGISTRATION_DB_URI": db_uri, "LOG_LEVEL": "WARNING"}
+    started = time.perf_counter()
+    for n in range(instances):
+        processes.start(f"registration-{n}", _nameko_args(), env)
+    try:
+        wait_for(lambda: _count(db_uri, CHECKED) >= target, timeout=1800, interval=0.5)
+        return time.perf_counter() - started
+    finally:
+        processes.stop_all()
+
+
+def _nameko_args() -> list[str]:
+    from tests.support.processes import BIN
+
+    config = "services/registration/config.yml"
+    return [str(BIN / "nameko"), "run", "--config", config, "services.registration.service"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure P2 and write its section of BENCHMARKS.md."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=20000)
+    args = parser.parse_args(argv)
+    bodies = bodies_from(city_files() / "applications.jsonl", limit=3 * args.count)
+    amqp_uri, db_uri = create_vhost(), create_database("registration")
+    rates: dict[str, float] = {}
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            workdir = Path(scratch)
+            bus = _prepare(amqp_uri, db_uri, workdir)
+            _fill(bus, bodies[: args.count])
+            rates["bare"] = _bare_consume(amqp_uri, args.count)
+            for instances, chunk in ((1, 1), (2, 2)):
+                _fill(bus, bodies[chunk * args.count : (chunk + 1) * args.count])
+                seconds = _drain(amqp_uri, db_uri, workdir, instances, chunk * args.count)
+                rates[f"{instances}"] = args.count / seconds
+            checked = _count(db_uri, CHECKED)
+            stored = _count(db_uri, "SELECT count(*) FROM applications")
+    finally:
+        drop_database(db_uri)
+        delete_vhost(amqp_uri)
+    _write(args.count, rates, checked, stored)
+
+
+def _write(count: int, rates: dict[str, float], checked: int, stored: int) -> None:
+    def mark(rate: float) -> str:
+        return "PASS" if rate >= 1000 else "MISS"
+
+    rows = [
+        [
+            "registration, 1 instance: stored + verified",
+            f"{rates['1']:,.0f}/s",
+            "≥ 1,000/s",
+            mark(rates["1"]),
+        ],
+        [
+            "registration, 2 instances (competing consumers)",
+            f"{rates['2']:,.0f}/s",
+            "≥ 1,000/s",
+            mark(rates["2"]),
+        ],
+        ["  baseline: bare consume + ack, same queue", f"{rates['bare']:,.0f}/s", "", ""],
+        [
+            "  250,000 backlog at the 2-instance rate",
+            f"{250000 / rates['2'] / 60:.1f} min",
+            "≤ 4 min",
+            "PASS" if 250000 / rates["2"] <= 240 else "MISS",
+        ],
+    ]
+    body = table(["figure", "rate", "target", ""], rows)
+    body += (
+        f"\n\n{count:,} submissions pre-filled per measurement while registration was stopped;"
+        " the clock runs from starting the instances until every application is verified or"
+        f" rejected against the city register (980k rows) on PostgreSQL. At the end {stored:,}"
+        f" applications were stored and {checked:,} checked, of {2 * count:,} sent to them."
+    )
+    write_section("drain", "P2: registration drain", COMMAND, body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

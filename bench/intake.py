@@ -1,0 +1,226 @@
+"""P1, P6, P7: the opening-morning intake through the real gateway, against its baselines.
+
+Usage: python -m bench.intake [--seconds 20] [--concurrency 64]
+
+P1: confirmed-202 throughput and latency, with every service running on the same machine,
+    beside (a) a minimal validate+publish+confirm app and (b) a hello-JSON app.
+P6: submit → receipt e-mail delivered, at 200 submissions/s.
+P7: overload at 2× P1's throughput: goodput, time to the first 503, client timeouts.
+After each run the benchmark counts what reached the database: every 202 must be there once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from kombu import Connection, Queue
+from sqlalchemy import create_engine, text
+
+from bench.loadgen import LoadResult, bodies_from, closed_loop, open_loop, run
+from bench.report import table, write_section
+from bench.system import RunningSystem, city_files, running_system
+from tests.support.processes import BIN, Processes, free_port, port_open
+from tests.support.waiting import wait_for
+
+COMMAND = "python -m bench.intake"
+
+
+def _baseline(
+    workdir: Path, app: str, amqp_uri: str, bodies: list[bytes], args: argparse.Namespace
+) -> LoadResult:
+    processes = Processes(workdir / f"logs-{app}")
+    port = free_port()
+    gunicorn = [str(BIN / "gunicorn"), "-k", "gevent", "-w", "2", "--worker-connections", "1000"]
+    processes.start(
+        app,
+        [*gunicorn, "-b", f"127.0.0.1:{port}", f"bench.baseline_apps:{app}"],
+        {"AMQP_URI": amqp_uri},
+    )
+    try:
+        wait_for(lambda: port_open(port), timeout=20, what=app)
+        url = f"http://127.0.0.1:{port}/"
+        run(closed_loop(url, bodies[:2000], concurrency=args.concurrency, duration=3))
+        return run(
+            closed_loop(url, bodies[2000:], concurrency=args.concurrency, duration=args.seconds)
+        )
+    finally:
+        processes.stop_all()
+
+
+def _persisted(system: RunningSystem, references: list[str], timeout: float) -> tuple[int, int]:
+    """(found exactly once, found more than once) among `references`, waiting for the drain."""
+    wanted = set(references)
+    engine = create_engine(system.databases["registration"])
+    deadline = time.monotonic() + timeout
+    query = text("SELECT reference, count(*) FROM applications GROUP BY reference")
+    while True:
+        with engine.connect() as connection:
+            counts = dict(connection.execute(query).tuples().all())
+        if wanted <= counts.keys() or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    engine.dispose()
+    once = sum(1 for ref in wanted if counts.get(ref) == 1)
+    return once, sum(1 for ref in wanted if counts.get(ref, 0) > 1)
+
+
+def _drained(system: RunningSystem, references: list[str], timeout: float) -> None:
+    """Wait until every application in `references` has its receipt e-mail sent."""
+    wait_for(
+        lambda: len(_receipt_latencies(system, set(references))) >= len(set(references)),
+        timeout=timeout,
+        interval=1,
+        what="every receipt",
+    )
+
+
+def _receipt_latencies(system: RunningSystem, references: set[str]) -> list[float]:
+    """Milliseconds from each application's submission to its receipt e-mail being sent."""
+
+    def times(service: str, sql: str) -> dict[str, datetime]:
+        engine = create_engine(system.databases[service])
+        with engine.connect() as connection:
+            found = dict(connection.execute(text(sql)).tuples().all())
+        engine.dispose()
+        return found
+
+    submitted = times("registration", "SELECT reference, submitted_at FROM applications")
+    sent = times(
+        "notification", "SELECT reference, min(sent_at) FROM deliveries GROUP BY reference"
+    )
+    return [
+        (sent[ref] - submitted[ref]).total_seconds() * 1000
+        for ref in references
+        if ref in sent and ref in submitted
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure P1, P6 and P7 and write their section of BENCHMARKS.md."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args(argv)
+    bodies = bodies_from(city_files() / "applications.jsonl")
+    with tempfile.TemporaryDirectory() as scratch, running_system(Path(scratch)) as system:
+        workdir = Path(scratch)
+        with Connection(system.amqp_uri) as connection:
+            Queue("bench.baseline", durable=True)(connection.default_channel).declare()
+        hello = _baseline(workdir, "hello", system.amqp_uri, bodies[:60000], args)
+        publish = _baseline(workdir, "publish", system.amqp_uri, bodies[:60000], args)
+        url = f"{system.url}/api/v1/applications"
+        run(closed_loop(url, bodies[:500], concurrency=8, duration=2))  # warm the pools
+        p1_bodies, rest = bodies[500:120000], bodies[120000:]
+        p1 = run(closed_loop(url, p1_bodies, concurrency=args.concurrency, duration=args.seconds))
+        p1_found, p1_dup = _persisted(system, p1.references, timeout=900)
+        _drained(system, p1.references, timeout=900)  # P6 measures a quiet system
+        p6 = run(open_loop(url, rest[:20000], rate=200, duration=args.seconds))
+        _persisted(system, p6.references, timeout=600)
+        _drained(system, p6.references, timeout=600)
+        receipts = _receipt_latencies(system, set(p6.references))
+        p7_rate = max(2 * p1.throughput, 100)
+        p7 = run(open_loop(url, rest[20000:], rate=p7_rate, duration=args.seconds / 2, timeout=10))
+        all_refs = p1.references + p6.references + p7.references
+        found, duplicated = _persisted(system, all_refs, timeout=900)
+    _write(
+        args,
+        hello,
+        publish,
+        p1,
+        p6,
+        receipts,
+        p7,
+        p7_rate,
+        (p1_found, p1_dup),
+        (found, duplicated, len(set(all_refs))),
+    )
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{value:,.0f} ms"
+
+
+def _latency(result: LoadResult) -> str:
+    return " / ".join(f"{result.percentile(p):.0f}" for p in (50, 95, 99)) + " ms"
+
+
+def _mark(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def _write(
+    args: argparse.Namespace,
+    hello: LoadResult,
+    publish: LoadResult,
+    p1: LoadResult,
+    p6: LoadResult,
+    receipts: list[float],
+    p7: LoadResult,
+    p7_rate: float,
+    p1_check: tuple[int, int],
+    check: tuple[int, int, int],
+) -> None:
+    ratio = p1.throughput / publish.throughput if publish.throughput else 0.0
+    receipt_p50, receipt_p99 = (p6.percentile(p, receipts) for p in (50, 99))
+    refused_p99 = p7.percentile(99, p7.error_latencies_ms)
+    goodput = p7.throughput / p1.throughput if p1.throughput else 0.0
+    p1_ok = p1.throughput >= 1500 and p1.percentile(99) <= 200
+    p7_ok = goodput >= 0.9 and p7.timeouts == 0 and not refused_p99 > 50
+    rows = [
+        [
+            "P1 gateway intake, all services running",
+            f"{p1.throughput:,.0f}/s",
+            _latency(p1),
+            "≥ 1,500/s, p99 ≤ 200 ms",
+            _mark(p1_ok),
+        ],
+        [
+            "  baseline (a): validate + publish + confirm",
+            f"{publish.throughput:,.0f}/s",
+            _latency(publish),
+            "",
+            "",
+        ],
+        ["  baseline (b): hello-JSON", f"{hello.throughput:,.0f}/s", _latency(hello), "", ""],
+        ["  P1 ÷ baseline (a)", f"{ratio:.2f}×", "", "≥ 0.5×", _mark(ratio >= 0.5)],
+        [
+            "P6 submit → receipt sent, 200/s offered",
+            f"{len(receipts):,} receipts",
+            f"p50 {_ms(receipt_p50)}, p99 {_ms(receipt_p99)}",
+            "p99 ≤ 2 s",
+            _mark(bool(receipts) and receipt_p99 <= 2000),
+        ],
+        [
+            f"P7 overload, {p7_rate:,.0f}/s offered (2× P1)",
+            f"goodput {p7.throughput:,.0f}/s ({goodput:.0%} of P1)",
+            f"first 503 after {_ms(p7.first_503_ms)}, 503 p99 {_ms(refused_p99)}",
+            "goodput ≥ 90%, 503 ≤ 50 ms, 0 timeouts",
+            _mark(p7_ok),
+        ],
+    ]
+    found, duplicated, answered = check
+    notes = [
+        f"P1 answers {dict(p1.statuses)}; P6 answers {dict(p6.statuses)}; P7 answers"
+        f" {dict(p7.statuses)}, client timeouts {p7.timeouts}, connection errors {p7.errors}.",
+        f"Counted in the registration database after the drain: P1 answered 202 for"
+        f" {len(set(p1.references)):,} applications, {p1_check[0]:,} found exactly once,"
+        f" {p1_check[1]} more than once. P1 + P6 + P7: {answered:,} answered 202,"
+        f" {found:,} persisted exactly once, {answered - found:,} lost, {duplicated} duplicated.",
+        f"Load: the aiohttp client in `bench/loadgen.py` on the same machine; {args.concurrency}"
+        f" connections closed-loop for {args.seconds:.0f} s (P1 and the baselines), open-loop"
+        " at a fixed rate (P6 after the P1 backlog drained, then P7). Unique applications from"
+        " the city-scale demo data. Gateway and baselines: 2 gunicorn gevent workers each."
+        " Databases on PostgreSQL.",
+    ]
+    body = table(["figure", "throughput", "latency p50 / p95 / p99", "target", ""], rows)
+    body += "\n\n" + "\n\n".join(notes)
+    write_section("intake", "P1, P6, P7: intake through the gateway", COMMAND, body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""An asyncio HTTP load generator (aiohttp): closed-loop for throughput, open-loop for a rate.
+
+Every request carries a different body, so the system under test sees unique applications;
+the 202 answers' references are kept, to be counted against what reached the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+
+@dataclass
+class LoadResult:
+    """What one run saw: answers by status, latencies of 2xx answers, references accepted."""
+
+    seconds: float = 0.0
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list)
+    error_latencies_ms: list[float] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    timeouts: int = 0
+    errors: int = 0
+    first_503_ms: float | None = None
+
+    @property
+    def ok(self) -> int:
+        """Answers in the 2xx range."""
+        return sum(count for status, count in self.statuses.items() if 200 <= status < 300)
+
+    @property
+    def throughput(self) -> float:
+        """2xx answers per second."""
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float, values: list[float] | None = None) -> float:
+        """The p-th percentile (0–100) of 2xx latencies in milliseconds."""
+        data = sorted(self.latencies_ms if values is None else values)
+        if not data:
+            return float("nan")
+        return data[min(len(data) - 1, int(round(p / 100 * (len(data) - 1))))]
+
+
+def bodies_from(path: Path, limit: int | None = None) -> list[bytes]:
+    """Request bodies, one per line of a JSON-lines file (the demo city's applications)."""
+    with open(path, encoding="utf-8") as handle:
+        lines = itertools.islice(handle, limit)
+        return [line.strip().encode() for line in lines if line.strip()]
+
+
+async def _send(
+    session: aiohttp.ClientSession, url: str, body: bytes, result: LoadResult, started: float
+) -> None:
+    begin = time.perf_counter()
+    try:
+        async with session.post(
+            url, data=body, headers={"Content-Type": "application/json"}
+        ) as answer:
+            payload = await answer.read()
+            elapsed = (time.perf_counter() - begin) * 1000
+            result.statuses[answer.status] += 1
+            if 200 <= answer.status < 300:
+                result.latencies_ms.append(elapsed)
+                reference = _reference(payload)
+                if reference:
+                    result.references.append(reference)
+            else:
+                result.error_latencies_ms.append(elapsed)
+                if answer.status == 503 and result.first_503_ms is None:
+                    result.first_503_ms = (time.perf_counter() - started) * 1000
+    except TimeoutError:
+        result.timeouts += 1
+    except aiohttp.ClientError:
+        result.errors += 1
+
+
+def _reference(payload: bytes) -> str | None:
+    try:
+        value = json.loads(payload).get("reference")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _session(connections: int, timeout: float, headers: dict[str, str]) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+    return aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=timeout), headers=headers
+    )
+
+
+async def closed_loop(
+    url: str,
+    bodies: Iterable[bytes],
+    *,
+    concurrency: int,
+    duration: float,
+    timeout: float = 10.0,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """`concurrency` clients, each sending its next request as soon as the last answered."""
+    result = LoadResult()
+    source: Iterator[bytes] = iter(bodies)
+    started = time.perf_counter()
+    deadline = started + duration
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        while time.perf_counter() < deadline:
+            body = next(source, None)
+            if body is None:
+                return
+            await _send(session, url, body, result, started)
+
+    async with _session(concurrency, timeout, headers or {}) as session:
+        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def open_loop(
+    url: str,
+    bodies: Iterable[bytes],
+    *,
+    rate: float,
+    duration: float,
+    timeout: float = 10.0,
+    connections: int = 2000,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """Requests at a fixed `rate` per second whatever the answers do (as a crowd arrives)."""
+    result = LoadResult()
+    source = iter(bodies)
+    started = time.perf_counter()
+    tasks: list[asyncio.Task[None]] = []
+    async with _session(connections, timeout, headers or {}) as session:
+        for n in itertools.count():
+            due = started + n / rate
+            if due - started >= duration:
+                break
+            body = next(source, None)
+            if body is None:
+                break
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(_send(session, url, body, result, started)))
+        await asyncio.gather(*tasks)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def run(coroutine: Any) -> LoadResult:
+    """Run one load coroutine to completion."""
+    return asyncio.run(coroutine)  # type: ignore[no-any-return]

@@ -1,0 +1,123 @@
+"""Taking submissions off the queue in batches: store or amend each, then check it at once.
+
+One transaction per batch: the applications, their verification and every event they cause
+commit together, and the batch is acked only after that commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from services.registration.checking import verify_applications
+from services.registration.domain import Outcome, Submission, decide
+from services.registration.exceptions import RoundNotKnownYet
+from services.registration.models import Application, RoundView
+from services.registration.register import PopulationRegister
+from services.registration.store import SERVICE, event_about, set_status
+from shared.db.inbox import first_deliveries
+from shared.db.outbox import stage_events
+from shared.events import Message, make_message
+
+CONSUMER = "registration.submit_application"
+
+
+def take_submissions(
+    session: Session, register: PopulationRegister, messages: Sequence[Message]
+) -> dict[Outcome, int]:
+    """Apply a batch of `submit_application` commands; returns how many had each outcome."""
+    fresh = first_deliveries(session, CONSUMER, [m.event_id for m in messages])
+    batch = [(Submission.from_payload(m.payload), m) for m in messages if m.event_id in fresh]
+    rounds = _rounds(session, {submission.round_id for submission, _ in batch})
+    existing = _existing(session, {(s.round_id, s.citizen_id) for s, _ in batch})
+    events: list[dict[str, Any]] = []
+    to_check: list[tuple[Application, str]] = []
+    outcomes = dict.fromkeys(Outcome, 0)
+    for submission, message in batch:
+        key = (submission.round_id, submission.citizen_id)
+        current = existing.get(key)
+        outcome = decide(
+            rounds[submission.round_id].status == "open",
+            current.current() if current else None,
+            submission,
+        )
+        outcomes[outcome] += 1
+        if outcome is Outcome.CREATED:
+            current = existing[key] = _new_application(submission)
+            session.add(current)
+            events.append(event_about("application_received", current, message.correlation_id))
+            to_check.append((current, message.correlation_id))
+        elif outcome is Outcome.AMENDED and current is not None:
+            _amend(current, submission)
+            events.append(event_about("application_amended", current, message.correlation_id))
+            to_check.append((current, message.correlation_id))
+        elif outcome is Outcome.REFUSED_ROUND_CLOSED:
+            # The gateway saw the round open, but it closed before we got here: say so.
+            payload = {"reference": submission.reference, "round_id": submission.round_id}
+            correlation = message.correlation_id
+            events.append(make_message("application_refused", payload, correlation_id=correlation))
+    # Checked before the flush, so a new application is inserted once with its verdict.
+    events += verify_applications(session, register, to_check)
+    session.flush()
+    stage_events(session, SERVICE, events)
+    return outcomes
+
+
+def _rounds(session: Session, round_ids: set[str]) -> dict[str, RoundView]:
+    rounds = {
+        r.round_id: r
+        for r in session.scalars(select(RoundView).where(RoundView.round_id.in_(round_ids)))
+    }
+    unknown = round_ids - rounds.keys()
+    if unknown:
+        # Its round_opened has not arrived yet (or never will): retried, then dead-lettered.
+        raise RoundNotKnownYet(", ".join(sorted(unknown)))
+    return rounds
+
+
+def _existing(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Application]:
+    if not keys:
+        return {}
+    query = (
+        select(Application)
+        .where(tuple_(Application.round_id, Application.citizen_id).in_(keys))
+        .with_for_update()
+    )
+    return {(a.round_id, a.citizen_id): a for a in session.scalars(query)}
+
+
+def _new_application(submission: Submission) -> Application:
+    now = datetime.now(UTC)
+    return Application(
+        reference=submission.reference,
+        round_id=submission.round_id,
+        citizen_id=submission.citizen_id,
+        child_name=submission.child_name,
+        date_of_birth=submission.date_of_birth,
+        preferences=list(submission.preferences),
+        guardian_name=submission.guardian.full_name,
+        guardian_phone=submission.guardian.phone,
+        guardian_email=submission.guardian.email,
+        language=submission.guardian.language,
+        status="received",
+        status_changed_at=now,
+        owner_id=submission.owner_id,
+        submitted_at=submission.submitted_at,
+        updated_at=now,
+    )
+
+
+def _amend(application: Application, submission: Submission) -> None:
+    # The first submitted_at stays. The amended application is checked again from scratch.
+    application.child_name = submission.child_name
+    application.date_of_birth = submission.date_of_birth
+    application.preferences = list(submission.preferences)
+    application.guardian_name = submission.guardian.full_name
+    application.guardian_phone = submission.guardian.phone
+    application.guardian_email = submission.guardian.email
+    application.language = submission.guardian.language
+    set_status(application, "received", datetime.now(UTC))
