@@ -1,5 +1,5 @@
 # The front door: every target is one step. See README.md.
-.PHONY: install run test test-unit lint fmt bench seed up down clean
+.PHONY: install run test test-unit lint fmt bench chaos seed up down clean i18n
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -34,8 +34,21 @@ fmt: install
 bench: install
 	$(PY) -m bench
 
+chaos: install
+	$(PY) -m chaos
+
 seed: install
 	$(PY) -m tools.demo_city --scale $(SCALE) --out var/demo/$(SCALE)
+
+# The portal's catalogue: extract every string, merge into vi/messages.po, compile the .mo
+# (the .mo is committed beside its .po; tests/e2e/test_portal_i18n.py checks they agree).
+I18N := gateway/portal/translations
+i18n: install
+	$(BIN)/pybabel extract -F gateway/portal/babel.cfg -k lazy -o $(I18N)/messages.pot \
+		--no-location --sort-output --omit-header gateway/portal
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) -l vi --width 100 \
+		--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
+	$(BIN)/pybabel compile -d $(I18N) --statistics
 
 up:
 	docker compose up -d --wait

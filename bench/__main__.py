@@ -5,7 +5,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench.allocation", "bench.register_import")
+BENCHMARKS = (
+    "bench.allocation",
+    "bench.allocation_job",
+    "bench.register_import",
+    "bench.drain",
+    "bench.intake",
+)
 
 
 def main() -> None:

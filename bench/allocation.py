@@ -221,11 +221,11 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def main() -> None:
-    """Run the benchmark and write its section."""
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and write its section (`python -m bench` passes no arguments)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     small, large, versus = (2_500, 25_000, 1_000) if args.quick else (25_000, 250_000, 10_000)
     low = measure(small, 10)
     print(f"{small:,}: {low['total']:.3f} s", flush=True)

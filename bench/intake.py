@@ -113,17 +113,26 @@ def main(argv: list[str] | None = None) -> None:
         hello = _baseline(workdir, "hello", system.amqp_uri, bodies[:60000], args)
         publish = _baseline(workdir, "publish", system.amqp_uri, bodies[:60000], args)
         url = f"{system.url}/api/v1/applications"
-        run(closed_loop(url, bodies[:500], concurrency=8, duration=2))  # warm the pools
+        auth = system.parent_headers()
+        run(closed_loop(url, bodies[:500], concurrency=8, duration=2, headers=auth))  # warm up
         p1_bodies, rest = bodies[500:120000], bodies[120000:]
-        p1 = run(closed_loop(url, p1_bodies, concurrency=args.concurrency, duration=args.seconds))
+        p1 = run(
+            closed_loop(
+                url, p1_bodies, concurrency=args.concurrency, duration=args.seconds, headers=auth
+            )
+        )
         p1_found, p1_dup = _persisted(system, p1.references, timeout=900)
         _drained(system, p1.references, timeout=900)  # P6 measures a quiet system
-        p6 = run(open_loop(url, rest[:20000], rate=200, duration=args.seconds))
+        p6 = run(open_loop(url, rest[:20000], rate=200, duration=args.seconds, headers=auth))
         _persisted(system, p6.references, timeout=600)
         _drained(system, p6.references, timeout=600)
         receipts = _receipt_latencies(system, set(p6.references))
         p7_rate = max(2 * p1.throughput, 100)
-        p7 = run(open_loop(url, rest[20000:], rate=p7_rate, duration=args.seconds / 2, timeout=10))
+        p7 = run(
+            open_loop(
+                url, rest[20000:], rate=p7_rate, duration=args.seconds / 2, timeout=10, headers=auth
+            )
+        )
         all_refs = p1.references + p6.references + p7.references
         found, duplicated = _persisted(system, all_refs, timeout=900)
     _write(

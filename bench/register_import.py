@@ -96,13 +96,13 @@ def body_text(
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Generate (or reuse) the CSV, import it twice, time the baseline, write the section."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=20_000, help="rows for the ORM baseline")
     parser.add_argument("--batch-size", type=int, default=5000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     path = ROOT / "var" / "bench" / f"register-{args.rows}.csv"
     if not path.exists():
         started = time.perf_counter()

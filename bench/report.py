@@ -22,7 +22,9 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def write_section(name: str, title: str, command: str, body: str) -> None:
+def write_section(
+    name: str, title: str, command: str, body: str, path: Path = BENCHMARKS, header: str = ""
+) -> None:
     """Replace (or append) the section `name` with `body`, stamped with the command and machine."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     section = (
@@ -30,12 +32,12 @@ def write_section(name: str, title: str, command: str, body: str) -> None:
         f"Command: `{command}` · measured {stamp} on {machine()}\n\n{body.strip()}\n"
         f"<!-- /bench:{name} -->\n"
     )
-    text = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else HEADER
+    text = path.read_text(encoding="utf-8") if path.exists() else (header or HEADER)
     pattern = re.compile(
         rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->\n", re.S
     )
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else f"{text}\n{section}"
-    BENCHMARKS.write_text(text, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

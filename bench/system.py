@@ -4,11 +4,13 @@ city-scale demo data, the three services, the gunicorn gateway and an SMTP sink.
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from sqlalchemy import create_engine, func, select, text
@@ -18,10 +20,14 @@ from services.allocation.cli import load_demo
 from services.allocation.schools import import_city
 from services.registration.register_import import import_register
 from shared.db.engine import build_engine
-from tests.support.broker import create_vhost, delete_vhost
+from tests.support.accounts import PARENT, bearer, credentials, make_account
+from tests.support.broker import MANAGEMENT, create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database
 from tests.support.processes import BIN, ROOT, Processes, free_port, port_open
 from tools.demo_city import build_city
+
+if TYPE_CHECKING:
+    from chaos.infra import PrivatePostgres, PrivateRabbit
 
 SERVICES = ("registration", "allocation", "notification")
 CITY = ROOT / "var" / "demo" / "city"
@@ -43,6 +49,42 @@ class RunningSystem:
     databases: dict[str, str]
     processes: Processes
     env: dict[str, str]
+    workdir: Path
+    management: str = MANAGEMENT  # the broker's management API
+    postgres: PrivatePostgres | None = None
+    rabbit: PrivateRabbit | None = None
+
+    @property
+    def maildir(self) -> Path:
+        """Where the SMTP sink keeps every message it received."""
+        return self.workdir / "mail"
+
+    @property
+    def sms_outbox(self) -> Path:
+        """Where the SMS sink keeps every text it took (when the run sends SMS over HTTP)."""
+        return self.workdir / "sms.jsonl"
+
+    def parent_headers(self) -> dict[str, str]:
+        """A logged-in parent's Authorization header (one account submits every child)."""
+        return self.headers_of(PARENT)
+
+    def headers_of(self, role: str, school: str | None = None) -> dict[str, str]:
+        """The Authorization header of a new account of `role`, logged in."""
+        account = make_account(self.databases["gateway"], role, school=school)
+        body = credentials(self.databases["gateway"], account)
+        answer = requests.post(f"{self.url}/api/v1/auth/token", json=body, timeout=30)
+        answer.raise_for_status()
+        return bearer(answer.json()["access_token"])
+
+    def kill(self, name: str) -> None:
+        """`kill -9` one process this run started (by its recorded PID)."""
+        self.processes.stop(name, signal.SIGKILL)
+
+    def start_service(self, service: str, name: str | None = None) -> None:
+        """Start (another instance of) a service under `name` (default: the service's name)."""
+        config = f"services/{service}/config.yml"
+        args = [str(BIN / "nameko"), "run", "--config", config, f"services.{service}.service"]
+        self.processes.start(name or service, args, self.env)
 
     def count(self, service: str, sql: str) -> int:
         """One integer from a service's database."""
@@ -82,26 +124,56 @@ def _ready(url: str) -> bool:
 
 
 @contextmanager
-def running_system(workdir: Path, *, gateway_workers: int = 2) -> Iterator[RunningSystem]:
-    """Start everything on fresh databases; stop and drop it all afterwards."""
-    city = city_files()
-    amqp_uri = create_vhost()
-    databases = {service: create_database(service) for service in SERVICES}
+def running_system(
+    workdir: Path,
+    *,
+    gateway_workers: int = 2,
+    postgres: PrivatePostgres | None = None,
+    rabbit: PrivateRabbit | None = None,
+    sms: bool = False,
+    extra_env: dict[str, str] | None = None,
+    city: Path | None = None,
+) -> Iterator[RunningSystem]:
+    """Start everything on fresh databases; stop and drop it all afterwards.
+
+    By default on the machine's PostgreSQL and RabbitMQ; the chaos scenarios pass a private
+    cluster and node they started themselves (and may restart). `sms` sends SMS over HTTP to
+    a local sink that keeps every text, instead of the console transport. `city`: another
+    demo city's files (default: the city-scale one).
+    """
+    city = city or city_files()
+    amqp_uri = rabbit.amqp_uri if rabbit else create_vhost()
+    management = rabbit.management if rabbit else MANAGEMENT
+    make_db = postgres.create_database if postgres else create_database
+    databases = {name: make_db(name) for name in (*SERVICES, "gateway")}
     processes = Processes(workdir / "logs")
     try:
         _prepare_databases(databases, city)
         smtp_port, gateway_port = free_port(), free_port()
         env = {
             "AMQP_URI": amqp_uri,
-            **{f"{s.upper()}_DB_URI": uri for s, uri in databases.items()},
+            **{f"{s.upper()}_DB_URI": uri for s, uri in databases.items() if s in SERVICES},
             "SMTP_PORT": str(smtp_port),
             "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
             "GATEWAY_WORKERS": str(gateway_workers),
             "LOG_LEVEL": "WARNING",
             "RETRY_DELAYS_MS": json.dumps([500, 2000]),
+            "GATEWAY_DB_URI": databases["gateway"],
+            # One parent account submits every child of a load run, for an hour.
+            "RATE_LIMIT_SUBMIT": "1000000/minute",
+            "ACCESS_TOKEN_MINUTES": "120",
+            "RATELIMIT_KEY_PREFIX": f"bench-{time.time_ns()}",
+            "DB_POOL_SIZE": "5",
+            **(extra_env or {}),
         }
         sink = [str(BIN / "python"), "-m", "tools.smtp_sink", "--port", str(smtp_port)]
         processes.start("smtp", [*sink, "--maildir", str(workdir / "mail"), "--quiet"], {})
+        if sms:
+            sms_port = free_port()
+            env |= {"SMS_TRANSPORT": "http", "SMS_URL": f"http://127.0.0.1:{sms_port}/sms"}
+            texts = [str(BIN / "python"), "-m", "tools.sms_sink", "--port", str(sms_port)]
+            outbox = str(workdir / "sms.jsonl")
+            processes.start("sms", [*texts, "--outbox", outbox, "--quiet"], {})
         for service in SERVICES:
             processes.nameko(service, env)
         gunicorn = [str(BIN / "gunicorn"), "-c", "gateway/gunicorn.conf.py"]
@@ -112,12 +184,16 @@ def running_system(workdir: Path, *, gateway_workers: int = 2) -> Iterator[Runni
             if time.monotonic() > deadline:
                 raise TimeoutError("the system did not become ready in 90 s")
             time.sleep(0.5)
-        yield RunningSystem(url, amqp_uri, databases, processes, env)
+        yield RunningSystem(
+            url, amqp_uri, databases, processes, env, workdir, management, postgres, rabbit
+        )
     finally:
         processes.stop_all()
-        for uri in databases.values():
-            drop_database(uri)
-        delete_vhost(amqp_uri)
+        if postgres is None:
+            for uri in databases.values():
+                drop_database(uri)
+        if rabbit is None:
+            delete_vhost(amqp_uri)
 
 
 def count_rows(db_uri: str, table: str) -> int:

@@ -2,3 +2,4 @@
 CREATE DATABASE registration;
 CREATE DATABASE allocation;
 CREATE DATABASE notification;
+CREATE DATABASE gateway;

@@ -8,19 +8,53 @@ from typing import Any
 
 import kombu.pools
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway.api import applications, health, schools
+from gateway.api import applications, auth, health, inbox, intake, offers, rounds, schools
+from gateway.audit import AuditLog
+from gateway.auth.revocation import Denylist
+from gateway.auth.service import Authenticator
 from gateway.backends import Backends
+from gateway.db import GatewayDatabase
 from gateway.errors import register_error_handlers
+from gateway.hooks import install_hooks
+from gateway.logging import configure_logging
+from gateway.metrics import Metrics
+from gateway.portal import mount_portal
+from gateway.ratelimit import RateLimits, connect_storage
 from gateway.smorest import Api
-from shared.config import load_config
+from shared.config import load_config, refuse_default_secrets
 
 CONFIG_PATH = Path(__file__).with_name("config.yml")
+BLUEPRINTS = (
+    health.blp,
+    auth.blp,
+    applications.blp,
+    schools.blp,
+    rounds.blp,
+    offers.blp,
+    intake.blp,
+    inbox.blp,
+)
+
+
+def settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """gateway/config.yml with `overrides` on top (mappings such as RATE_LIMITS are merged)."""
+    config = load_config(CONFIG_PATH)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key] = {**config[key], **value}
+        else:
+            config[key] = value
+    refuse_default_secrets(config)
+    return config
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app for one worker; nothing connects until the first request needs it."""
-    config = config or load_config(CONFIG_PATH)
+    """Build the app for one worker; nothing connects until the first request needs it
+    (except one ping to the rate-limit store, to choose it)."""
+    config = settings(config)
+    configure_logging(str(config.get("LOG_LEVEL", "INFO")))
     app = Flask("tuyensinh-gateway")
     app.config.update(
         API_TITLE="Tuyensinh",
@@ -28,17 +62,40 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    proxies = int(config.get("TRUSTED_PROXIES", 0))
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
     # kombu's pools are per process; never shrink them under a producer that is in use.
     kombu.pools.set_limit(max(kombu.pools.get_limit(), int(config["PRODUCER_POOL_SIZE"])))
-    backends = Backends(config)
-    app.extensions["tuyensinh"] = backends
+
+    metrics = Metrics()
+    backends = Backends(config, metrics)
+    storage = connect_storage(config)
+    db = GatewayDatabase(config["GATEWAY_DB_URI"], int(config.get("GATEWAY_DB_POOL_SIZE", 10)))
+    app.extensions.update(
+        {
+            "tuyensinh": backends,
+            "metrics": metrics,
+            "db": db,
+            "audit": AuditLog(db),
+            "ratelimits": RateLimits(storage, dict(config["RATE_LIMITS"]), metrics),
+            "auth": Authenticator(config, db, Denylist(storage), backends.send_code),
+        }
+    )
     atexit.register(backends.rpc.close)
 
     api = Api(app)
-    for blueprint in (health.blp, applications.blp, schools.blp):
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    install_hooks(app)
     register_error_handlers(app)
+    mount_portal(app)  # the web pages, on the same port (gateway/portal)
     return app

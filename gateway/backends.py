@@ -9,6 +9,7 @@ from typing import Any
 from cachetools import TTLCache
 from nameko.amqp.publish import UndeliverableMessage
 
+from gateway.backlog import BacklogGauge
 from gateway.rpc import RpcPool
 from shared.messaging.bus import MessageBus, declare_topology, retry_delays
 
@@ -35,10 +36,12 @@ class LookupCache:
 
 
 class Backends:
-    """One per gateway worker: a producer pool (kombu's) and an RPC proxy pool."""
+    """One per gateway worker: a producer pool (kombu's), an RPC proxy pool, and the cached
+    depth of registration's backlog."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], metrics: Any = None) -> None:
         self.config = config
+        self.metrics = metrics
         self.reference_secret: str = config["REFERENCE_SECRET"]
         # A submission fails fast to a 503 when the broker is away: one quick retry only.
         self.bus = MessageBus(config["AMQP_URI"], max_retries=1)
@@ -49,6 +52,12 @@ class Backends:
         )
         self._rounds = LookupCache(float(config["ROUND_CACHE_SECONDS"]))
         self._schools = LookupCache(float(config.get("SCHOOL_CACHE_SECONDS", 60)))
+        self.backlog = BacklogGauge(
+            config["AMQP_URI"],
+            limit=int(config.get("BACKLOG_LIMIT", 50000)),
+            refresh_seconds=float(config.get("BACKLOG_REFRESH_SECONDS", 1.0)),
+            metrics=metrics,
+        )
 
     def open_rounds(self) -> list[dict[str, Any]]:
         """Rounds accepting applications, as allocation said at most a few seconds ago."""
@@ -73,10 +82,21 @@ class Backends:
     def send_command(self, service: str, envelope: dict[str, Any]) -> None:
         """Publish durably and wait for the confirm; declare the topology if it is missing."""
         try:
-            self.bus.send_command(service, envelope)
-        except UndeliverableMessage:
-            declare_topology(self.config["AMQP_URI"], retry_delays(self.config))
-            self.bus.send_command(service, envelope)
+            try:
+                self.bus.send_command(service, envelope)
+            except UndeliverableMessage:
+                declare_topology(self.config["AMQP_URI"], retry_delays(self.config))
+                self.bus.send_command(service, envelope)
+        except Exception:
+            if self.metrics is not None:
+                self.metrics.publish_failures.labels(command=envelope["type"]).inc()
+            raise
+        if self.metrics is not None:
+            self.metrics.publish_confirms.labels(command=envelope["type"]).inc()
+
+    def send_code(self, phone: str, language: str, code: str, valid_minutes: int) -> None:
+        """Have the notification service text a one-time code (it applies per-phone limits)."""
+        self._call("notification", "send_otp", phone, language, code, valid_minutes)
 
     def service_health(self) -> dict[str, str]:
         """Each service's answer to `health`, or why it did not answer."""

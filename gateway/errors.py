@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from amqp.exceptions import AMQPError
@@ -19,6 +20,16 @@ REMOTE_ERRORS: dict[str, tuple[int, str, str]] = {
     "RoundNotFound": (404, "not_found", "No such round."),
     "WardNotFound": (404, "not_found", "No ward has that code."),
     "InvalidTransition": (409, "invalid_transition", "The round is not in a state for that."),
+    "InvalidRound": (400, "invalid_round", "The round's options are not acceptable."),
+    "RoundExists": (409, "round_exists", "That round exists already."),
+    "IntakeNotComplete": (409, "intake_not_complete", "Not every application is verified yet."),
+    "RoundBusy": (409, "round_busy", "A job is queued for the round, or its preview is stale."),
+    "RoundNotSettled": (409, "round_not_settled", "Offers of the round still await an answer."),
+    "SchoolNotFound": (404, "not_found", "No such school, or no published intake for it."),
+    "OfferNotFound": (404, "not_found", "No offer for that application."),
+    "SeatConflict": (409, "seat_conflict", "The seat is not in a state for that."),
+    "OtpNotSent": (503, "code_not_sent", "The code could not be sent; try again shortly."),
+    "OtpRateLimited": (429, "too_many_requests", "Too many codes for this phone lately."),
 }
 
 # The broker or a service cannot be reached: the answer is "come back later", never a 500.
@@ -29,10 +40,34 @@ class ApiError(Exception):
     """An error the gateway answers itself."""
 
     def __init__(
-        self, status: int, code: str, message: str, fields: dict[str, Any] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+        self.headers = headers or {}
+
+
+def not_found(exc_type: str = "ApplicationNotFound") -> ApiError:
+    """The very answer a missing object of that kind gets: what someone else's object gets.
+
+    Object-level refusals use this, so "not yours" and "not there" cannot be told apart.
+    """
+    return ApiError(*REMOTE_ERRORS[exc_type])
+
+
+def unauthenticated(message: str = "Log in first: this needs a valid bearer token.") -> ApiError:
+    """401, with the challenge a client needs to know how to authenticate."""
+    return ApiError(401, "unauthenticated", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden() -> ApiError:
+    """403: the caller is known, but their role may not use this route at all."""
+    return ApiError(403, "forbidden", "Your account's role may not do this.")
 
 
 def error_response(
@@ -53,7 +88,11 @@ def http_exception_response(error: HTTPException) -> tuple[Response, int, dict[s
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") or {}
     if messages:
-        fields = {key: value for location in messages.values() for key, value in location.items()}
+        fields: dict[str, Any] = {}
+        for location, found in messages.items():
+            # Per-field messages of a location; a list is about the location as a whole
+            # (e.g. `{"json": ["Invalid JSON body."]}`).
+            fields.update(found if isinstance(found, dict) else {location: found})
         return error_response(400, "invalid", "Some fields are not valid.", fields)
     code = (error.name or "error").lower().replace(" ", "_")
     return error_response(status, code, error.description or error.name or "Error")
@@ -64,7 +103,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Any:
-        return error_response(error.status, error.code, error.message, error.fields)
+        return error_response(
+            error.status, error.code, error.message, error.fields, headers=error.headers
+        )
 
     @app.errorhandler(RemoteError)
     def _remote_error(error: RemoteError) -> Any:
@@ -72,10 +113,17 @@ def register_error_handlers(app: Flask) -> None:
         if mapped is None:
             app.logger.error("unexpected remote error %s", error.exc_type)
             return error_response(500, "internal", "Something went wrong on our side.")
-        return error_response(*mapped)
+        headers = {}
+        if mapped[0] in (429, 503):  # "come back later" always says when
+            seconds = re.search(r"retry after (\d+)", str(error.value))
+            headers["Retry-After"] = seconds.group(1) if seconds else str(RETRY_AFTER_SECONDS)
+        return error_response(*mapped, headers=headers)
 
     def _unavailable(error: Exception) -> Any:
         app.logger.warning("backend unavailable: %s", type(error).__name__)
+        metrics = app.extensions.get("metrics")
+        if metrics is not None:
+            metrics.overloaded.labels(reason="unavailable").inc()
         return error_response(
             503,
             "unavailable",

@@ -1,4 +1,13 @@
-"""gunicorn settings for the gateway: gevent workers, bound and sized from gateway/config.yml."""
+"""gunicorn settings for the gateway: gevent workers, bound and sized from gateway/config.yml.
+
+Metrics: each worker is a process of its own, so prometheus_client runs in multiprocess
+mode. The master makes a fresh directory for the workers' sample files before any worker
+imports prometheus_client, and drops a dead worker's live gauges when it exits.
+"""
+
+import os
+import shutil
+import tempfile
 
 from shared.config import load_config
 
@@ -9,6 +18,28 @@ workers = int(_config["WORKERS"])
 worker_class = "gevent"
 worker_connections = int(_config["WORKER_CONNECTIONS"])
 graceful_timeout = 10
-accesslog = "-"
-# The access log holds paths, not bodies: references only, never a child's data.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# The app writes one JSON access line per request (with route, status, duration and the
+# correlation ID); gunicorn's own lines are JSON too. Paths hold references only.
+accesslog = None
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "gateway.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "loggers": {"gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+}
+
+_metrics_dir = tempfile.mkdtemp(prefix="tuyensinh-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+
+def child_exit(server, worker):
+    """A worker ended: its live gauges (backlog depth) no longer count."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, _metrics_dir)
+
+
+def on_exit(server):
+    """The master stops: the samples directory goes with it."""
+    shutil.rmtree(_metrics_dir, ignore_errors=True)

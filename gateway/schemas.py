@@ -61,10 +61,20 @@ class RoundView(Schema):
     opened_at = fields.String(allow_none=True)
 
 
-class ErrorBody(Schema):
-    """`{"error": {"code", "message", "fields"}}`."""
+class ErrorDetail(Schema):
+    """What went wrong: a stable code, a sentence for people, and per-field messages."""
 
-    error = fields.Dict()
+    code = fields.String(required=True, metadata={"example": "not_found"})
+    message = fields.String(required=True, metadata={"example": "No such application."})
+    field_errors = fields.Dict(
+        required=True, data_key="fields", metadata={"description": "field name: messages"}
+    )
+
+
+class ErrorBody(Schema):
+    """`{"error": {"code", "message", "fields"}}`: every failure, on every route."""
+
+    error = fields.Nested(ErrorDetail, required=True)
 
 
 class SchoolView(Schema):

@@ -9,6 +9,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from gateway.errors import http_exception_response
+from gateway.schemas import ErrorBody
 
 
 class Parser(FlaskParser):
@@ -24,7 +25,9 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 class Api(flask_smorest.Api):
-    """The API, answering HTTP errors in `{"error": {...}}` form."""
+    """The API, answering HTTP errors in `{"error": {...}}` form (and documenting them so)."""
+
+    ERROR_SCHEMA = ErrorBody
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         return http_exception_response(error)

@@ -6,12 +6,14 @@ export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p var
 
 bash scripts/ensure_broker.sh
-python -m shared.db.migrate registration allocation notification
+python -m shared.db.migrate registration allocation notification gateway
 # The small demo city (deterministic): real Hanoi wards, schools, the register, applications.
 python -m tools.demo_city --scale small --out var/demo/small
 python -m services.allocation.cli import-city var/demo/small
 python -m services.registration.cli import-register var/demo/small/register.csv
 python -m services.allocation.cli demo
+# Demo accounts in the gateway's database (idempotent): a parent, staff of TH-0001, the department.
+demo_accounts=$(python -m gateway.cli demo | sed 's/^/                 /')
 
 port=${GATEWAY_PORT:-8000}
 cat <<TXT
@@ -23,6 +25,9 @@ Tuyensinh is starting (Ctrl-C stops everything):
   Readiness      http://127.0.0.1:${port}/readyz
   Parents' mail  SMTP sink on 127.0.0.1:1025, messages printed below and saved in var/mail/
   RabbitMQ UI    http://127.0.0.1:15672 (guest/guest, if the management plugin is enabled)
+  Metrics        http://127.0.0.1:${port}/metrics
+  Demo accounts  log in with POST /api/v1/auth/token (see README, "Accounts and access"):
+${demo_accounts}
 
 TXT
 export GATEWAY_BIND="127.0.0.1:${port}"

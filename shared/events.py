@@ -267,6 +267,18 @@ class RoundJobRequestedV1(Schema):
     job = fields.String(required=True, validate=validate.OneOf(("allocate", "publish")))
 
 
+class OfferExpiringV1(Schema):
+    """Event: an offer is still unanswered and its deadline is near (a reminder is due)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reference = fields.String(required=True)
+    round_id = fields.String(required=True)
+    school_code = fields.String(required=True)
+    deadline = fields.AwareDateTime(required=True)
+
+
 PAYLOADS: dict[tuple[str, int], type[Schema]] = {
     ("submit_application", 1): SubmitApplicationV1,
     ("withdraw_application", 1): WithdrawApplicationV1,
@@ -285,6 +297,7 @@ PAYLOADS: dict[tuple[str, int], type[Schema]] = {
     ("offer_accepted", 1): SeatEventV1,
     ("offer_declined", 1): SeatEventV1,
     ("offer_expired", 1): SeatEventV1,
+    ("offer_expiring", 1): OfferExpiringV1,
     ("enrollment_confirmed", 1): SeatEventV1,
     ("school_rejected", 1): SeatEventV1,
     ("round_job_requested", 1): RoundJobRequestedV1,

@@ -1,40 +1,73 @@
-"""Parents' applications: submit (queue-based load levelling) and follow."""
+"""Parents' applications: submit (queue-based load levelling) and follow their own.
+
+Every route is for parents, and only for their own applications: another family's
+reference answers 404, exactly as an unknown one does.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from flask.views import MethodView
 
+from gateway.auth.decorators import require
+from gateway.auth.ownership import claim_application, current_principal, owned_application
+from gateway.auth.roles import PARENT
 from gateway.errors import ApiError
+from gateway.logging import correlation_id
 from gateway.references import application_reference
-from gateway.schemas import ApplicationAccepted, ApplicationView, SubmitApplicationRequest
+from gateway.schemas import (
+    ApplicationAccepted,
+    ApplicationView,
+    ErrorBody,
+    SubmitApplicationRequest,
+)
 from gateway.smorest import Blueprint
 from shared.events import make_message
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications")
 
 
+def _refuse_when_backlogged() -> None:
+    gateway = current_app.extensions["tuyensinh"]
+    if gateway.backlog.overloaded():
+        current_app.extensions["metrics"].overloaded.labels(reason="backlog").inc()
+        seconds = str(gateway.config.get("BACKLOG_RETRY_AFTER_SECONDS", 30))
+        raise ApiError(
+            503,
+            "busy",
+            "Many families are applying right now. Nothing was saved; please try again "
+            f"in {seconds} seconds.",
+            headers={"Retry-After": seconds},
+        )
+
+
 @blp.route("")
 class Applications(MethodView):
     """The collection of a family's applications."""
 
+    @require(PARENT, audit="application.submit", limit="submit")
     @blp.arguments(SubmitApplicationRequest)
     @blp.response(202, ApplicationAccepted)
-    @blp.alt_response(400, description="Fields are missing or not valid; `fields` says which.")
-    @blp.alt_response(409, description="The round is not open.")
-    @blp.alt_response(503, description="Busy or broker unreachable; nothing saved. Retry-After.")
+    @blp.alt_response(400, schema=ErrorBody, description="Fields missing or not valid.")
+    @blp.alt_response(
+        409, schema=ErrorBody, description="The round is not open; or another account's child."
+    )
+    @blp.alt_response(503, schema=ErrorBody, description="Busy; nothing saved. Retry-After.")
     def post(self, form: dict[str, Any]) -> tuple[dict[str, str], int]:
         """Submit an application; 202 only once the broker has confirmed it is stored.
 
-        Example: `curl -X POST localhost:8000/api/v1/applications -H 'Content-Type:
-        application/json' -d '{"round_id": "2027-grade_1", "child": {"citizen_id":
-        "001221000123", "full_name": "Nguyễn Văn An", "date_of_birth": "2021-03-04"},
-        "preferences": ["TH-001"], "guardian": {"full_name": "Nguyễn Thị Bình", "phone":
-        "0912345678", "email": "binh@example.com", "language": "vi"}}'`
+        A child has one application per round: submitting again from the same account
+        amends it; from another account it is refused (409 `registered_by_another_account`).
+        Example: `curl -X POST localhost:8000/api/v1/applications -H 'Authorization: Bearer
+        ...' -H 'Content-Type: application/json' -d '{"round_id": "2027-grade_1", "child":
+        {"citizen_id": "001221000123", "full_name": "Nguyễn Văn An", "date_of_birth":
+        "2021-03-04"}, "preferences": ["TH-0001"], "guardian": {"full_name": "Nguyễn Thị
+        Bình", "phone": "0912345678", "email": "binh@example.com", "language": "vi"}}'`
         """
+        _refuse_when_backlogged()
         gateway = current_app.extensions["tuyensinh"]
         round_ = gateway.open_round(form["round_id"])
         if round_ is None:
@@ -49,49 +82,68 @@ class Applications(MethodView):
         reference = application_reference(
             gateway.reference_secret, form["round_id"], form["child"]["citizen_id"]
         )
-        command = make_message(
-            "submit_application",
-            {**form, "reference": reference, "submitted_at": datetime.now(UTC)},
-        )
+        g.audit_objects = {"reference": reference, "round_id": form["round_id"]}
+        claim_application(reference, form["round_id"])
+        payload = {
+            **form,
+            "reference": reference,
+            "submitted_at": datetime.now(UTC),
+            "owner_id": current_principal().account_id,
+        }
+        command = make_message("submit_application", payload, correlation_id=correlation_id())
         gateway.send_command("registration", command)
         return {"reference": reference, "status": "received"}, 202
+
+    @require(PARENT, limit="account")
+    @blp.response(200, ApplicationView(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """The applications this account submitted, newest first.
+
+        Example: `curl localhost:8000/api/v1/applications -H 'Authorization: Bearer ...'`
+        """
+        owner = current_principal().account_id
+        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+            return rpc.registration.list_applications(owner)
 
 
 @blp.route("/<string:reference>")
 class Application(MethodView):
     """One application."""
 
+    @require(PARENT, limit="account")
     @blp.response(200, ApplicationView)
-    @blp.alt_response(404, description="No such application.")
+    @blp.alt_response(404, schema=ErrorBody, description="No such application (of yours).")
     def get(self, reference: str) -> dict[str, Any]:
-        """Status and details of one application.
+        """Status and details of one of your applications.
 
-        Example: `curl localhost:8000/api/v1/applications/TSABCDEFGHIJKLMNOP`
+        Example: `curl localhost:8000/api/v1/applications/TSABCDEFGHIJKLMNOP -H
+        'Authorization: Bearer ...'`
         """
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
-            return rpc.registration.get_application(reference)
+        return owned_application(reference)
 
 
 @blp.route("/<string:reference>/withdraw")
 class Withdrawal(MethodView):
     """Taking an application back while the round is open."""
 
+    @require(PARENT, audit="application.withdraw", limit="submit")
     @blp.response(202, ApplicationAccepted)
-    @blp.alt_response(404, description="No such application.")
-    @blp.alt_response(409, description="The round is closed; applications are final.")
-    @blp.alt_response(503, description="Busy or broker unreachable; nothing done. Retry-After.")
+    @blp.alt_response(404, schema=ErrorBody, description="No such application (of yours).")
+    @blp.alt_response(409, schema=ErrorBody, description="The round is closed.")
+    @blp.alt_response(503, schema=ErrorBody, description="Busy; nothing done. Retry-After.")
     def post(self, reference: str) -> tuple[dict[str, str], int]:
-        """Withdraw an application; submitting again while the round is open undoes it.
+        """Withdraw your application; submitting again while the round is open undoes it.
 
-        Example: `curl -X POST localhost:8000/api/v1/applications/TSABCDEFGHIJKLMNOP/withdraw`
+        Example: `curl -X POST localhost:8000/api/v1/applications/TSABCDEFGHIJKLMNOP/withdraw
+        -H 'Authorization: Bearer ...'`
         """
         gateway = current_app.extensions["tuyensinh"]
-        with gateway.rpc.cluster() as rpc:
-            application = rpc.registration.get_application(reference)
+        application = owned_application(reference)
         if gateway.open_round(application["round_id"]) is None:
             raise ApiError(
                 409, "round_closed", "The round is closed: applications can no longer change."
             )
         payload = {"reference": reference, "round_id": application["round_id"]}
-        gateway.send_command("registration", make_message("withdraw_application", payload))
+        command = make_message("withdraw_application", payload, correlation_id=correlation_id())
+        gateway.send_command("registration", command)
         return {"reference": reference, "status": "withdrawal_received"}, 202

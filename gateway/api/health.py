@@ -1,12 +1,13 @@
-"""Probes for operators, and the public list of open rounds."""
+"""Probes and metrics for operators, and the public list of open rounds."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from kombu import Connection
 
+from gateway.auth.decorators import public
 from gateway.schemas import RoundView
 from gateway.smorest import Blueprint
 
@@ -14,6 +15,7 @@ blp = Blueprint("ops", __name__, url_prefix="")
 
 
 @blp.route("/healthz")
+@public()
 @blp.response(200)
 def healthz() -> dict[str, str]:
     """Liveness: the worker answers. Example: `curl localhost:8000/healthz`"""
@@ -21,6 +23,7 @@ def healthz() -> dict[str, str]:
 
 
 @blp.route("/readyz")
+@public(limit="lookup")
 @blp.response(200)
 @blp.alt_response(503, description="The broker or a service is not ready.")
 def readyz() -> tuple[dict[str, Any], int]:
@@ -40,7 +43,20 @@ def readyz() -> tuple[dict[str, Any], int]:
     return {"ready": ready, "broker": broker, "services": services}, 200 if ready else 503
 
 
+@blp.route("/metrics")
+@public()
+@blp.response(200, content_type="text/plain")
+def metrics() -> Response:
+    """Prometheus metrics of every worker (scrape from the internal network only).
+
+    Example: `curl localhost:8000/metrics`
+    """
+    registry = current_app.extensions["metrics"]
+    return Response(registry.exposition(), mimetype=registry.content_type)
+
+
 @blp.route("/api/v1/rounds")
+@public(limit="lookup")
 @blp.response(200, RoundView(many=True))
 def open_rounds() -> list[dict[str, Any]]:
     """Rounds open for applications now. Example: `curl localhost:8000/api/v1/rounds`"""

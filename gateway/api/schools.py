@@ -8,6 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from gateway.auth.decorators import public
 from gateway.schemas import CatchmentView, SchoolView
 from gateway.smorest import Blueprint
 from shared.events import LEVELS
@@ -32,6 +33,7 @@ class LevelQuery(Schema):
 class Catchment(MethodView):
     """The schools whose catchment includes a ward."""
 
+    @public(limit="lookup")
     @blp.arguments(CatchmentQuery, location="query")
     @blp.response(200, CatchmentView)
     @blp.alt_response(404, description="No ward has that code.")
@@ -48,6 +50,7 @@ class Catchment(MethodView):
 class Schools(MethodView):
     """Schools of a level."""
 
+    @public(limit="lookup")
     @blp.arguments(LevelQuery, location="query")
     @blp.response(200, SchoolView(many=True))
     def get(self, query: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from services.allocation.domain import AGE_BY_LEVEL, round_id_for
+from services.allocation.domain import AGE_BY_LEVEL, RoundOptions, round_id_for
 from services.allocation.models import Round
 from services.allocation.rounds import create_round, open_round
 from services.allocation.schools import import_city
@@ -28,7 +28,7 @@ def load_demo(session: Session, year: int) -> list[str]:
     for level in AGE_BY_LEVEL:
         round_id = round_id_for(year, level)
         if session.get(Round, round_id) is None:
-            create_round(session, round_id, level, year)
+            create_round(session, RoundOptions(level=level, year=year))
             session.flush()
             open_round(session, round_id)
             opened.append(round_id)

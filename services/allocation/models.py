@@ -1,10 +1,11 @@
-"""The allocation database: rounds, wards, and the schools with their catchments."""
+"""The allocation database: rounds, schools, verified applications, results and seats."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.types import UtcDateTime
@@ -15,17 +16,36 @@ class Base(DeclarativeBase):
 
 
 class Round(Base):
-    """One admission round for one level and year."""
+    """One admission round for one level and year (number 2 is a second round).
+
+    `seed` is the hex of the secret fixed at close; it leaves the service only once the
+    round is published. `job` names the allocate or publish job queued for the round.
+    """
 
     __tablename__ = "rounds"
 
     round_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     level: Mapped[str] = mapped_column(String(20))
     year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(20))
     max_preferences: Mapped[int] = mapped_column(Integer, default=3)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    offer_days: Mapped[int] = mapped_column(Integer, default=7)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    allocated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    finalized_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The deadline of the offers made at publication (theirs is NULL on their rows).
+    offer_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    seed: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    job: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    job_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    job_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    preview_stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    statistics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Ward(Base):
@@ -48,3 +68,102 @@ class School(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     ward_code: Mapped[str] = mapped_column(String(10))
     catchment: Mapped[list[str]] = mapped_column(JSON)
+
+
+class RoundSchool(Base):
+    """A school's seats in one round, fixed when the round is allocated.
+
+    `capacity` = `base_capacity` (the school's) − `held_earlier` (seats still held by
+    children placed in earlier rounds of the same level and year). `occupied` counts the
+    seats held in this round and moves with every accept, decline and chain after publishing.
+    The cutoff is the priority of the last child deferred acceptance admitted.
+    """
+
+    __tablename__ = "round_schools"
+
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.round_id"), primary_key=True)
+    school_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    base_capacity: Mapped[int] = mapped_column(Integer)
+    held_earlier: Mapped[int] = mapped_column(Integer, default=0)
+    capacity: Mapped[int] = mapped_column(Integer)
+    occupied: Mapped[int] = mapped_column(Integer, default=0)
+    catchment: Mapped[list[str]] = mapped_column(JSON)
+    cutoff_tier: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cutoff_lottery: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    cutoff_distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class VerifiedApplication(Base):
+    """Allocation's projection of registration's verdicts: what it needs to place a child.
+
+    `state` is verified, rejected or withdrawn; only verified ones take part. `as_of` is the
+    occurred_at of the last event applied, so an older event that arrives late is ignored.
+    """
+
+    __tablename__ = "applications"
+
+    reference: Mapped[str] = mapped_column(String(32), primary_key=True)
+    round_id: Mapped[str] = mapped_column(String(40), index=True)
+    citizen_id: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    ward_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    household_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    priority_category: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    preferences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(12))
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Placement(Base):
+    """One child's result in one round, and after publishing the seat they hold.
+
+    The result columns (school, placed_by, rank, reason, lottery, tiers) are what the
+    allocation computed; `tiers` holds the child's tier at each submitted preference (None
+    where the preference was ignored). `seat_school`, `status` and `deadline` move with
+    offers, acceptances and the freed-seat chain. An offer made at publication has no
+    `deadline` of its own: it is the round's `offer_deadline`, which spares the publish job
+    rewriting every row.
+    """
+
+    __tablename__ = "placements"
+    __table_args__ = (
+        Index("ix_placements_round_status_deadline", "round_id", "status", "deadline"),
+        Index("ix_placements_round_seat", "round_id", "seat_school"),
+    )
+
+    reference: Mapped[str] = mapped_column(String(32), primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.round_id"))
+    citizen_id: Mapped[str] = mapped_column(String(12))
+    preferences: Mapped[list[str]] = mapped_column(JSON)
+    tiers: Mapped[list[int | None]] = mapped_column(JSON)
+    distances: Mapped[list[int | None] | None] = mapped_column(JSON, nullable=True)
+    lottery: Mapped[str] = mapped_column(String(20))
+    school_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    placed_by: Mapped[str] = mapped_column(String(12))
+    rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    seat_school: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class WaitlistEntry(Base):
+    """A school's waitlist as published: who, in priority order (1 = head)."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (Index("ix_waitlist_entries_reference", "reference"),)
+
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.round_id"), primary_key=True)
+    school_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32))
+
+
+class ExportChunk(Base):
+    """The results export (engine.export_csv) of the round's allocation, in order; each
+    part is zlib-compressed UTF-8 (a city's export is some 25 MB of CSV)."""
+
+    __tablename__ = "export_chunks"
+
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.round_id"), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

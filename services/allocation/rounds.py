@@ -1,39 +1,69 @@
-"""Creating and moving rounds through their lifecycle, with the events each step causes."""
+"""Creating and moving rounds through their lifecycle, with the events each step causes.
+
+Every step that changes a round locks its row (`SELECT ... FOR UPDATE` on PostgreSQL), so
+two instances never interleave two steps of one round. SQLite ignores the clause; its one
+connection per process and its database-wide write lock serialize writers instead.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import secrets
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.allocation.domain import next_status
-from services.allocation.exceptions import RoundNotFound
-from services.allocation.models import Round
+from services.allocation.domain import (
+    RoundOptions,
+    next_status,
+    require_previous_round,
+    round_id_for,
+)
+from services.allocation.exceptions import (
+    InvalidTransition,
+    RoundBusy,
+    RoundExists,
+    RoundNotFound,
+    RoundNotSettled,
+)
+from services.allocation.models import Placement, Round
 from shared.db.outbox import stage_event
 from shared.events import make_message
 
 SERVICE = "allocation"
+JOB_STATUS = {"allocate": ("closed", "allocated"), "publish": ("allocated",)}
+# A job still marked after this long has died (its message went to the dead-letter queue):
+# the department may ask for it again. A city's allocate job takes well under a minute.
+STALE_JOB = timedelta(minutes=15)
 
 
-def create_round(
-    session: Session, round_id: str, level: str, year: int, max_preferences: int = 3
-) -> Round:
-    """A new round in `draft`."""
+def create_round(session: Session, options: RoundOptions) -> Round:
+    """A new round in `draft`; a later round needs the earlier one published."""
+    if session.get(Round, options.round_id) is not None:
+        raise RoundExists(options.round_id)
+    if options.number > 1:
+        previous = session.get(Round, round_id_for(options.year, options.level, options.number - 1))
+        require_previous_round(options.number, previous.status if previous else None)
     round_ = Round(
-        round_id=round_id,
-        level=level,
-        year=year,
+        round_id=options.round_id,
+        level=options.level,
+        year=options.year,
+        number=options.number,
         status="draft",
-        max_preferences=max_preferences,
+        max_preferences=options.max_preferences,
+        policy=options.policy(),
+        offer_days=options.offer_days,
         created_at=datetime.now(UTC),
+        preview_stale=False,
     )
     session.add(round_)
+    session.flush()
     return round_
 
 
 def open_round(session: Session, round_id: str) -> Round:
     """`draft → open`, announcing `round_opened`."""
-    round_ = _get(session, round_id)
+    round_ = get_round(session, round_id, lock=True)
     round_.status = next_status("open", round_.status)
     round_.opened_at = datetime.now(UTC)
     payload = {
@@ -46,8 +76,58 @@ def open_round(session: Session, round_id: str) -> Round:
     return round_
 
 
-def _get(session: Session, round_id: str) -> Round:
-    round_ = session.get(Round, round_id)
+def close_round(session: Session, round_id: str) -> Round:
+    """`open → closed`: fix the secret seed of the lottery and announce `round_closed`."""
+    round_ = get_round(session, round_id, lock=True)
+    round_.status = next_status("close", round_.status)
+    round_.closed_at = datetime.now(UTC)
+    round_.seed = secrets.token_bytes(32).hex()
+    stage_event(session, SERVICE, make_message("round_closed", {"round_id": round_id}))
+    return round_
+
+
+def finalize_round(session: Session, round_id: str) -> Round:
+    """`published → finalized`, once no offer awaits an answer; the waitlists close."""
+    round_ = get_round(session, round_id, lock=True)
+    next_status("finalize", round_.status)
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(Placement)
+        .where(Placement.round_id == round_id, Placement.status == "offered")
+    )
+    if waiting:
+        raise RoundNotSettled(f"{waiting} offers of {round_id} still await an answer")
+    round_.status = "finalized"
+    round_.finalized_at = datetime.now(UTC)
+    return round_
+
+
+def request_job(session: Session, round_id: str, job: str) -> Round:
+    """Queue the allocate or publish job of a round (the caller checked the intake)."""
+    round_ = get_round(session, round_id, lock=True)
+    allowed = JOB_STATUS[job]
+    if round_.status not in allowed:
+        raise InvalidTransition(f"cannot {job} a round that is {round_.status}")
+    requested = round_.job_requested_at
+    if round_.job is not None and requested and datetime.now(UTC) - requested < STALE_JOB:
+        raise RoundBusy(f"the {round_.job} job of {round_id} is queued or running")
+    if job == "publish" and round_.preview_stale:
+        raise RoundBusy(f"applications of {round_id} changed since the preview; allocate again")
+    round_.job, round_.job_requested_at, round_.job_error = job, datetime.now(UTC), None
+    payload = {"round_id": round_id, "job": job}
+    stage_event(session, SERVICE, make_message("round_job_requested", payload))
+    return round_
+
+
+def job_failed(session: Session, round_id: str, reason: str) -> None:
+    """Record why a queued job did not run; the department sees it on the round."""
+    round_ = get_round(session, round_id, lock=True)
+    round_.job, round_.job_error = None, reason
+
+
+def get_round(session: Session, round_id: str, *, lock: bool = False) -> Round:
+    """The round, locked for this transaction when `lock`; RoundNotFound otherwise."""
+    round_ = session.get(Round, round_id, with_for_update=lock or None, populate_existing=lock)
     if round_ is None:
         raise RoundNotFound(round_id)
     return round_

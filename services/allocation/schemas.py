@@ -1,5 +1,7 @@
 """What the allocation service returns over RPC."""
 
+from typing import Any
+
 from marshmallow import Schema, fields
 
 
@@ -12,6 +14,26 @@ class RoundView(Schema):
     status = fields.String()
     max_preferences = fields.Integer()
     opened_at = fields.AwareDateTime(allow_none=True)
+
+
+class RoundDetailView(RoundView):
+    """A round as the department runs it; the seed shows once the results are published."""
+
+    number = fields.Integer()
+    policy = fields.Dict()
+    offer_days = fields.Integer()
+    closed_at = fields.AwareDateTime(allow_none=True)
+    allocated_at = fields.AwareDateTime(allow_none=True)
+    published_at = fields.AwareDateTime(allow_none=True)
+    finalized_at = fields.AwareDateTime(allow_none=True)
+    job = fields.String(allow_none=True)
+    job_error = fields.String(allow_none=True)
+    preview_stale = fields.Boolean()
+    seed = fields.Method("published_seed")
+
+    def published_seed(self, round_: Any) -> str | None:
+        """The seed in hex, only once published: before that it is the round's secret."""
+        return round_.seed if round_.status in ("published", "finalized") else None
 
 
 class WardView(Schema):

@@ -2,40 +2,172 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from nameko.rpc import rpc
+from nameko.dependency_providers import Config
+from nameko.rpc import RpcProxy, rpc
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from services.allocation import schools
-from services.allocation.exceptions import RoundNotFound, WardNotFound
+from services.allocation import jobs, offers, projection, results, rounds, schools
+from services.allocation.dependencies import ApplicationBacklog, ConfigTimer, call_with_timeout
+from services.allocation.domain import RoundOptions, intake_refusal
+from services.allocation.exceptions import (
+    IntakeNotComplete,
+    InvalidRound,
+    InvalidTransition,
+    OfferNotFound,
+    RoundBusy,
+    RoundExists,
+    RoundNotFound,
+    RoundNotSettled,
+    SchoolNotFound,
+    SeatConflict,
+    WardNotFound,
+)
 from services.allocation.models import Round
-from services.allocation.schemas import RoundView, SchoolView, WardView
+from services.allocation.schemas import RoundDetailView, RoundView, SchoolView, WardView
 from shared.db.dependency import Database
+from shared.db.inbox import first_delivery
+from shared.events import parse_message
+from shared.messaging.entrypoints import handle_event, handle_event_group
+
+ROUND_ERRORS = (RoundNotFound, InvalidTransition)
+SEAT_ERRORS = (OfferNotFound, SeatConflict)
 
 
 class AllocationService:
-    """Owns the rounds; later, the schools and the allocation itself."""
+    """Owns schools and rounds; allocates, publishes, and moves seats after publication."""
 
     name = "allocation"
 
     db: Session = Database()
+    config: dict[str, Any] = Config()
+    registration: Any = RpcProxy("registration")
+    application_backlog: Any = ApplicationBacklog()
+
+    @rpc(expected_exceptions=(InvalidRound, RoundExists))
+    def create_round(self, level: str, year: int, **options: Any) -> dict[str, Any]:
+        """A new round in draft: number, max_preferences, sibling_priority, distance_tiebreak,
+        offer_days are optional; a number above 1 follows a published round."""
+        try:
+            chosen = RoundOptions(level=level, year=year, **options)
+        except TypeError as exc:
+            raise InvalidRound(str(exc)) from None
+        round_ = rounds.create_round(self.db, chosen)
+        self.db.commit()
+        return RoundDetailView().dump(round_)
+
+    @rpc(expected_exceptions=ROUND_ERRORS)
+    def open_round(self, round_id: str) -> dict[str, Any]:
+        """`draft → open`: registration starts accepting applications."""
+        return self._done(rounds.open_round(self.db, round_id))
+
+    @rpc(expected_exceptions=ROUND_ERRORS)
+    def close_round(self, round_id: str) -> dict[str, Any]:
+        """`open → closed`: the lottery seed is fixed, registration stops accepting."""
+        return self._done(rounds.close_round(self.db, round_id))
+
+    @rpc(expected_exceptions=(*ROUND_ERRORS, IntakeNotComplete, RoundBusy))
+    def allocate(self, round_id: str) -> dict[str, Any]:
+        """Queue the allocate job (preview), unless the intake is not complete (refused)."""
+        return self._done(jobs.request_allocation(self.db, round_id, self._intake_refusal))
+
+    @rpc(expected_exceptions=(*ROUND_ERRORS, RoundBusy))
+    def publish(self, round_id: str) -> dict[str, Any]:
+        """Queue the publish job: offers, waitlist and unplaced events for every child."""
+        return self._done(jobs.request_publication(self.db, round_id))
+
+    @rpc(expected_exceptions=(*ROUND_ERRORS, RoundNotSettled))
+    def finalize_round(self, round_id: str) -> dict[str, Any]:
+        """`published → finalized` once every offer is answered; the waitlists close."""
+        return self._done(rounds.finalize_round(self.db, round_id))
+
+    @handle_event("allocation", "round_job_requested")
+    def handle_round_job_requested(self, body: dict[str, Any]) -> None:
+        """Run a round's queued allocate or publish job."""
+        message = parse_message(body, "round_job_requested")
+        if first_delivery(self.db, "allocation.round_job", message.event_id):
+            payload = message.payload
+            jobs.run_job(self.db, payload["round_id"], payload["job"], self._intake_refusal, _now())
+        self.db.commit()
+
+    @handle_event_group("applications")
+    def handle_application_event(self, body: dict[str, Any]) -> None:
+        """Apply registration's verified, rejected or withdrawn verdict on an application."""
+        message = parse_message(body)
+        if first_delivery(self.db, "allocation.applications", message.event_id):
+            projection.apply_application_event(self.db, message, _now())
+        self.db.commit()
+
+    @ConfigTimer.decorator("OFFER_EXPIRY_SECONDS", 60.0)
+    def expire_offers(self) -> None:
+        """Expire the offers whose deadline has passed; their seats go down the waitlists.
+        One batch per round and transaction, until none is overdue (a round's offers made
+        at publication all fall due at once)."""
+        batch = int(self.config.get("EXPIRY_BATCH", 1000))
+        while offers.expire_overdue(self.db, _now(), batch) >= batch:
+            self.db.commit()
+        self.db.commit()
+
+    @rpc(expected_exceptions=SEAT_ERRORS)
+    def accept_offer(self, reference: str) -> dict[str, Any]:
+        """The parent accepts the seat offered."""
+        return self._committed(offers.accept_offer(self.db, reference, _now()))
+
+    @rpc(expected_exceptions=SEAT_ERRORS)
+    def decline_offer(self, reference: str) -> dict[str, Any]:
+        """The parent declines the seat; it goes to the head of that school's waitlist."""
+        return self._committed(offers.decline_offer(self.db, reference, _now()))
+
+    @rpc(expected_exceptions=SEAT_ERRORS)
+    def confirm_enrollment(self, school_code: str, reference: str) -> dict[str, Any]:
+        """The school confirms an accepted child after checking the papers."""
+        return self._committed(offers.confirm_enrollment(self.db, school_code, reference, _now()))
+
+    @rpc(expected_exceptions=SEAT_ERRORS)
+    def reject_enrollment(self, school_code: str, reference: str, reason: str) -> dict[str, Any]:
+        """The school rejects a child with a reason; the seat goes down the waitlist."""
+        step = offers.reject_enrollment(self.db, school_code, reference, reason, _now())
+        return self._committed(step)
+
+    @rpc(expected_exceptions=(SchoolNotFound, RoundNotFound))
+    def school_intake(self, school_code: str, round_id: str | None = None) -> dict[str, Any]:
+        """A school's allocated children and waitlist in its latest published round."""
+        return results.school_intake(self.db, school_code, round_id)
+
+    @rpc(expected_exceptions=OfferNotFound)
+    def waitlist_positions(self, reference: str) -> list[dict[str, Any]]:
+        """Where the child waits now: school and 1-based position, best-ranked first."""
+        return results.positions_of(self.db, reference)
+
+    @rpc
+    def get_result(self, reference: str) -> dict[str, Any] | None:
+        """The published result with its explanation, waitlist positions and offer; None
+        while the child's round is not published (or the reference is not known here)."""
+        return results.get_result(self.db, reference)
+
+    @rpc(expected_exceptions=ROUND_ERRORS)
+    def round_stats(self, round_id: str) -> dict[str, Any]:
+        """The preview's statistics and the seat statuses now."""
+        return results.round_stats(self.db, round_id)
+
+    @rpc(expected_exceptions=ROUND_ERRORS)
+    def export_chunk(self, round_id: str, index: int = 0) -> dict[str, Any]:
+        """Part `index` of the results export (CSV text) and the index of the next part."""
+        return results.export_chunk(self.db, round_id, index)
 
     @rpc
     def list_open_rounds(self) -> list[dict[str, Any]]:
         """Rounds that accept applications now."""
         query = select(Round).where(Round.status == "open").order_by(Round.round_id)
-        rounds = self.db.scalars(query)
-        return RoundView(many=True).dump(rounds)
+        return RoundView(many=True).dump(self.db.scalars(query))
 
     @rpc(expected_exceptions=RoundNotFound)
     def get_round(self, round_id: str) -> dict[str, Any]:
-        """One round by id."""
-        round_ = self.db.get(Round, round_id)
-        if round_ is None:
-            raise RoundNotFound(round_id)
-        return RoundView().dump(round_)
+        """One round by id, with its job and, once published, its seed."""
+        return RoundDetailView().dump(rounds.get_round(self.db, round_id))
 
     @rpc
     def list_schools(self, level: str) -> list[dict[str, Any]]:
@@ -57,3 +189,20 @@ class AllocationService:
         """Readiness: the service answers and its database does too."""
         self.db.execute(text("SELECT 1"))
         return {"service": self.name, "database": "ok"}
+
+    def _done(self, round_: Round) -> dict[str, Any]:
+        self.db.commit()
+        return RoundDetailView().dump(round_)
+
+    def _committed(self, answer: dict[str, Any]) -> dict[str, Any]:
+        self.db.commit()
+        return answer
+
+    def _intake_refusal(self, round_id: str) -> str | None:
+        timeout = float(self.config.get("REGISTRATION_TIMEOUT_SECONDS", 5))
+        status = call_with_timeout(self.registration.intake_status, timeout, round_id)
+        return intake_refusal(status, self.application_backlog())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,10 +1,10 @@
-"""The notification database: one row per message delivered (or failed) on one channel."""
+"""The notification database: deliveries per event and channel, the in-app inbox, login codes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, UniqueConstraint
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.types import UtcDateTime
@@ -15,17 +15,57 @@ class Base(DeclarativeBase):
 
 
 class Delivery(Base):
-    """A notification about one event, on one channel: the dedup key is (event, channel)."""
+    """A notice about one event on one channel; the dedup key is (event, channel).
+
+    The recipient is kept only as a keyed hash (`recipient_key`): enough to count SMS per
+    phone for the daily cap, never the address or number itself.
+    """
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("event_id", "channel", name="once_per_event_and_channel"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "channel", name="once_per_event_and_channel"),
+        Index("ix_deliveries_recipient_day", "recipient_key", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(36))
     channel: Mapped[str] = mapped_column(String(10))
+    transport: Mapped[str] = mapped_column(String(10))
     template: Mapped[str] = mapped_column(String(64))
     reference: Mapped[str] = mapped_column(String(32), index=True)
-    recipient: Mapped[str] = mapped_column(String(254))
+    recipient_key: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(2))
-    status: Mapped[str] = mapped_column(String(12))
-    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class InboxMessage(Base):
+    """A notice as the parent reads it in the portal's inbox."""
+
+    __tablename__ = "inbox_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    reference: Mapped[str] = mapped_column(String(32), index=True)
+    template: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OtpSend(Base):
+    """One login code sent (or tried) to a phone, for the rate limits; never the code."""
+
+    __tablename__ = "otp_sends"
+    __table_args__ = (Index("ix_otp_sends_recipient_time", "recipient_key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recipient_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    last_error: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

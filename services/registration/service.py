@@ -97,11 +97,13 @@ class RegistrationService:
 
     @rpc
     def intake_status(self, round_id: str) -> dict[str, Any]:
-        """Whether a round's intake is complete: unverified applications and queued submissions."""
+        """Whether a round's intake is complete: unverified applications, and submissions or
+        events still on their way (queued on the broker or waiting in the outbox)."""
+        status = store.intake_status(self.db, round_id)
         return {
             "round_id": round_id,
-            **store.intake_status(self.db, round_id),
-            "backlog": self.backlog(),
+            "unverified": status["unverified"],
+            "backlog": self.backlog() + status["unsent_events"],
         }
 
     @rpc

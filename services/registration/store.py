@@ -12,6 +12,7 @@ from services.registration.domain import OUTCOME_STATUS
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, RoundView, SchoolEntry
 from shared.db.outbox import stage_event
+from shared.db.tables import outbox
 from shared.events import make_message
 
 SERVICE = "registration"
@@ -79,10 +80,12 @@ def applications_of(session: Session, owner_id: str) -> list[Application]:
 
 
 def intake_status(session: Session, round_id: str) -> dict[str, int]:
-    """How many applications of a round are still waiting for verification."""
+    """How many applications of a round wait for verification, and how many of registration's
+    events are committed but not yet on the broker (allocation has not seen those yet)."""
     query = select(func.count()).select_from(Application)
     query = query.where(Application.round_id == round_id, Application.status == "received")
-    return {"unverified": int(session.scalar(query) or 0)}
+    unsent = session.scalar(select(func.count()).select_from(outbox))
+    return {"unverified": int(session.scalar(query) or 0), "unsent_events": int(unsent or 0)}
 
 
 def set_status(application: Application, status: str, at: datetime) -> None:

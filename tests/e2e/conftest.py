@@ -6,6 +6,7 @@ mail server and speaks real SMTP."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from services.allocation.schools import import_city
 from services.registration.register_import import import_register
 from shared.db.engine import build_engine
 from tests.conftest import start_smtp_sink
+from tests.support.accounts import FAST_ARGON2
 from tests.support.broker import create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database
 from tests.support.processes import BIN, Processes, free_port
@@ -26,6 +28,7 @@ from tests.support.waiting import wait_for
 from tools.demo_city import build_city
 
 SERVICES = ("registration", "allocation", "notification")
+RELAXED_LIMITS = ("LOGIN_IP", "LOGIN_ACCOUNT", "SIGNUP_IP", "SUBMIT", "ACCOUNT", "COSTLY", "LOOKUP")
 
 
 class System:
@@ -57,7 +60,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """Start everything, wait until `/readyz` says so, stop everything afterwards."""
     workdir = tmp_path_factory.mktemp("system")
     amqp_uri = create_vhost()
-    databases = {service: create_database(service) for service in SERVICES}
+    # The gateway has its own database too: accounts, tokens, claims, the audit log.
+    databases = {service: create_database(service) for service in (*SERVICES, "gateway")}
     city = workdir / "city"
     build_city(city, "small", 2027, 2027)
     engine = build_engine(databases["allocation"])
@@ -81,6 +85,11 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         "GATEWAY_WORKERS": "2",
         "RETRY_DELAYS_MS": json.dumps([200, 500]),
         "OUTBOX_POLL_SECONDS": "0.2",
+        "GATEWAY_DB_URI": databases["gateway"],
+        "RATELIMIT_KEY_PREFIX": f"ts-e2e-{uuid.uuid4().hex[:10]}",
+        # The limits are tested on their own (integration); here they must not get in the way.
+        **{f"RATE_LIMIT_{name}": "100000/minute" for name in RELAXED_LIMITS},
+        **{key: str(value) for key, value in FAST_ARGON2.items()},
     }
     url = f"http://127.0.0.1:{gateway_port}"
     try:

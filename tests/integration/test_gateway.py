@@ -1,5 +1,6 @@
 """The gateway in-process (Flask test client) against the real broker and a real allocation
-service, which it asks over RPC for the open rounds."""
+service, which it asks over RPC for the open rounds. The client is logged in as a parent
+(an account in the gateway's own PostgreSQL database) unless a test says otherwise."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from services.allocation.schools import import_city
 from services.allocation.service import AllocationService
 from shared.db.engine import build_engine
 from tests.support import factories
+from tests.support.accounts import PARENT, bearer, credentials, gateway_config, make_account
 from tests.support.broker import drain, queue_depth
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_for
@@ -54,23 +56,34 @@ def proxy(amqp_uri: str) -> Iterator[TcpProxy]:
 
 
 @pytest.fixture
-def client(allocation: Any, amqp_uri: str, proxy: TcpProxy) -> Iterator[Any]:
-    """A gateway worker whose broker connection runs through the proxy."""
+def gateway_db(make_database: Callable[[str], str]) -> str:
+    """The gateway's own database (accounts, claims, audit log)."""
+    return make_database("gateway")
+
+
+@pytest.fixture
+def parent(gateway_db: str) -> str:
+    """A parent account with a verified phone; its id."""
+    return make_account(gateway_db, PARENT)
+
+
+@pytest.fixture
+def client(
+    allocation: Any, amqp_uri: str, proxy: TcpProxy, gateway_db: str, parent: str
+) -> Iterator[Any]:
+    """A gateway worker whose broker connection runs through the proxy, logged in as `parent`."""
     vhost = amqp_uri.rsplit("/", 1)[1]
-    app = create_app(
-        {
-            "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:{proxy.port}/{vhost}",
-            "REFERENCE_SECRET": "test-secret",
-            "RPC_POOL_SIZE": 4,
-            "RPC_TIMEOUT_SECONDS": 5,
-            "PRODUCER_POOL_SIZE": 8,
-            "ROUND_CACHE_SECONDS": 300,
-            "RETRY_DELAYS_MS": [100, 300],
-        }
-    )
+    broker = f"pyamqp://guest:guest@127.0.0.1:{proxy.port}/{vhost}"
+    app = create_app(gateway_config(broker, gateway_db))
     with app.test_client() as test_client:
+        login = test_client.post("/api/v1/auth/token", json=credentials(gateway_db, parent))
+        assert login.status_code == 200, login.json
+        test_client.environ_base["HTTP_AUTHORIZATION"] = bearer(login.json["access_token"])[
+            "Authorization"
+        ]
         yield test_client
     app.extensions["tuyensinh"].rpc.close()
+    app.extensions["db"].dispose()
 
 
 def form(**changes: Any) -> dict[str, Any]:
@@ -232,8 +245,10 @@ def registration(
     container_factory: Any,
     service_config: Callable[..., dict[str, Any]],
     bus: Any,
+    parent: str,
 ) -> Any:
-    """A running registration service holding one application to the 2027 grade 1 round."""
+    """A running registration service holding one application of `parent` to the 2027 grade 1
+    round."""
     from nameko.testing.services import entrypoint_waiter
 
     from services.registration.service import RegistrationService
@@ -246,7 +261,8 @@ def registration(
         bus.publish_event("allocation", factories.round_opened())
     with entrypoint_waiter(container, "handle_submit_application"):
         bus.send_command(
-            "registration", factories.submit_application(reference="TSGATEWAYTEST0001")
+            "registration",
+            factories.submit_application(reference="TSGATEWAYTEST0001", owner_id=parent),
         )
     return container
 

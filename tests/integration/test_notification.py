@@ -1,4 +1,5 @@
-"""The notification service beside a real registration service, e-mailing an aiosmtpd server."""
+"""The notification service beside a real registration service: every event reaches the guardian
+by e-mail (aiosmtpd), SMS (an HTTP provider fake) and the in-app inbox, once, in their language."""
 
 from __future__ import annotations
 
@@ -8,113 +9,156 @@ from typing import Any
 import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
-from services.notification.service import NotificationService
-from services.registration.service import RegistrationService
+from services.notification.contracts import offer_expiring_message
 from shared.events import make_message
 from shared.messaging.bus import MessageBus
-from tests.support import factories
-from tests.support.broker import drain
-from tests.support.mailbox import read_mailbox, text_of
-from tests.support.processes import free_port
-from tests.support.waiting import wait_for
+from tests.integration.notification_support import PHONE, deliveries, mails, publish, submit
+from tests.support.mailbox import text_of
+from tests.unit.notification.examples import EVENTS
 
 pytestmark = pytest.mark.integration
+pytest_plugins = ["tests.integration.notification_support"]
+
+REGISTRATION_EVENTS = {
+    "application_received",
+    "application_verified",
+    "application_rejected",
+    "application_withdrawn",
+}
 
 
-@pytest.fixture
-def services(
-    make_database: Callable[[str], str],
-    container_factory: Any,
-    service_config: Callable[..., dict[str, Any]],
+def envelope(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A wire-ready event, the prototype contract for the reminder included."""
+    if event_type == "offer_expiring":
+        return offer_expiring_message(payload)
+    return make_message(event_type, payload)
+
+
+def test_a_received_application_reaches_the_guardian_by_email_sms_and_inbox_in_vietnamese(
+    start_notification: Callable[..., Any],
     bus: MessageBus,
     smtp_sink: dict[str, Any],
-) -> dict[str, Any]:
-    """Registration (with the 2027 grade 1 round open) and notification, both running."""
-    registration = container_factory(
-        RegistrationService, service_config(make_database("registration"))
-    )
-    registration.start()
-    with entrypoint_waiter(registration, "handle_round_opened"):
-        bus.publish_event("allocation", factories.round_opened())
-    notification = container_factory(
-        NotificationService,
-        service_config(make_database("notification"), SMTP_PORT=smtp_sink["port"]),
-    )
-    notification.start()
-    return {"registration": registration, "notification": notification}
-
-
-def test_a_received_application_is_a_receipt_in_the_guardians_language(
-    services: dict[str, Any], bus: MessageBus, smtp_sink: dict[str, Any]
+    sms_sink: Any,
 ) -> None:
-    with entrypoint_waiter(services["notification"], "handle_application_received"):
-        bus.send_command("registration", factories.submit_application(reference="TSREF00000000A1"))
+    notification = start_notification()
 
-    [mail] = wait_for(lambda: read_mailbox(smtp_sink["maildir"]), what="the receipt")
+    submit(bus, notification, "TSREF00000000A1")
+
+    [mail] = mails(smtp_sink["maildir"])
     assert mail["To"] == "binh@example.com"
     assert mail["Subject"] == "Đã tiếp nhận hồ sơ tuyển sinh TSREF00000000A1"
     assert "Nguyễn Văn An" in text_of(mail)
-    with entrypoint_hook(services["notification"], "list_deliveries") as deliveries:
-        [delivery] = deliveries("TSREF00000000A1")
-    assert (delivery["channel"], delivery["status"]) == ("email", "sent")
+    assert 'lang="vi"' in mail.get_body(preferencelist=("html",)).get_content()
+    [sms] = sms_sink.messages()
+    assert sms["to"] == PHONE
+    assert sms["text"].startswith("Tuyển sinh: đã nhận hồ sơ TSREF00000000A1.")
+    with entrypoint_hook(notification, "list_inbox") as list_inbox:
+        [note] = list_inbox("TSREF00000000A1")
+    assert note["subject"] == mail["Subject"]
+    rows = deliveries(notification, "TSREF00000000A1")
+    assert {(row["channel"], row["status"], row["attempts"]) for row in rows} == {
+        ("inbox", "sent", 1),
+        ("email", "sent", 1),
+        ("sms", "sent", 1),
+    }
+    event_id = rows[0]["event_id"]
+    assert mail["Message-ID"].strip() == f"<{event_id}.email@notification.tuyensinh.local>"
+    assert sms["client_ref"] == f"{event_id}.sms"
 
 
-def test_an_english_speaking_guardian_gets_the_english_receipt(
-    services: dict[str, Any], bus: MessageBus, smtp_sink: dict[str, Any]
-) -> None:
-    command = factories.submit_application(reference="TSREF00000000A2", language="en")
-    with entrypoint_waiter(services["notification"], "handle_application_received"):
-        bus.send_command("registration", command)
-
-    [mail] = wait_for(lambda: read_mailbox(smtp_sink["maildir"]), what="the receipt")
-    assert mail["Subject"] == "Application TSREF00000000A2 received"
-
-
-def test_a_redelivered_event_sends_no_second_mail(
-    services: dict[str, Any], bus: MessageBus, smtp_sink: dict[str, Any]
-) -> None:
-    with entrypoint_waiter(services["registration"], "handle_submit_application"):
-        bus.send_command("registration", factories.submit_application(reference="TSREF00000000A3"))
-    event = make_message(
-        "application_received",
-        {"reference": "TSREF00000000A3", "round_id": "2027-grade_1", "status": "received"},
-    )
-
-    for _ in range(2):
-        with entrypoint_waiter(services["notification"], "handle_application_received"):
-            bus.publish_event("registration", event)
-
-    received = wait_for(lambda: read_mailbox(smtp_sink["maildir"]), what="the receipt")
-    assert len(received) == 2  # the outbox's own event and ours: two events, not three mails
-    with entrypoint_hook(services["notification"], "list_deliveries") as deliveries:
-        assert len(deliveries("TSREF00000000A3")) == 2
-
-
-def test_with_the_mail_server_down_the_event_is_retried_then_dead_lettered(
-    make_database: Callable[[str], str],
-    container_factory: Any,
-    service_config: Callable[..., dict[str, Any]],
+def test_an_english_speaking_guardian_is_told_in_english_on_every_channel(
+    start_notification: Callable[..., Any],
     bus: MessageBus,
-    amqp_uri: str,
+    smtp_sink: dict[str, Any],
+    sms_sink: Any,
 ) -> None:
-    closed_port = free_port()
-    notification = container_factory(
-        NotificationService,
-        service_config(make_database("notification"), SMTP_PORT=closed_port),
-    )
-    registration = container_factory(
-        RegistrationService, service_config(make_database("registration"))
-    )
-    registration.start()
-    with entrypoint_waiter(registration, "handle_round_opened"):
-        bus.publish_event("allocation", factories.round_opened())
-    notification.start()
+    notification = start_notification()
 
-    bus.send_command("registration", factories.submit_application(reference="TSREF00000000A4"))
+    submit(bus, notification, "TSREF00000000A2", language="en")
 
-    dead = "notification.on.registration.application_received.dead"
-    [(body, headers)] = drain(amqp_uri, dead, expect=1, timeout=20)
-    assert body["payload"]["reference"] == "TSREF00000000A4"
-    assert headers["x-tuyensinh-failure"].endswith("DeliveryFailed")
-    with entrypoint_hook(notification, "list_deliveries") as deliveries:
-        assert deliveries("TSREF00000000A4") == []
+    [mail] = mails(smtp_sink["maildir"])
+    assert mail["Subject"] == "Application TSREF00000000A2 received"
+    assert 'lang="en"' in mail.get_body(preferencelist=("html",)).get_content()
+    [sms] = sms_sink.messages()
+    assert sms["text"].startswith("Admissions: application TSREF00000000A2 received.")
+    with entrypoint_hook(notification, "list_inbox") as list_inbox:
+        assert list_inbox("TSREF00000000A2")[0]["body"].startswith("Dear Nguyễn Thị Bình,")
+
+
+def test_every_parent_facing_event_reaches_the_guardian_on_every_channel(
+    start_notification: Callable[..., Any],
+    bus: MessageBus,
+    smtp_sink: dict[str, Any],
+    sms_sink: Any,
+) -> None:
+    notification = start_notification(SMS_DAILY_CAP=100)
+    reference = "TSREF00000000A3"
+    submit(bus, notification, reference)
+    published = {}
+
+    for event_type, payload, template in EVENTS:
+        event = envelope(event_type, {**payload, "reference": reference})
+        source = "registration" if event_type in REGISTRATION_EVENTS else "allocation"
+        publish(bus, notification, source, event).get()
+        published[event["event_id"]] = template
+
+    for event_id, template in published.items():
+        rows = deliveries(notification, reference, event_id=event_id)
+        assert {(row["channel"], row["template"], row["status"]) for row in rows} == {
+            ("inbox", template, "sent"),
+            ("email", template, "sent"),
+            ("sms", template, "sent"),
+        }
+        assert len(sms_sink.messages(event_id)) == 1
+    assert len(mails(smtp_sink["maildir"])) == len(EVENTS) + 1  # and the receipt
+    assert len(mails(smtp_sink["maildir"], "waitlist_moved")) == 1
+
+
+def test_a_redelivered_event_sends_nothing_twice(
+    start_notification: Callable[..., Any],
+    bus: MessageBus,
+    smtp_sink: dict[str, Any],
+    sms_sink: Any,
+) -> None:
+    notification = start_notification()
+    submit(bus, notification, "TSREF00000000A4")
+    event_type, payload, _ = EVENTS[4]  # a seat offered
+    event = make_message(event_type, {**payload, "reference": "TSREF00000000A4"})
+
+    for _ in range(3):
+        publish(bus, notification, "allocation", event).get()
+
+    assert len(mails(smtp_sink["maildir"], "seat_offered")) == 1
+    assert len(sms_sink.messages(event["event_id"])) == 1
+    rows = deliveries(notification, "TSREF00000000A4", event_id=event["event_id"])
+    assert sorted(row["channel"] for row in rows) == ["email", "inbox", "sms"]
+    with entrypoint_hook(notification, "list_inbox") as list_inbox:
+        assert len(list_inbox("TSREF00000000A4")) == 2  # the receipt and the offer
+
+
+def test_copies_of_one_event_handled_at_the_same_moment_send_once(
+    start_notification: Callable[..., Any],
+    bus: MessageBus,
+    smtp_sink: dict[str, Any],
+    sms_sink: Any,
+) -> None:
+    notification = start_notification()
+    submit(bus, notification, "TSREF00000000A6")
+    event_type, payload, _ = EVENTS[4]  # a seat offered
+    event = make_message(event_type, {**payload, "reference": "TSREF00000000A6"})
+    handled = iter(range(1, 6))
+
+    with entrypoint_waiter(
+        notification, "handle_seat_offered", callback=lambda *_: next(handled) == 5
+    ):
+        for _ in range(5):  # e.g. an outbox relay that crashed before deleting what it sent
+            bus.publish_event("allocation", event)
+
+    assert len(mails(smtp_sink["maildir"], "seat_offered")) == 1
+    assert len(sms_sink.messages(event["event_id"])) == 1
+    rows = deliveries(notification, "TSREF00000000A6", event_id=event["event_id"])
+    assert sorted((row["channel"], row["status"]) for row in rows) == [
+        ("email", "sent"),
+        ("inbox", "sent"),
+        ("sms", "sent"),
+    ]

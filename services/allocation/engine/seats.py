@@ -10,13 +10,19 @@ a seat frees at a school they ranked higher (ranking it higher is their standing
 and stays `accepted` at the new school. Anyone else who moves gets a new `offered`. An
 `enrolled` child never moves, and declined, expired, school-rejected or withdrawn
 applicants are out of the round.
+
+Each step returns a new state that overlays its changes on the previous one (a ChainMap)
+instead of copying every mapping, so a step costs what the chain touches, not the size of
+the round: the service backs the state with lazily loaded rows of a city-sized round.
 """
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TypeVar
 
 import numpy as np
 
@@ -48,6 +54,10 @@ LEAVES_FROM = {
     SeatStatus.SCHOOL_REJECTED: frozenset({SeatStatus.OFFERED, SeatStatus.ACCEPTED}),
     SeatStatus.WITHDRAWN: MAY_MOVE,
 }
+
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class SeatTransitionError(ValueError):
@@ -148,27 +158,32 @@ def withdraw(state: SeatState, reference: str) -> Chain:
     return leave(state, reference, SeatStatus.WITHDRAWN)
 
 
-def leave(state: SeatState, reference: str, status: SeatStatus) -> Chain:
-    """The applicant leaves the round with `status`; any seat they held is passed on."""
+def leave(state: SeatState, reference: str, status: SeatStatus, *, pass_on: bool = True) -> Chain:
+    """The applicant leaves the round with `status`; any seat they held is passed on.
+
+    With `pass_on` False (the waitlists are closed) the seat is left vacant.
+    """
     allowed = LEAVES_FROM.get(status)
     if allowed is None or state.status[reference] not in allowed:
         raise SeatTransitionError(f"{state.status[reference]} cannot become {status}")
     school = state.school_of[reference]
-    occupied = dict(state.occupied)
-    if school is not None:
-        occupied[school] -= 1
+    occupied = {} if school is None else {school: state.occupied[school] - 1}
     state = replace(
         state,
-        occupied=occupied,
-        school_of={**state.school_of, reference: None},
-        status={**state.status, reference: status},
+        occupied=overlay(state.occupied, occupied),
+        school_of=overlay(state.school_of, {reference: None}),
+        status=overlay(state.status, {reference: status}),
     )
-    return free_seat(state, school) if school is not None else Chain((), state)
+    if school is None or not pass_on:
+        return Chain((), state)
+    return free_seat(state, school)
 
 
 def free_seat(state: SeatState, school: str) -> Chain:
     """Fill the free seats of `school` from its waitlist, and each seat that frees in turn."""
-    school_of, status, occupied = dict(state.school_of), dict(state.status), dict(state.occupied)
+    school_of = overlay(state.school_of, {})
+    status = overlay(state.status, {})
+    occupied = overlay(state.occupied, {})
     moves: list[Move] = []
     pending = [school]
     while pending:
@@ -243,9 +258,17 @@ def _waits(
     return prefs.index(school) < prefs.index(current)
 
 
+def overlay(base: Mapping[K, V], changes: Mapping[K, V]) -> ChainMap[K, V]:
+    """`base` with `changes` on top, leaving `base` untouched; overlays never nest deeper
+    than one level of changes, so lookups stay two dictionary probes."""
+    if isinstance(base, ChainMap) and len(base.maps) == 2:
+        return ChainMap({**base.maps[0], **changes}, base.maps[1])
+    return ChainMap(dict(changes), base)  # type: ignore[arg-type]
+
+
 def _set_status(
     state: SeatState, reference: str, allowed: set[SeatStatus], to: SeatStatus
 ) -> SeatState:
     if state.status[reference] not in allowed:
         raise SeatTransitionError(f"{state.status[reference]} cannot become {to}")
-    return replace(state, status={**state.status, reference: to})
+    return replace(state, status=overlay(state.status, {reference: to}))

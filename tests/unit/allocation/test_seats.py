@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -162,3 +163,44 @@ def test_steps_the_status_does_not_allow_are_refused(
 def test_enrolment_needs_an_accepted_offer() -> None:
     with pytest.raises(SeatTransitionError):
         enroll(ladder(), "X1")
+
+
+class Recorded(dict):  # type: ignore[type-arg]
+    """A mapping that refuses to be listed or copied whole, and records what was read."""
+
+    def __init__(self, data: dict[str, object]) -> None:
+        super().__init__(data)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> object:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __iter__(self) -> Any:
+        raise AssertionError("the whole mapping was listed")
+
+    def keys(self) -> Any:
+        raise AssertionError("the whole mapping was copied")
+
+
+def test_a_step_reads_only_what_its_chain_touches_and_copies_nothing() -> None:
+    whole = ladder()
+    bystanders = {f"Z{i}": SeatStatus.OFFERED for i in range(1000)}
+    status = Recorded({**whole.status, **bystanders})
+    state = SeatState(
+        capacity=whole.capacity,
+        occupied=whole.occupied,
+        preferences=Recorded(dict(whole.preferences)),
+        waitlists=Recorded(dict(whole.waitlists)),
+        school_of=Recorded(dict(whole.school_of)),
+        status=status,
+    )
+
+    chain = decline(state, "TOP")
+
+    assert chain.moves == CLIMB
+    assert status.read == {"TOP", "X1", "X2", "X3", "X4"}
+    assert (
+        whole.status["X1"] is SeatStatus.OFFERED and chain.state.status["X1"] is SeatStatus.OFFERED
+    )
+    assert state.school_of["X4"] is None and chain.state.school_of["X4"] == "D"

@@ -1,0 +1,1 @@
+"""Fault and attack scenarios against the real system (`make chaos`)."""

@@ -1,0 +1,128 @@
+"""`make chaos`: break the running system on purpose and count what survived.
+
+Usage: python -m chaos [scenario ...] [--count 10000]
+
+Each scenario gets a fresh system on a private PostgreSQL cluster and a private RabbitMQ
+node that this command starts itself (free ports, scratch directories), so restarting the
+broker or the database server touches nothing else on the machine; only processes this
+command started are killed, by their recorded PIDs. The figures go to RELIABILITY.md, one
+section per scenario, with the command that made them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.loadgen import bodies_from
+from bench.report import write_section
+from bench.system import RunningSystem, city_files, running_system
+from chaos import scenarios, security
+from chaos.infra import PrivatePostgres, PrivateRabbit
+from chaos.scenarios import Outcome, Submitter
+
+RELIABILITY = Path(__file__).resolve().parents[1] / "RELIABILITY.md"
+HEADER = (
+    "# Reliability\n\nFigures from `make chaos` (`python -m chaos`): each scenario breaks the"
+    " real system on purpose (real processes, a private PostgreSQL cluster and RabbitMQ node"
+    " the harness starts itself), then an invariant checker counts, in the databases, on the"
+    " broker and in what the SMTP and SMS sinks received, what survived. A scenario passes"
+    " only if every invariant holds and its own target is met.\n"
+)
+
+Scenario = Callable[[RunningSystem, Submitter, list[bytes]], Outcome]
+# name -> (title, scenario, share of --count it submits)
+SCENARIOS: dict[str, tuple[str, Scenario, float]] = {
+    "kill_registration": (
+        "1. kill -9 the registration service during submissions",
+        scenarios.kill_registration,
+        1.0,
+    ),
+    "restart_broker": (
+        "2. restart the RabbitMQ broker 5 times under load",
+        scenarios.restart_broker,
+        1.0,
+    ),
+    "restart_postgres": (
+        "3. restart PostgreSQL during a drain and during the allocate job",
+        scenarios.restart_postgres,
+        1.0,
+    ),
+    "poison": ("4. poison messages into every consumer", scenarios.poison, 0.2),
+    "kill_notifier": (
+        "5. kill the notifier after a send and before its record",
+        scenarios.kill_notifier,
+        0.2,
+    ),
+    "two_instances": ("6. two instances of every service", scenarios.two_instances, 1.0),
+    "access_matrix": ("7. the access matrix", security.access_matrix, 0.0),
+    "schemathesis": ("8. schemathesis, every check, authenticated", security.schemathesis, 0.0),
+    "brute_force": ("9. brute-force login and login codes", scenarios.brute_force, 0.01),
+    "citizen_ids": ("10. citizen IDs in logs and messages", scenarios.citizen_ids, 0.2),
+}
+
+
+def run_scenario(name: str, bodies: list[bytes]) -> Outcome:
+    """Run one scenario on a fresh system with its own database server and broker."""
+    _, scenario, _ = SCENARIOS[name]
+    if name == "access_matrix":
+        return scenario(None, None, bodies)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory(prefix="chaos-") as scratch:
+        postgres = PrivatePostgres().init()
+        rabbit = None
+        try:
+            rabbit = PrivateRabbit(Path(scratch) / "rabbit").init()
+            with running_system(
+                Path(scratch) / "system", postgres=postgres, rabbit=rabbit, sms=True
+            ) as system:
+                return scenario(
+                    system, scenarios.submitter(system, system.parent_headers()), bodies
+                )
+        finally:
+            if rabbit is not None:
+                rabbit.stop()
+            postgres.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the named scenarios (all by default) and write RELIABILITY.md."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("scenarios", nargs="*", help=", ".join(SCENARIOS))
+    parser.add_argument("--count", type=int, default=10000)
+    args = parser.parse_args(argv)
+    # A SIGTERM (an impatient CI, `kill`) still stops the processes, cluster and node we started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    unknown = set(args.scenarios) - SCENARIOS.keys()
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    all_bodies = bodies_from(city_files() / "applications.jsonl")
+    failed, offset = [], 0
+    for name in args.scenarios or SCENARIOS:
+        title, _, share = SCENARIOS[name]
+        count = int(args.count * share)
+        bodies = all_bodies[offset : offset + count]
+        offset += count
+        started = time.monotonic()
+        outcome = run_scenario(name, bodies)
+        status = "PASS" if outcome.passed else "FAIL"
+        body = f"**{status}**. {outcome.figures}."
+        if outcome.verdict is not None:
+            body += f"\n\nInvariants: {outcome.verdict.summary()}."
+        body += "".join(f"\n\n{note}" for note in outcome.notes)
+        body += f"\n\n({time.monotonic() - started:.0f} s.)"
+        command = f"python -m chaos {name} --count {args.count}"
+        write_section(name, title, command, body, path=RELIABILITY, header=HEADER)
+        print(f"{name}: {status}: {outcome.figures}", flush=True)
+        if not outcome.passed:
+            failed.append(name)
+    if failed:
+        raise SystemExit(f"scenarios failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Accounts and tokens: parents sign up by phone (verified by a texted code), everyone logs
+in for a short-lived bearer token and a refresh token; logout revokes both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g
+
+from gateway.auth.decorators import public, require
+from gateway.auth.ownership import current_principal
+from gateway.auth.roles import ROLES, Principal
+from gateway.auth.schemas import (
+    AccountView,
+    CodeRequest,
+    CodeSent,
+    LogoutRequest,
+    RefreshRequest,
+    SignUpRequest,
+    TokenPair,
+    TokenRequest,
+    VerifyRequest,
+)
+from gateway.auth.service import Session
+from gateway.schemas import ErrorBody
+from gateway.smorest import Blueprint
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+
+
+def _auth() -> Any:
+    return current_app.extensions["auth"]
+
+
+def _limit(name: str, key: str) -> None:
+    current_app.extensions["ratelimits"].hit(name, key)
+
+
+def _logged_in(session: Session) -> dict[str, Any]:
+    g.audit_actor = session.principal
+    return session.body
+
+
+@blp.route("/signup", methods=["POST"])
+@public(limit="signup_ip", audit="auth.sign_up")
+@blp.arguments(SignUpRequest)
+@blp.response(202, CodeSent)
+@blp.alt_response(400, schema=ErrorBody, description="Phone or password not acceptable.")
+@blp.alt_response(503, schema=ErrorBody, description="The code could not be sent. Retry-After.")
+def sign_up(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Start a parent account: a code is texted to the phone, to confirm with /signup/verify.
+
+    The answer is the same whether or not the phone already has an account.
+    Example: `curl -X POST localhost:8000/api/v1/auth/signup -H 'Content-Type:
+    application/json' -d '{"phone": "0912345678", "password": "a long passphrase"}'`
+    """
+    _limit("code_phone", body["phone"])
+    account_id = _auth().sign_up(body["phone"], body["password"], body["language"])
+    if account_id is not None:
+        g.audit_actor = Principal(account_id, "parent")
+    return {"status": "code_sent", "expires_in": _auth().codes.ttl.seconds}, 202
+
+
+@blp.route("/signup/verify", methods=["POST"])
+@public(limit="login_ip", audit="auth.verify_phone")
+@blp.arguments(VerifyRequest)
+@blp.response(200, TokenPair)
+@blp.alt_response(400, schema=ErrorBody, description="The code is wrong or expired.")
+def verify(body: dict[str, Any]) -> dict[str, Any]:
+    """Confirm the phone with the texted code; the answer logs the parent in.
+
+    Example: `curl -X POST localhost:8000/api/v1/auth/signup/verify -H 'Content-Type:
+    application/json' -d '{"phone": "0912345678", "code": "123456"}'`
+    """
+    return _logged_in(_auth().verify_phone(body["phone"], body["code"]))
+
+
+@blp.route("/code", methods=["POST"])
+@public(limit="signup_ip")
+@blp.arguments(CodeRequest)
+@blp.response(202, CodeSent)
+@blp.alt_response(503, schema=ErrorBody, description="The code could not be sent. Retry-After.")
+def send_code(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Text a login code to a parent's verified phone (then log in with `phone` + `code`).
+
+    Example: `curl -X POST localhost:8000/api/v1/auth/code -H 'Content-Type:
+    application/json' -d '{"phone": "0912345678"}'`
+    """
+    _limit("code_phone", body["phone"])
+    _auth().send_login_code(body["phone"])
+    return {"status": "code_sent", "expires_in": _auth().codes.ttl.seconds}, 202
+
+
+@blp.route("/token", methods=["POST"])
+@public(limit="login_ip", audit="auth.log_in")
+@blp.arguments(TokenRequest)
+@blp.response(200, TokenPair)
+@blp.alt_response(401, schema=ErrorBody, description="Wrong credentials (one answer for all).")
+def token(body: dict[str, Any]) -> dict[str, Any]:
+    """Log in: parents with `phone` + `password` (or `code`), staff and the department with
+    `username` + `password`. Answers an access token (15 minutes) and a refresh token.
+
+    Example: `curl -X POST localhost:8000/api/v1/auth/token -H 'Content-Type:
+    application/json' -d '{"phone": "0912345678", "password": "a long passphrase"}'`
+    """
+    identifier = body.get("phone") or body["username"]
+    _limit("login_account", str(identifier).lower())
+    if "code" in body:
+        return _logged_in(_auth().log_in_with_code(body["phone"], body["code"]))
+    by_phone = "phone" in body
+    return _logged_in(_auth().log_in_with_password(identifier, body["password"], by_phone))
+
+
+@blp.route("/refresh", methods=["POST"])
+@public(limit="login_ip", audit="auth.refresh")
+@blp.arguments(RefreshRequest)
+@blp.response(200, TokenPair)
+@blp.alt_response(401, schema=ErrorBody, description="Unknown, used, expired or revoked.")
+def refresh(body: dict[str, Any]) -> dict[str, Any]:
+    """Swap a refresh token for a new pair; each refresh token works once.
+
+    Example: `curl -X POST localhost:8000/api/v1/auth/refresh -H 'Content-Type:
+    application/json' -d '{"refresh_token": "..."}'`
+    """
+    return _logged_in(_auth().refresh(body["refresh_token"]))
+
+
+@blp.route("/logout", methods=["POST"])
+@require(*ROLES, limit="account", audit="auth.log_out")
+@blp.arguments(LogoutRequest)
+@blp.response(204)
+def logout(body: dict[str, Any]) -> None:
+    """Revoke this access token now, and the refresh token of the login if it is given.
+
+    Example: `curl -X POST localhost:8000/api/v1/auth/logout -H 'Authorization: Bearer ...'
+    -H 'Content-Type: application/json' -d '{"refresh_token": "..."}'`
+    """
+    _auth().log_out(current_principal(), body.get("refresh_token"))
+
+
+@blp.route("/me")
+@require(*ROLES, limit="account")
+@blp.response(200, AccountView)
+def me() -> dict[str, Any]:
+    """Who the token belongs to: account id, role and (staff) school.
+
+    Example: `curl localhost:8000/api/v1/auth/me -H 'Authorization: Bearer ...'`
+    """
+    principal = current_principal()
+    return {
+        "account_id": principal.account_id,
+        "role": principal.role,
+        "school_code": principal.school_code,
+    }

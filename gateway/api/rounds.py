@@ -1,0 +1,231 @@
+"""The department runs a round: create, open, close, allocate (preview), publish, finalize,
+and watches its statistics and exports its results.
+
+Every route needs a department account's bearer token (`@require(DEPARTMENT)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, current_app, stream_with_context
+from flask.views import MethodView
+from marshmallow import RAISE, Schema, fields, validate
+from nameko.exceptions import RemoteError
+
+from gateway.auth.decorators import require
+from gateway.auth.roles import DEPARTMENT
+from gateway.errors import REMOTE_ERRORS, ApiError
+from gateway.smorest import Blueprint
+from shared.events import LEVELS
+
+blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds")
+
+# Allocation's errors whose message says exactly what is wrong (counts, statuses, ids, never
+# a child's data): the department sees that message rather than the generic one.
+EXPLAINED = frozenset(
+    {
+        "IntakeNotComplete",
+        "InvalidRound",
+        "InvalidTransition",
+        "RoundBusy",
+        "RoundNotSettled",
+        "SeatConflict",
+    }
+)
+
+
+def allocation(method: str, *args: Any, **kwargs: Any) -> Any:
+    """Call one of the allocation service's RPC methods through the worker's proxy pool."""
+    try:
+        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+            return getattr(rpc.allocation, method)(*args, **kwargs)
+    except RemoteError as error:
+        if error.exc_type in EXPLAINED and error.exc_type in REMOTE_ERRORS:
+            status, code, _ = REMOTE_ERRORS[error.exc_type]
+            raise ApiError(status, code, str(error.value)) from None
+        raise
+
+
+class CreateRoundRequest(Schema):
+    """A new round; a `number` above 1 is a second round for the seats the first one left."""
+
+    class Meta:
+        unknown = RAISE
+
+    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    number = fields.Integer(load_default=1, validate=validate.Range(min=1, max=9))
+    max_preferences = fields.Integer(load_default=3, validate=validate.Range(min=1, max=10))
+    sibling_priority = fields.Boolean(load_default=False)
+    distance_tiebreak = fields.Boolean(load_default=False)
+    offer_days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=60))
+
+
+class RoundDetail(Schema):
+    """A round as the department sees it: status, options, the job running, and (once
+    published) the seed anyone can recompute the lottery from."""
+
+    round_id = fields.String(metadata={"example": "2027-grade_1"})
+    level = fields.String()
+    year = fields.Integer()
+    number = fields.Integer()
+    status = fields.String(metadata={"example": "allocated"})
+    max_preferences = fields.Integer()
+    policy = fields.Dict()
+    offer_days = fields.Integer()
+    opened_at = fields.String(allow_none=True)
+    closed_at = fields.String(allow_none=True)
+    allocated_at = fields.String(allow_none=True)
+    published_at = fields.String(allow_none=True)
+    finalized_at = fields.String(allow_none=True)
+    job = fields.String(allow_none=True, metadata={"example": "allocate"})
+    job_error = fields.String(allow_none=True)
+    preview_stale = fields.Boolean()
+    seed = fields.String(allow_none=True)
+
+
+class StatsView(Schema):
+    """The preview's figures and the seat statuses now."""
+
+    round_id = fields.String()
+    status = fields.String()
+    preview_stale = fields.Boolean()
+    statistics = fields.Dict(allow_none=True)
+    statuses = fields.Dict()
+
+
+@blp.route("")
+class Rounds(MethodView):
+    """Rounds, as the department creates them."""
+
+    @require(DEPARTMENT, audit="round.create", limit="account")
+    @blp.arguments(CreateRoundRequest)
+    @blp.response(201, RoundDetail)
+    @blp.alt_response(400, description="Options out of range; a later round without the first.")
+    @blp.alt_response(409, description="That round exists already.")
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a round in draft.
+
+        Example: `curl -X POST localhost:8000/api/v1/rounds -H 'Content-Type:
+        application/json' -d '{"level": "grade_1", "year": 2027, "offer_days": 7}'`
+        """
+        level, year = body.pop("level"), body.pop("year")
+        return allocation("create_round", level, year, **body)
+
+
+@blp.route("/<string:round_id>")
+@require(DEPARTMENT, limit="account")
+@blp.response(200, RoundDetail)
+@blp.alt_response(404, description="No such round.")
+def get_round(round_id: str) -> dict[str, Any]:
+    """One round, with its job. Example: `curl localhost:8000/api/v1/rounds/2027-grade_1`"""
+    return allocation("get_round", round_id)
+
+
+@blp.route("/<string:round_id>/open", methods=["POST"])
+@require(DEPARTMENT, audit="round.open", limit="account")
+@blp.response(200, RoundDetail)
+@blp.alt_response(404, description="No such round.")
+@blp.alt_response(409, description="The round is not in draft.")
+def open_round(round_id: str) -> dict[str, Any]:
+    """`draft → open`: registration accepts applications from now on.
+
+    Example: `curl -X POST localhost:8000/api/v1/rounds/2027-grade_1/open`
+    """
+    return allocation("open_round", round_id)
+
+
+@blp.route("/<string:round_id>/close", methods=["POST"])
+@require(DEPARTMENT, audit="round.close", limit="account")
+@blp.response(200, RoundDetail)
+@blp.alt_response(404, description="No such round.")
+@blp.alt_response(409, description="The round is not open.")
+def close_round(round_id: str) -> dict[str, Any]:
+    """`open → closed`: no more applications or edits; the lottery's secret seed is fixed.
+
+    Example: `curl -X POST localhost:8000/api/v1/rounds/2027-grade_1/close`
+    """
+    return allocation("close_round", round_id)
+
+
+@blp.route("/<string:round_id>/allocate", methods=["POST"])
+@require(DEPARTMENT, audit="round.allocate", limit="costly")
+@blp.response(202, RoundDetail)
+@blp.alt_response(404, description="No such round.")
+@blp.alt_response(409, description="Not closed or allocated; or the intake is not complete.")
+def allocate_round(round_id: str) -> dict[str, Any]:
+    """Queue the allocation (the preview); follow `job` on the round until `allocated`.
+
+    Refused (409, with the reason) while registration still has unverified applications or
+    a backlog for the round. Allocating again while `allocated` replaces the preview.
+    Example: `curl -X POST localhost:8000/api/v1/rounds/2027-grade_1/allocate`
+    """
+    return allocation("allocate", round_id)
+
+
+@blp.route("/<string:round_id>/publish", methods=["POST"])
+@require(DEPARTMENT, audit="round.publish", limit="costly")
+@blp.response(202, RoundDetail)
+@blp.alt_response(404, description="No such round.")
+@blp.alt_response(409, description="Not allocated, a job is queued, or the preview is stale.")
+def publish_round(round_id: str) -> dict[str, Any]:
+    """Queue publication: every child's offer, waitlist place or unplaced reason goes out.
+
+    Example: `curl -X POST localhost:8000/api/v1/rounds/2027-grade_1/publish`
+    """
+    return allocation("publish", round_id)
+
+
+@blp.route("/<string:round_id>/finalize", methods=["POST"])
+@require(DEPARTMENT, audit="round.finalize", limit="account")
+@blp.response(200, RoundDetail)
+@blp.alt_response(404, description="No such round.")
+@blp.alt_response(409, description="Not published, or offers still await an answer.")
+def finalize_round(round_id: str) -> dict[str, Any]:
+    """`published → finalized`: the waitlists close; seats freed later stay for a next round.
+
+    Example: `curl -X POST localhost:8000/api/v1/rounds/2027-grade_1/finalize`
+    """
+    return allocation("finalize_round", round_id)
+
+
+@blp.route("/<string:round_id>/stats")
+@require(DEPARTMENT, limit="costly")
+@blp.response(200, StatsView)
+@blp.alt_response(404, description="No such round.")
+@blp.alt_response(409, description="The round has no results yet.")
+def round_stats(round_id: str) -> dict[str, Any]:
+    """First-choice and top-3 shares, unplaced by reason, fill rate per school, statuses.
+
+    Example: `curl localhost:8000/api/v1/rounds/2027-grade_1/stats`
+    """
+    return allocation("round_stats", round_id)
+
+
+@blp.route("/<string:round_id>/results.csv")
+@require(DEPARTMENT, audit="round.export_results", limit="costly")
+@blp.alt_response(404, description="No such round.")
+@blp.alt_response(409, description="The round has no results yet.")
+def results_csv(round_id: str) -> Response:
+    """The results export: seed, policy, schools and one row per child, streamed in parts.
+
+    Check it with `python -m tools.verify_allocation results.csv`.
+    Example: `curl -o results.csv localhost:8000/api/v1/rounds/2027-grade_1/results.csv`
+    """
+    first = allocation("export_chunk", round_id, 0)  # errors answer as JSON, before streaming
+
+    def parts() -> Iterator[str]:
+        part = first
+        while True:
+            yield part["text"]
+            if part["next"] is None:
+                return
+            part = allocation("export_chunk", round_id, part["next"])
+
+    return Response(
+        stream_with_context(parts()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{round_id}-results.csv"'},
+    )

@@ -1,0 +1,135 @@
+"""Accounts in the gateway's database: creating them, finding them, and their refresh tokens."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gateway.auth.models import Account, RefreshToken
+from gateway.auth.roles import DEPARTMENT, PARENT, STAFF
+from gateway.auth.tokens import new_refresh_token, refresh_token_hash
+from gateway.db import aware, utcnow
+
+DEFAULT_COUNTRY_CODE = "84"  # Vietnam: a local number is 0 followed by 9 digits
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+SCHOOL_CODE = re.compile(r"^[A-Z0-9-]{2,20}$")
+
+
+class AccountExists(Exception):
+    """An account with that phone or username exists already."""
+
+
+def normalise_phone(phone: str) -> str:
+    """A phone number in E.164 (`+84912345678`); raises ValueError if it is not one."""
+    digits = re.sub(r"[\s.()-]", "", phone)
+    if digits.startswith("+"):
+        body = digits[1:]
+    elif digits.startswith("0"):
+        body = DEFAULT_COUNTRY_CODE + digits[1:]
+    else:
+        body = digits
+    if not body.isdigit() or not 9 <= len(body) <= 15:
+        raise ValueError("is not a phone number")
+    return "+" + body
+
+
+def by_phone(session: Session, phone: str) -> Account | None:
+    """The parent account of a phone number (any spelling of it), if any."""
+    try:
+        number = normalise_phone(phone)
+    except ValueError:
+        return None
+    return session.scalar(select(Account).where(Account.phone == number))
+
+
+def by_username(session: Session, username: str) -> Account | None:
+    """The staff or department account with that username, if any."""
+    return session.scalar(select(Account).where(Account.username == username.strip().lower()))
+
+
+def add_parent(session: Session, phone: str, password_hash: str, language: str = "vi") -> Account:
+    """A new parent account, not yet verified (the phone must prove itself by a code)."""
+    account = Account(
+        id=str(uuid.uuid4()),
+        role=PARENT,
+        phone=normalise_phone(phone),
+        password_hash=password_hash,
+        language=language,
+        created_at=utcnow(),
+    )
+    session.add(account)
+    return account
+
+
+def add_operator(
+    session: Session, role: str, username: str, password_hash: str, school_code: str | None = None
+) -> Account:
+    """A staff account bound to one school, or a department account (admin CLI only)."""
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise ValueError("a username is 3-64 of a-z, 0-9, '.', '_', '-'")
+    if role == STAFF and not (school_code and SCHOOL_CODE.match(school_code)):
+        raise ValueError("a staff account needs the code of its one school")
+    if role not in (STAFF, DEPARTMENT):
+        raise ValueError(f"operators are {STAFF} or {DEPARTMENT}")
+    if by_username(session, username) is not None:
+        raise AccountExists(username)
+    account = Account(
+        id=str(uuid.uuid4()),
+        role=role,
+        username=username,
+        password_hash=password_hash,
+        school_code=school_code if role == STAFF else None,
+        phone_verified_at=None,
+        created_at=utcnow(),
+    )
+    session.add(account)
+    return account
+
+
+def can_log_in(account: Account | None) -> bool:
+    """Whether the account may get tokens: enabled, and a parent's phone verified."""
+    if account is None or account.disabled_at is not None:
+        return False
+    return account.role != PARENT or account.phone_verified_at is not None
+
+
+def store_refresh_token(
+    session: Session, account: Account, lifetime: timedelta, family_id: str | None = None
+) -> tuple[str, RefreshToken]:
+    """A new refresh token for the account (in a new family unless one is given)."""
+    token, digest = new_refresh_token()
+    row = RefreshToken(
+        id=str(uuid.uuid4()),
+        account_id=account.id,
+        family_id=family_id or str(uuid.uuid4()),
+        token_hash=digest,
+        issued_at=utcnow(),
+        expires_at=utcnow() + lifetime,
+    )
+    session.add(row)
+    return token, row
+
+
+def find_refresh_token(session: Session, token: str) -> RefreshToken | None:
+    """The stored row of a presented refresh token, locked for the rotation."""
+    query = select(RefreshToken).where(RefreshToken.token_hash == refresh_token_hash(token))
+    return session.scalar(query.with_for_update())
+
+
+def is_usable(row: RefreshToken, now: datetime) -> bool:
+    """Neither used, revoked nor expired."""
+    return row.revoked_at is None and aware(row.expires_at) > now
+
+
+def revoke_family(session: Session, family_id: str) -> None:
+    """Revoke every token of a login: logout, or a stolen token used twice."""
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )

@@ -1,0 +1,118 @@
+"""Who may call each route: `@public(...)` or `@require(role, ...)` on every view.
+
+The decorators only attach an `Access` record (and document it in the OpenAPI spec); the
+app's one `before_request` guard enforces it, in this order: a valid token (401), the role
+(403), then the route's rate limit (429). A route without a record is refused: deny by
+default, so a new route cannot go out open by accident. Object-level checks (whose
+application, which school) happen in the view, and answer 404 (gateway.auth.ownership).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from copy import deepcopy
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request
+
+from gateway.auth.roles import ROLES
+from gateway.errors import ApiError, forbidden
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Routes that Flask and flask-smorest add themselves: the spec, the docs page, static files.
+BUILTIN_PUBLIC = frozenset(
+    {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "api-docs.openapi_redoc"}
+)
+BEARER = "bearerAuth"
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a view, what is audited, which rate limit counts it."""
+
+    roles: frozenset[str]  # empty: public
+    audit: str | None = None
+    limit: str | None = None
+
+    @property
+    def public(self) -> bool:
+        """Whether anyone may call it, without a token."""
+        return not self.roles
+
+
+def public(*, limit: str | None = None, audit: str | None = None) -> Callable[[F], F]:
+    """Anyone may call the view; `limit` counts per client IP."""
+    return _mark(Access(frozenset(), audit, limit))
+
+
+def require(*roles: str, audit: str | None = None, limit: str | None = None) -> Callable[[F], F]:
+    """Only a valid token of one of `roles`; `audit` names the action written to the audit
+    log; `limit` counts per account."""
+    unknown = set(roles) - set(ROLES)
+    if not roles or unknown:
+        raise ValueError(f"require() needs roles among {ROLES}, not {sorted(unknown)}")
+    return _mark(Access(frozenset(roles), audit, limit))
+
+
+def _mark(access: Access) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        view._access = access  # type: ignore[attr-defined]
+        doc = deepcopy(getattr(view, "_apidoc", {}))
+        responses = doc.setdefault("response", {}).setdefault("responses", {})
+        if not access.public:
+            manual = doc.setdefault("manual_doc", {})
+            manual["security"] = [{BEARER: []}]
+            responses.setdefault(401, []).append("UNAUTHORIZED")
+            responses.setdefault(403, []).append("FORBIDDEN")
+        if access.limit:
+            responses.setdefault(429, []).append("TOO_MANY_REQUESTS")
+        view._apidoc = doc  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def access_of(app: Flask, endpoint: str, method: str) -> Access | None:
+    """The Access record of the view serving `endpoint` for `method`, if it has one."""
+    view = app.view_functions.get(endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        handler = getattr(view_class, method.lower(), None)
+        if handler is None and method == "HEAD":
+            handler = getattr(view_class, "get", None)
+        return getattr(handler, "_access", None)
+    return getattr(view, "_access", None)
+
+
+def client_ip() -> str:
+    """The caller's address (behind `TRUSTED_PROXIES` proxies, the one they saw)."""
+    return request.remote_addr or "unknown"
+
+
+def guard() -> None:
+    """`before_request`: authenticate, authorise by role, count the rate limit."""
+    rule = request.url_rule
+    if rule is None or request.method == "OPTIONS":
+        return  # 404/405 answer by themselves; OPTIONS lists methods, nothing else
+    access = access_of(current_app, rule.endpoint, request.method)
+    if access is None:
+        if rule.endpoint in BUILTIN_PUBLIC:
+            return
+        log.error("route %s %s has no access rule: refused", request.method, rule.rule)
+        raise ApiError(403, "route_not_authorised", "This route is not open to anyone yet.")
+    g.audit_action = access.audit
+    principal = None
+    if not access.public:
+        principal = current_app.extensions["auth"].authenticate(
+            request.headers.get("Authorization")
+        )
+        g.principal = principal
+        if principal.role not in access.roles:
+            raise forbidden()
+    if access.limit:
+        key = principal.account_id if principal is not None else client_ip()
+        current_app.extensions["ratelimits"].hit(access.limit, key)

@@ -1,0 +1,76 @@
+"""Backpressure: how deep registration's submission queue is, read at most once a second.
+
+A submission checks the cached depth, never the broker: the first request after the value
+went stale refreshes it (one passive `queue_declare` on a pooled connection) while the
+others keep using the old value. When the depth passes `BACKLOG_LIMIT` the gateway answers
+503 + Retry-After at once, before validating more than the token, instead of queueing work
+it already knows will wait too long. An unreadable depth does not block submissions: their
+publish fails on its own (503) if the broker is really away.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import kombu.pools
+from kombu import Connection
+
+from shared import topology
+
+log = logging.getLogger(__name__)
+
+
+class BacklogGauge:
+    """The cached depth of `registration.submit_application` for one worker."""
+
+    def __init__(
+        self,
+        amqp_uri: str,
+        limit: int,
+        refresh_seconds: float = 1.0,
+        metrics: Any = None,
+    ) -> None:
+        self.amqp_uri, self.limit, self.refresh_seconds = amqp_uri, limit, refresh_seconds
+        self.queue = topology.command_queue("registration", "submit_application").name
+        self._metrics = metrics
+        self._depth: int | None = None
+        self._read_at = float("-inf")
+        self._refreshing = threading.Lock()
+        self.reads = 0  # broker round-trips so far (tests check the cache works)
+
+    def depth(self) -> int | None:
+        """The depth as last read; refreshed first if older than `refresh_seconds`."""
+        if time.monotonic() - self._read_at >= self.refresh_seconds:
+            # One refresher at a time; everyone else goes on with the value they have.
+            if self._refreshing.acquire(blocking=False):
+                try:
+                    self._refresh()
+                finally:
+                    self._refreshing.release()
+        return self._depth
+
+    def overloaded(self) -> bool:
+        """Whether submissions should be turned away for now."""
+        depth = self.depth()
+        return depth is not None and depth >= self.limit
+
+    def _refresh(self) -> None:
+        self._read_at = time.monotonic()
+        self.reads += 1
+        try:
+            with kombu.pools.connections[Connection(self.amqp_uri)].acquire(
+                block=True, timeout=2
+            ) as connection:
+                connection.ensure_connection(max_retries=1)
+                with connection.channel() as channel:
+                    _, depth, _ = channel.queue_declare(self.queue, passive=True)
+        except Exception as exc:  # the queue is not declared yet, or the broker is away
+            log.info("backlog depth unknown: %s", type(exc).__name__)
+            self._depth = None
+            return
+        self._depth = int(depth)
+        if self._metrics is not None:
+            self._metrics.backlog.set(self._depth)

@@ -1,0 +1,82 @@
+"""The gateway's own database: accounts, refresh tokens, login codes, claims and the audit log.
+
+No service reads it, and the gateway reads no service's tables: this is the gateway's state.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from shared.db.engine import build_engine
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every gateway table (see gateway/migrations/)."""
+
+
+def utcnow() -> datetime:
+    """The time now, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back naive; they were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def patch_driver_for_green_threads() -> None:
+    """Make psycopg2 yield to whichever green hub runs this process (gevent in gunicorn,
+    eventlet in the tests); plain psycopg2 would block every request of the worker."""
+    if "gevent" in sys.modules:
+        from gevent import monkey
+
+        if monkey.is_module_patched("socket"):
+            from psycogreen.gevent import patch_psycopg
+
+            patch_psycopg()
+            return
+    if "eventlet" in sys.modules:
+        from eventlet import patcher
+
+        if patcher.is_monkey_patched("socket"):
+            from psycogreen.eventlet import patch_psycopg as patch_eventlet
+
+            patch_eventlet()
+
+
+class GatewayDatabase:
+    """One engine per worker, built on first use (nothing connects at import or app build)."""
+
+    def __init__(self, uri: str, pool_size: int = 10) -> None:
+        self.uri = uri
+        self._pool_size = pool_size
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, created on first use."""
+        if self._engine is None:
+            patch_driver_for_green_threads()
+            self._engine = build_engine(self.uri, pool_size=self._pool_size)
+            self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        return self._engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        self.engine  # noqa: B018 - builds the sessionmaker on first use
+        assert self._sessions is not None
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection (worker exit, test teardown)."""
+        if self._engine is not None:
+            self._engine.dispose()

@@ -1,0 +1,103 @@
+"""What happens around every request: correlation ID, access guard, audit entry, metrics and
+one JSON access-log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+from flask import Flask, Response, current_app, g, request
+
+from gateway.auth.decorators import client_ip, guard
+from gateway.errors import ApiError, error_response
+from gateway.logging import HEADER, correlation_id
+
+log = logging.getLogger("gateway.access")
+# No identifier, code or text of this system holds control characters, and PostgreSQL text
+# cannot hold NUL at all: such input is refused at the door, never passed to a service.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def install_hooks(app: Flask) -> None:
+    """Register the before/after-request functions on the app."""
+    app.before_request(_start)
+    app.before_request(guard)
+    app.before_request(_refuse_control_characters)
+    app.after_request(_audit)
+    app.after_request(_observe)
+
+
+def _start() -> None:
+    g.started = time.perf_counter()
+    correlation_id()
+
+
+def _refuse_control_characters() -> None:
+    """A path naming nothing that can exist is 404; such a query or body is 400."""
+    if any(_CONTROL.search(str(value)) for value in (request.view_args or {}).values()):
+        raise ApiError(404, "not_found", "Nothing has that name.")
+    bad = [key for key, value in request.args.items(multi=True) if _CONTROL.search(value)]
+    if bad:
+        raise ApiError(400, "invalid", "Some fields are not valid.", {k: ["not text"] for k in bad})
+    if request.is_json and b"\\u0000" in request.get_data(cache=True):
+        raise ApiError(400, "invalid", "Some fields are not valid.", {"json": ["holds NUL"]})
+
+
+def _audit(response: Response) -> Response:
+    """Append the audit entry of an audited route (not for 429: nothing was attempted)."""
+    action = g.get("audit_action")
+    if not action or response.status_code == 429:
+        return response
+    principal = g.get("principal") or g.get("audit_actor")
+    objects = {**(request.view_args or {}), **g.get("audit_objects", {})}
+    try:
+        current_app.extensions["audit"].record(
+            action=action,
+            actor_id=principal.account_id if principal else None,
+            role=principal.role if principal else None,
+            objects=objects,
+            status=response.status_code,
+            ip=client_ip(),
+            correlation_id=correlation_id(),
+        )
+    except Exception:
+        log.exception("audit entry not written: action=%s", action)
+        current_app.extensions["metrics"].audit_failures.inc()
+        if request.method == "GET" and response.status_code < 400:
+            # A read of children's data that cannot be audited is not served.
+            body, status, headers = error_response(
+                503, "unavailable", "Please try again shortly.", headers={"Retry-After": "5"}
+            )
+            body.status_code = status
+            body.headers.update(headers)
+            return body
+    return response
+
+
+def _observe(response: Response) -> Response:
+    """Count and time the request by route, send the correlation ID back, log one line."""
+    rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+    metrics = current_app.extensions["metrics"]
+    metrics.requests.labels(
+        route=rule, method=request.method, status=str(response.status_code)
+    ).inc()
+    metrics.latency.labels(route=rule, method=request.method).observe(elapsed)
+    response.headers[HEADER] = correlation_id() or ""
+    principal = g.get("principal")
+    log.info(
+        "%s %s %s",
+        request.method,
+        rule,
+        response.status_code,
+        extra={
+            "method": request.method,
+            "route": rule,
+            "status": response.status_code,
+            "duration_ms": round(elapsed * 1000, 2),
+            "role": principal.role if principal else None,
+            "ip": client_ip(),
+        },
+    )
+    return response

@@ -1,0 +1,193 @@
+"""Parents' pages: register a child, follow the applications, answer an offer, read the inbox,
+and set language and contact preferences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from gateway.auth.decorators import public
+from gateway.portal import client, i18n
+from gateway.portal.i18n import gettext as _
+from gateway.portal.labels import LEVELS
+from gateway.portal.outcome import published_result, seconds_left, split_duration, timeline
+from gateway.portal.views.common import expect, explain, login_required, tell
+from gateway.portal.views.forms import field_errors, register_reasons
+from gateway.portal.wards import folded, wards_of
+
+bp = Blueprint("parent", __name__, url_prefix="/parent")
+CONTACT_FIELDS = ("full_name", "phone", "email", "language")
+
+
+@bp.route("/applications")
+@public(limit="lookup")
+@login_required
+def applications() -> str:
+    """My applications, newest first, each with its status."""
+    mine = expect(client.as_user("GET", "/api/v1/applications")).body
+    return render_template("parent/applications.html", applications=mine, names=school_names())
+
+
+@bp.route("/applications/<reference>")
+@public(limit="lookup")
+@login_required
+def application(reference: str) -> str:
+    """One application: timeline, the result explained, waitlist places, the offer."""
+    found = expect(client.as_user("GET", f"/api/v1/applications/{reference}")).body
+    inbox = client.as_user("GET", "/api/v1/inbox", query={"reference": reference})
+    notices = inbox.body["messages"] if inbox.ok else []
+    result = published_result(found)
+    offer = (result or {}).get("offer") or {}
+    left = seconds_left(offer.get("deadline")) if offer.get("status") == "offered" else None
+    return render_template(
+        "parent/application.html",
+        application=found,
+        steps=timeline(found, notices),
+        result=result,
+        offer=offer,
+        seconds_left=left,
+        left=split_duration(left) if left is not None else None,
+        reasons=register_reasons(found, i18n.current_language()),
+        names=school_names(),
+    )
+
+
+@bp.route("/applications/<reference>/<any(accept, decline, withdraw):answer>", methods=["POST"])
+@public(limit="lookup")
+@login_required
+def answer_offer(reference: str, answer: str) -> Any:
+    """Accept or decline the offered seat, or withdraw while the round is open."""
+    path = (
+        f"/api/v1/applications/{reference}/withdraw"
+        if answer == "withdraw"
+        else f"/api/v1/offers/{reference}/{answer}"
+    )
+    done = client.as_user("POST", path)
+    if done.ok:
+        flash(
+            {
+                "accept": _("You accepted the seat. The school will confirm the enrollment."),
+                "decline": _("You declined the seat. It goes to the next child waiting."),
+                "withdraw": _("Your application is withdrawn."),
+            }[answer],
+            "success",
+        )
+    else:
+        tell(done)
+    return redirect(url_for("parent.application", reference=reference))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public(limit="lookup")
+@login_required
+def register() -> Any:
+    """Register a child: pick the round and the ward, rank the schools, give the details."""
+    rounds = expect(client.public("GET", "/api/v1/rounds")).body
+    form = request.form if request.method == "POST" else request.args
+    round_ = next((r for r in rounds if r["round_id"] == form.get("round_id")), None)
+    if round_ is None and len(rounds) == 1:
+        round_ = rounds[0]
+    ward = form.get("ward", "")
+    errors: dict[str, str] = {}
+    if request.method == "POST" and round_ is not None:
+        answer = client.as_user("POST", "/api/v1/applications", body=_application(round_))
+        if answer.ok:
+            reference = answer.body["reference"]
+            flash(_("Received. Your reference is %(reference)s.", reference=reference), "success")
+            return redirect(url_for("parent.application", reference=reference))
+        errors = field_errors(answer) if answer.status == 400 else {"": explain(answer)}
+    choices = _choices(round_, ward) if round_ and ward else None
+    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
+    return render_template(
+        "parent/register.html",
+        rounds=rounds,
+        round=round_,
+        ward=ward,
+        wards=[(code, name, folded(name)) for code, name in wards_of(province)],
+        choices=choices,
+        errors=errors,
+        form=form,
+        contact=session.get("contact", {}),
+    )
+
+
+@bp.route("/inbox")
+@public(limit="lookup")
+@login_required
+def inbox() -> str:
+    """Every notice about my applications, newest first."""
+    mine = expect(client.as_user("GET", "/api/v1/applications")).body
+    notices = []
+    for found in mine:
+        answer = client.as_user("GET", "/api/v1/inbox", query={"reference": found["reference"]})
+        for notice in answer.body["messages"] if answer.ok else []:
+            notices.append({**notice, "reference": found["reference"], "child": found["child"]})
+    notices.sort(key=lambda n: str(n.get("created_at", "")), reverse=True)
+    return render_template("parent/inbox.html", notices=notices)
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@public(limit="lookup")
+@login_required
+def preferences() -> Any:
+    """The portal's language, and the contact details new applications start from."""
+    if request.method == "POST":
+        session["contact"] = {key: request.form.get(key, "").strip() for key in CONTACT_FIELDS}
+        language = request.form.get("ui_language", i18n.current_language())
+        flash(_("Your preferences are saved."), "success")
+        response = redirect(url_for("parent.preferences"))
+        if language in i18n.LANGUAGES:
+            response.set_cookie(i18n.COOKIE, language, max_age=365 * 86400, samesite="Lax")
+        return response
+    return render_template("parent/preferences.html", contact=session.get("contact", {}))
+
+
+def school_names() -> dict[str, str]:
+    """School code → name, for every level (public lookups, cached by the gateway)."""
+    names: dict[str, str] = {}
+    for level in LEVELS:
+        answer = client.public("GET", "/api/v1/schools", query={"level": level})
+        names.update({s["code"]: s["name"] for s in answer.body} if answer.ok else {})
+    return names
+
+
+def _choices(round_: dict[str, Any], ward: str) -> dict[str, Any]:
+    """The schools to rank: those serving the ward first, then the level's others."""
+    level = round_["level"]
+    catchment = client.public("GET", "/api/v1/catchment", query={"ward": ward, "level": level})
+    serving = catchment.body["schools"] if catchment.ok else []
+    every = client.public("GET", "/api/v1/schools", query={"level": level})
+    codes = {s["code"] for s in serving}
+    others = [s for s in (every.body if every.ok else []) if s["code"] not in codes]
+    return {"serving": serving, "others": others, "ward_known": catchment.ok}
+
+
+def _application(round_: dict[str, Any]) -> dict[str, Any]:
+    """The API body from the form; empty choices are left out, the order is the ranking."""
+    form = request.form
+    ranked = [form.get(f"choice_{i}", "") for i in range(1, int(round_["max_preferences"]) + 1)]
+    return {
+        "round_id": round_["round_id"],
+        "child": {
+            "citizen_id": form.get("citizen_id", "").strip(),
+            "full_name": form.get("child_name", "").strip(),
+            "date_of_birth": form.get("date_of_birth", "").strip(),
+        },
+        "preferences": [code for code in ranked if code],
+        "guardian": {
+            "full_name": form.get("guardian_name", "").strip(),
+            "phone": form.get("guardian_phone", "").replace(" ", "").strip(),
+            "email": form.get("guardian_email", "").strip(),
+            "language": form.get("guardian_language", i18n.current_language()),
+        },
+    }

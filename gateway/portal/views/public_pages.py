@@ -1,0 +1,68 @@
+"""Pages for everyone: the levels and their registration windows, the catchment lookup, and
+the language switch."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, request
+
+from gateway.auth.decorators import public
+from gateway.portal import client, i18n
+from gateway.portal.labels import AGES, LEVELS
+from gateway.portal.views.common import safe_next
+from gateway.portal.wards import folded, wards_of
+
+bp = Blueprint("public_pages", __name__)
+
+
+@bp.route("/")
+@public(limit="lookup")
+def home() -> str:
+    """The levels, which rounds are open now, and how priority works."""
+    answer = client.public("GET", "/api/v1/rounds")
+    rounds = answer.body if answer.ok else []
+    year = max([r["year"] for r in rounds], default=date.today().year)
+    levels = []
+    for level in LEVELS:
+        open_rounds = [r for r in rounds if r["level"] == level]
+        levels.append(
+            {"code": level, "birth_year": year - AGES[level], "rounds": open_rounds, "year": year}
+        )
+    return render_template("home.html", levels=levels, lookup_failed=not answer.ok)
+
+
+@bp.route("/lookup")
+@public(limit="lookup")
+def lookup() -> str:
+    """Pick a ward from the city's list; see the schools of a level that serve it."""
+    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
+    wards = wards_of(province)
+    ward, level = request.args.get("ward", ""), request.args.get("level", "grade_1")
+    level = level if level in LEVELS else "grade_1"
+    result: dict[str, Any] | None = None
+    missing = False
+    if ward:
+        answer = client.public("GET", "/api/v1/catchment", query={"ward": ward, "level": level})
+        result = answer.body if answer.ok else None
+        missing = answer.status in (400, 404)
+    return render_template(
+        "lookup.html",
+        wards=[(code, name, folded(name)) for code, name in wards],
+        ward=ward,
+        level=level,
+        result=result,
+        missing=missing,
+    )
+
+
+@bp.route("/lang/<code>")
+@public()
+def language(code: str) -> Any:
+    """Switch the language (kept in a cookie for a year) and go back to the page."""
+    target = safe_next(request.args.get("next"), "/")
+    response = redirect(target)
+    if code in i18n.LANGUAGES:
+        response.set_cookie(i18n.COOKIE, code, max_age=365 * 86400, samesite="Lax")
+    return response

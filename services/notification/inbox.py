@@ -1,0 +1,46 @@
+"""The in-app inbox: each notice stored once (see `ledger.claim`) for the parent to read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.notification.messages import Email
+from services.notification.models import InboxMessage
+from services.notification.notices import Notice
+
+
+def row_for(notice: Notice, email: Email) -> dict[str, Any]:
+    """The inbox copy of a notice (values of an `inbox_messages` row): the e-mail's words."""
+    return {
+        "event_id": notice.event_id,
+        "reference": notice.reference,
+        "template": notice.template,
+        "language": notice.language,
+        "subject": email.subject[:200],
+        "body": email.text,
+        "created_at": datetime.now(UTC),
+    }
+
+
+def messages_of(session: Session, reference: str) -> list[dict[str, Any]]:
+    """An application's inbox, newest first."""
+    rows = session.scalars(
+        select(InboxMessage)
+        .where(InboxMessage.reference == reference)
+        .order_by(InboxMessage.id.desc())
+    )
+    return [
+        {
+            "event_id": row.event_id,
+            "template": row.template,
+            "language": row.language,
+            "subject": row.subject,
+            "body": row.body,
+            "created_at": row.created_at.isoformat(),
+        }
+        for row in rows
+    ]

@@ -1,0 +1,142 @@
+"""What to tell the guardian about an event: which template, in which language, with which values.
+
+Plain functions over the event's payload and the application as registration returns it
+(`services/registration/schemas.py` ApplicationView); no framework, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.notification.messages import LANGUAGES
+from services.notification.policy import local_time
+from services.notification.reasons import rejection_text, school_rejection_text, unplaced_text
+from shared.events import PoisonMessage
+
+# Event type -> template. A seat offered to someone moved up a waitlist has its own template.
+EVENT_TEMPLATES: dict[str, str] = {
+    "application_received": "application_received",
+    "application_verified": "application_verified",
+    "application_rejected": "application_rejected",
+    "application_withdrawn": "application_withdrawn",
+    "seat_offered": "seat_offered",
+    "application_waitlisted": "application_waitlisted",
+    "application_unplaced": "application_unplaced",
+    "offer_expiring": "offer_reminder",
+    "offer_accepted": "offer_accepted",
+    "offer_declined": "offer_declined",
+    "offer_expired": "offer_expired",
+    "enrollment_confirmed": "enrollment_confirmed",
+    "school_rejected": "school_rejected",
+}
+WAITLIST_MOVED = "waitlist_moved"
+NOTICE_TEMPLATES = (*EVENT_TEMPLATES.values(), WAITLIST_MOVED)
+OTP_TEMPLATE = "login_otp"
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Where the guardian is reached."""
+
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One thing to tell one guardian: rendered once per channel, recorded once per channel."""
+
+    event_id: str
+    template: str
+    reference: str
+    language: str
+    context: dict[str, Any]
+
+
+def language_of(value: Any) -> str:
+    """The guardian's language if we have templates in it, else Vietnamese."""
+    return value if value in LANGUAGES else "vi"
+
+
+def contacts_of(application: Mapping[str, Any]) -> Contacts:
+    """The guardian's e-mail address and phone from registration's view of the application."""
+    guardian = application["guardian"]
+    return Contacts(email=guardian["email"], phone=guardian["phone"])
+
+
+def notice_for(
+    event_id: str, event_type: str, payload: Mapping[str, Any], application: Mapping[str, Any]
+) -> Notice:
+    """The notice an event gives the guardian of `application`."""
+    language = language_of(application["guardian"].get("language"))
+    template = EVENT_TEMPLATES[event_type]
+    if event_type == "seat_offered" and payload.get("moved_from"):
+        template = WAITLIST_MOVED
+    context = {
+        "guardian_name": application["guardian"]["full_name"],
+        "child_name": application["child"]["full_name"],
+        "reference": application["reference"],
+        "round_id": application["round_id"],
+        **_EXTRAS.get(event_type, _nothing)(payload, application, language),
+    }
+    return Notice(event_id, template, application["reference"], language, context)
+
+
+def _nothing(payload: Mapping[str, Any], _: Mapping[str, Any], __: str) -> dict[str, Any]:
+    return {}
+
+
+def _received(payload: Mapping[str, Any], app: Mapping[str, Any], _: str) -> dict[str, Any]:
+    return {"preferences": list(app["preferences"])}
+
+
+def _rejected(payload: Mapping[str, Any], _: Mapping[str, Any], language: str) -> dict[str, Any]:
+    reasons = payload["reasons"]
+    return {"reasons": [rejection_text(r["code"], r["field"], language) for r in reasons]}
+
+
+def _seat(payload: Mapping[str, Any], _: Mapping[str, Any], __: str) -> dict[str, Any]:
+    extras: dict[str, Any] = {"school_code": payload["school_code"]}
+    if "deadline" in payload:
+        extras["deadline"] = local_time(payload["deadline"])
+        extras["preference_rank"] = payload.get("preference_rank")
+        extras["moved_from"] = payload.get("moved_from")
+    return extras
+
+
+def _waitlisted(payload: Mapping[str, Any], _: Mapping[str, Any], __: str) -> dict[str, Any]:
+    positions = sorted(payload["positions"], key=lambda p: (p["position"], p["school_code"]))
+    if not positions:
+        raise PoisonMessage("application_waitlisted without positions")
+    return {"positions": positions, "best": positions[0], "others": len(positions) - 1}
+
+
+def _unplaced(payload: Mapping[str, Any], _: Mapping[str, Any], language: str) -> dict[str, Any]:
+    return {"reason": unplaced_text(payload["reason"], language), "reason_code": payload["reason"]}
+
+
+def _school_rejected(
+    payload: Mapping[str, Any], _: Mapping[str, Any], language: str
+) -> dict[str, Any]:
+    return {
+        "school_code": payload["school_code"],
+        "reason": school_rejection_text(payload.get("reason"), language),
+    }
+
+
+_Extras = Callable[[Mapping[str, Any], Mapping[str, Any], str], dict[str, Any]]
+_EXTRAS: dict[str, _Extras] = {
+    "application_received": _received,
+    "application_rejected": _rejected,
+    "seat_offered": _seat,
+    "offer_expiring": _seat,
+    "application_waitlisted": _waitlisted,
+    "application_unplaced": _unplaced,
+    "offer_accepted": _seat,
+    "offer_declined": _seat,
+    "offer_expired": _seat,
+    "enrollment_confirmed": _seat,
+    "school_rejected": _school_rejected,
+}

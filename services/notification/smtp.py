@@ -1,0 +1,154 @@
+"""SMTP e-mail over a small pool of persistent connections, each used by one greenthread at a time.
+
+Opening an SMTP session costs a TCP handshake, a greeting and EHLO; at publish time (a quarter
+of a million offers) that would dominate. Each greenthread borrows a connection, sends and
+gives it back; one that failed is closed and replaced, one idle for a while is probed first.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import smtplib
+import threading
+import time
+from dataclasses import dataclass
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+
+from services.notification.channels import Outgoing, PermanentFailure, TransientFailure
+from services.notification.settings import SmtpSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Connection:
+    client: smtplib.SMTP
+    last_used: float
+
+
+class SmtpTransport:
+    """Sends e-mail over pooled SMTP connections; a failure raises Transient/PermanentFailure."""
+
+    name = "smtp"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        # Under eventlet (nameko run, the tests) both are monkey-patched into green primitives.
+        self._idle: queue.LifoQueue[_Connection] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(settings.pool_size)
+
+    def send(self, outgoing: Outgoing) -> None:
+        """Deliver one e-mail; a 5xx about the recipient or the message is permanent."""
+        message = build_message(self.settings.sender, outgoing)
+        with self._slots:
+            connection = self._borrow()
+            try:
+                connection.client.send_message(message)
+            except BaseException as exc:
+                connection.client.close()  # no QUIT: the session is in an unknown state
+                if isinstance(exc, Exception):
+                    raise classify(exc) from exc
+                raise
+            connection.last_used = time.monotonic()
+            self._idle.put(connection)
+
+    def close(self) -> None:
+        """Close every idle connection (on container stop)."""
+        while True:
+            try:
+                _quit(self._idle.get_nowait())
+            except queue.Empty:
+                return
+
+    def _borrow(self) -> _Connection:
+        while True:
+            try:
+                connection = self._idle.get_nowait()
+            except queue.Empty:
+                return self._connect()
+            idle = time.monotonic() - connection.last_used
+            if idle < self.settings.idle_check_seconds or _alive(connection):
+                return connection
+            connection.client.close()  # the server dropped it while it sat idle; next
+
+    def _connect(self) -> _Connection:
+        try:
+            client = smtplib.SMTP(
+                self.settings.host, self.settings.port, timeout=self.settings.timeout
+            )
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientFailure("smtp_unreachable") from exc
+        return _Connection(client, time.monotonic())
+
+
+def build_message(sender: str, outgoing: Outgoing) -> Message:
+    """The MIME message: text and HTML alternatives, and a Message-ID fixed by the event.
+
+    The same event on the same channel always has the same Message-ID, so a mailbox that
+    ever received two copies (an operator's resend) can tell they are one message. The
+    legacy (compat32) MIME classes build a message four times faster than EmailMessage;
+    only an address outside ASCII needs EmailMessage, which negotiates SMTPUTF8.
+    """
+    assert outgoing.email is not None
+    message: Message
+    if outgoing.recipient.isascii():
+        message = MIMEMultipart("alternative")
+        # A Header object, not its string: the generator then folds it after "Subject: ".
+        message["Subject"] = Header(outgoing.email.subject, "utf-8")  # type: ignore[assignment]
+        message.attach(MIMEText(outgoing.email.text, "plain", "utf-8"))
+        message.attach(MIMEText(outgoing.email.html, "html", "utf-8"))
+    else:
+        message = EmailMessage()
+        message["Subject"] = outgoing.email.subject
+        message.set_content(outgoing.email.text)
+        message.add_alternative(outgoing.email.html, subtype="html")
+    message["From"] = sender
+    message["To"] = outgoing.recipient
+    message["Message-ID"] = f"<{outgoing.key}@notification.tuyensinh.local>"
+    message["X-Tuyensinh-Template"] = outgoing.template
+    return message
+
+
+def classify(exc: Exception) -> TransientFailure | PermanentFailure:
+    """Sort an smtplib failure: refusals of the recipient or message (5xx) are permanent.
+
+    Only reply codes are kept: a server's reply text often quotes the address.
+    """
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        worst = min(codes) if codes else 0
+        if codes and all(500 <= code < 600 for code in codes):
+            return PermanentFailure(f"smtp_{worst}")
+        return TransientFailure(f"smtp_{worst}")
+    if isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600:
+        return PermanentFailure(f"smtp_{exc.smtp_code}")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return PermanentFailure("smtp_unsupported")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        # A refused sender, HELO or connection is about our side or the server: retry.
+        return TransientFailure(f"smtp_{exc.smtp_code}")
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return TransientFailure("smtp_disconnected")
+    if isinstance(exc, TimeoutError):
+        return TransientFailure("smtp_timeout")
+    if isinstance(exc, OSError):
+        return TransientFailure("smtp_unreachable")
+    return TransientFailure(f"smtp_{type(exc).__name__}"[:40])
+
+
+def _alive(connection: _Connection) -> bool:
+    try:
+        return connection.client.noop()[0] == 250
+    except (OSError, smtplib.SMTPException):
+        return False
+
+
+def _quit(connection: _Connection) -> None:
+    try:
+        connection.client.quit()
+    except (OSError, smtplib.SMTPException):
+        connection.client.close()

@@ -1,0 +1,347 @@
+"""The access matrix: every route of the gateway, asked by an anonymous caller, two parents,
+staff of two schools and the department, on the real processes (gunicorn with gevent
+workers, `nameko run` ×3) with a published round, so the objects asked about exist.
+
+The routes come from the app's own URL map: a route without an entry in MATRIX fails the
+test, and so does an entry without a route. For each route: a caller without a token gets
+401, a role that may not use it 403, a parent asking for another family's application and
+staff asking for another school 404 with exactly the body of a missing object, and the
+rightful caller gets through (whatever the backend then says: 200, 202, 409...).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+
+from gateway.app import create_app
+from tests.e2e.conftest import System
+from tests.support.accounts import (
+    DEPARTMENT,
+    PARENT,
+    STAFF,
+    bearer,
+    credentials,
+    gateway_config,
+    make_account,
+)
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.e2e
+
+ROUND = "2027-grade_1"
+ACTORS = ("anonymous", "parent_1", "parent_2", "staff_1", "staff_2", "department")
+ROLE_OF = {
+    "parent_1": PARENT,
+    "parent_2": PARENT,
+    "staff_1": STAFF,
+    "staff_2": STAFF,
+    "department": DEPARTMENT,
+}
+MISSING = {"reference": "TSNOSUCHAPPLICATION", "code": "XX-9999"}
+EVERYONE: frozenset[str] = frozenset()
+ALL_ROLES = frozenset({PARENT, STAFF, DEPARTMENT})
+
+
+@dataclass
+class World:
+    """The running system, who is logged in, and the objects of the matrix."""
+
+    system: System
+    accounts: dict[str, str]
+    headers: dict[str, dict[str, str]]
+    forms: list[dict[str, Any]]  # parent_1's child A (at school_1), parent_2's child B
+    references: list[str]
+    schools: list[str]
+    ward: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call a route, and how to call it."""
+
+    roles: frozenset[str]
+    scope: str | None = None  # "owner": parent_1's application; "school": staff_1's school
+    body: Callable[[World], Any] | None = None
+    query: Callable[[World, dict[str, str]], dict[str, str]] | None = None
+    status: int | None = None  # a public route's one answer for everybody, if not 2xx
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def parents(scope: str | None = None, **kwargs: Any) -> Rule:
+    return Rule(frozenset({PARENT}), scope, **kwargs)
+
+
+def staff(**kwargs: Any) -> Rule:
+    return Rule(frozenset({STAFF}), "school", **kwargs)
+
+
+def department(**kwargs: Any) -> Rule:
+    return Rule(frozenset({DEPARTMENT}), **kwargs)
+
+
+def anyone(**kwargs: Any) -> Rule:
+    return Rule(EVERYONE, **kwargs)
+
+
+SIGNUP = {"phone": "0911222333", "password": "a long passphrase"}
+APP = "/api/v1/applications/<string:reference>"
+INTAKE = "/api/v1/schools/<string:code>/intake"
+ROUNDS = "/api/v1/rounds/<string:round_id>"
+# In the order the checks run: reads first, then the changes a round goes through; logout
+# last, since it revokes the callers' tokens.
+MATRIX: dict[tuple[str, str], Rule] = {
+    ("GET", "/static/<path:filename>"): anyone(),
+    ("GET", "/openapi.json"): anyone(),
+    ("GET", "/docs"): anyone(),
+    ("GET", "/healthz"): anyone(),
+    ("GET", "/readyz"): anyone(),
+    ("GET", "/metrics"): anyone(),
+    ("GET", "/api/v1/rounds"): anyone(),
+    ("GET", "/api/v1/catchment"): anyone(query=lambda w, _: {"ward": w.ward, "level": "grade_1"}),
+    ("GET", "/api/v1/schools"): anyone(query=lambda w, _: {"level": "grade_1"}),
+    ("POST", "/api/v1/auth/signup"): anyone(body=lambda w: SIGNUP),
+    ("POST", "/api/v1/auth/signup/verify"): anyone(
+        body=lambda w: {"phone": SIGNUP["phone"], "code": "123456"}, status=400
+    ),
+    ("POST", "/api/v1/auth/code"): anyone(body=lambda w: {"phone": SIGNUP["phone"]}),
+    ("POST", "/api/v1/auth/token"): anyone(
+        body=lambda w: {"username": "nobody", "password": "wrong"}, status=401
+    ),
+    ("POST", "/api/v1/auth/refresh"): anyone(
+        body=lambda w: {"refresh_token": "x" * 43}, status=401
+    ),
+    ("GET", "/api/v1/auth/me"): Rule(ALL_ROLES),
+    ("GET", "/api/v1/applications"): parents(),
+    ("POST", "/api/v1/applications"): parents(body=lambda w: w.forms[0]),
+    ("GET", APP): parents("owner"),
+    ("POST", APP + "/withdraw"): parents("owner"),
+    ("GET", "/api/v1/inbox"): parents(
+        "owner", query=lambda w, ids: {"reference": ids["reference"]}
+    ),
+    ("POST", "/api/v1/offers/<string:reference>/accept"): parents("owner"),
+    ("GET", INTAKE): staff(),
+    ("POST", INTAKE + "/<string:reference>/confirm"): staff(),
+    ("POST", INTAKE + "/<string:reference>/reject"): staff(body=lambda w: {"reason": "papers"}),
+    ("POST", "/api/v1/offers/<string:reference>/decline"): parents("owner"),
+    ("POST", "/api/v1/rounds"): department(body=lambda w: {"level": "grade_6", "year": 2028}),
+    ("GET", ROUNDS): department(),
+    ("GET", ROUNDS + "/stats"): department(),
+    ("GET", ROUNDS + "/results.csv"): department(),
+    ("POST", ROUNDS + "/open"): department(),
+    ("POST", ROUNDS + "/close"): department(),
+    ("POST", ROUNDS + "/allocate"): department(),
+    ("POST", ROUNDS + "/publish"): department(),
+    ("POST", ROUNDS + "/finalize"): department(),
+    ("POST", "/api/v1/auth/logout"): Rule(ALL_ROLES),
+}
+
+
+def routes_of_the_app() -> set[tuple[str, str]]:
+    """(method, rule) of every route Flask would serve, HEAD and OPTIONS aside."""
+    app = create_app(gateway_config("memory://", "sqlite://", RATELIMIT_STORAGE_URI="memory://"))
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+
+
+def call(world: World, method: str, rule: str, spec: Rule, actor: str, missing: bool) -> Any:
+    """One request of `actor` to the route, about the matrix's object (or a missing one)."""
+    ids = dict(MISSING) if missing else {"reference": world.references[0]}
+    ids.setdefault("code", world.schools[0])
+    values = {**ids, "round_id": ROUND, "filename": "nothing.txt"}
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda match: values[match.group(1)], rule)
+    return requests.request(
+        method,
+        world.system.api(path),
+        params=spec.query(world, ids) if spec.query else None,
+        json=spec.body(world) if spec.body else ({} if method == "POST" else None),
+        headers=world.headers.get(actor, {}),
+        timeout=60,
+    )
+
+
+def body_of(answer: Any) -> Any:
+    try:
+        return answer.json()
+    except ValueError:
+        return answer.text
+
+
+def outcome(spec: Rule, actor: str) -> str:
+    """What the matrix expects: allowed, unauthenticated, forbidden or foreign (404)."""
+    if not spec.roles:
+        return "allowed"
+    if actor == "anonymous":
+        return "unauthenticated"
+    if ROLE_OF[actor] not in spec.roles:
+        return "forbidden"
+    if spec.scope == "owner" and actor != "parent_1":
+        return "foreign"
+    if spec.scope == "school" and actor != "staff_1":
+        return "foreign"
+    return "allowed"
+
+
+def test_every_route_has_an_entry_in_the_matrix_and_every_entry_a_route() -> None:
+    routes = routes_of_the_app()
+
+    assert routes - MATRIX.keys() == set(), "routes without an access-matrix entry"
+    assert MATRIX.keys() - routes == set(), "matrix entries without a route"
+
+
+def test_the_access_matrix(world: World) -> None:
+    failures = []
+    for (method, rule), spec in MATRIX.items():
+        rightful = "parent_1" if PARENT in spec.roles else "staff_1"
+        missing = None
+        if spec.scope:
+            answer = call(world, method, rule, spec, rightful, missing=True)
+            missing = (answer.status_code, body_of(answer))
+            assert missing[0] == 404, (method, rule, missing)
+        # Refusals first (they change nothing), the rightful callers last.
+        for actor in sorted(ACTORS, key=lambda a: outcome(spec, a) == "allowed"):
+            expected = outcome(spec, actor)
+            answer = call(world, method, rule, spec, actor, missing=False)
+            got = (answer.status_code, body_of(answer))
+            problem = judge(spec, expected, got, missing)
+            if problem:
+                failures.append(f"{method} {rule} as {actor}: {problem}")
+    assert failures == [], "\n".join(failures)
+
+
+def judge(spec: Rule, expected: str, got: tuple[int, Any], missing: Any) -> str | None:
+    """Why an answer breaks the matrix, or None."""
+    status, body = got
+    if expected == "unauthenticated":
+        return None if status == 401 else f"expected 401, got {status} {body}"
+    if expected == "forbidden":
+        return None if status == 403 else f"expected 403, got {status} {body}"
+    if expected == "foreign":
+        return None if got == missing else f"expected the missing-object answer, got {got}"
+    if status >= 500:
+        return f"server error {status} {body}"
+    if spec.status is not None:
+        return None if status == spec.status else f"expected {spec.status}, got {status}"
+    if status in (401, 403):
+        return f"refused: {status} {body}"
+    if missing is not None and got == missing:
+        return "the rightful caller got the missing-object answer"
+    return None
+
+
+def test_a_parent_lists_only_their_own_applications(world: World) -> None:
+    db = world.system.databases["gateway"]
+    headers = _log_in(world.system, db, world.accounts["parent_2"])  # the matrix logged out
+
+    mine = requests.get(world.system.api("/api/v1/applications"), headers=headers, timeout=30)
+
+    assert [a["reference"] for a in mine.json()] == [world.references[1]]
+
+
+def test_metrics_add_up_every_worker(world: World) -> None:
+    exposed = requests.get(world.system.api("/metrics"), timeout=30).text
+
+    assert 'gateway_http_requests_total{method="GET",route="/healthz",status="200"}' in exposed
+    assert 'gateway_publish_confirms_total{command="submit_application"}' in exposed
+    assert "gateway_http_request_duration_seconds_bucket" in exposed
+
+
+# --- the world: accounts, two verified applications, a published round ----------------------
+
+
+@pytest.fixture(scope="module")
+def world(system: System) -> World:
+    """Five accounts logged in; parent_1's child offered a seat at staff_1's school, parent_2's
+    at staff_2's; the round published."""
+    forms = _two_children(system)
+    schools = [form["preferences"][0] for form in forms]
+    db = system.databases["gateway"]
+    accounts = {
+        "parent_1": make_account(db, PARENT),
+        "parent_2": make_account(db, PARENT),
+        "staff_1": make_account(db, STAFF, school=schools[0]),
+        "staff_2": make_account(db, STAFF, school=schools[1]),
+        "department": make_account(db, DEPARTMENT),
+    }
+    headers = {actor: _log_in(system, db, account) for actor, account in accounts.items()}
+    references = []
+    for actor, form in zip(("parent_1", "parent_2"), forms, strict=True):
+        answer = requests.post(
+            system.api("/api/v1/applications"), json=form, headers=headers[actor], timeout=30
+        )
+        assert answer.status_code == 202, answer.text
+        references.append(answer.json()["reference"])
+    for actor, reference in zip(("parent_1", "parent_2"), references, strict=True):
+        _until_status(system, headers[actor], reference, {"verified"})
+    _run_round(system, headers["department"])
+    for actor, reference in zip(("parent_1", "parent_2"), references, strict=True):
+        _until_status(system, headers[actor], reference, {"offered"})
+    ward = next(csv.DictReader(open(system.city / "schools.csv", encoding="utf-8")))["ward_code"]
+    return World(system, accounts, headers, forms, references, schools, ward)
+
+
+def _two_children(system: System) -> list[dict[str, Any]]:
+    """Two grade-1 applications of the demo city whose children are in the register and who
+    put different schools first."""
+    register = {
+        row["citizen_id"]: row
+        for row in csv.DictReader(open(system.city / "register.csv", encoding="utf-8"))
+    }
+    chosen: list[dict[str, Any]] = []
+    for line in open(system.city / "applications.jsonl", encoding="utf-8"):
+        form = json.loads(line)
+        person = register.get(form["child"]["citizen_id"])
+        if form["round_id"] != ROUND or person is None:
+            continue
+        if (person["full_name"], person["date_of_birth"]) != (
+            form["child"]["full_name"],
+            form["child"]["date_of_birth"],
+        ):
+            continue
+        if chosen and chosen[0]["preferences"][0] == form["preferences"][0]:
+            continue
+        chosen.append({**form, "preferences": form["preferences"][:1]})
+        if len(chosen) == 2:
+            return chosen
+    raise AssertionError("the demo city has no two such children")
+
+
+def _log_in(system: System, db: str, account: str) -> dict[str, str]:
+    answer = requests.post(
+        system.api("/api/v1/auth/token"), json=credentials(db, account), timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    return bearer(answer.json()["access_token"])
+
+
+def _until_status(system: System, who: dict[str, str], reference: str, wanted: set[str]) -> None:
+    def status() -> Any:
+        answer = requests.get(system.api(f"/api/v1/applications/{reference}"), headers=who)
+        return answer.status_code == 200 and answer.json()["status"] in wanted
+
+    wait_for(status, timeout=60, what=f"{reference} to be {wanted}\n{system.logs()}")
+
+
+def _run_round(system: System, department: dict[str, str]) -> None:
+    """Close, allocate and publish the round, as the department does through the API."""
+    base = system.api(f"/api/v1/rounds/{ROUND}")
+    for step, status in (("close", "closed"), ("allocate", "allocated"), ("publish", "published")):
+        answer = requests.post(f"{base}/{step}", headers=department, timeout=60)
+        assert answer.status_code in (200, 202), (step, answer.text)
+
+        def done(status: str = status) -> Any:
+            round_ = requests.get(base, headers=department, timeout=30).json()
+            return round_["job"] is None and round_["status"] == status and round_
+
+        wait_for(done, timeout=90, what=f"the round to be {status}\n{system.logs()}")

@@ -1,0 +1,234 @@
+"""A whole round through the gateway, on the real processes: the department creates and opens
+it, parents apply, registration verifies them against the register, the department closes,
+allocates and publishes, a parent accepts, the school confirms; another parent declines and
+the seat moves down the waitlist.
+
+The small demo city is loaded the way an operator loads it: its schools with allocation's
+`import_city`, its register with registration's import, before the processes start. The
+accounts (department, a parent, the school's staff) are made in the gateway's database as
+the admin CLI makes them, and log in through the real token route.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy.orm import Session
+
+from services.allocation.engine import verify_export
+from services.allocation.schools import import_city
+from services.registration.register_import import import_register
+from shared.db.engine import build_engine
+from tests.conftest import start_smtp_sink
+from tests.e2e.conftest import SERVICES, System, _ready
+from tests.support.accounts import (
+    DEPARTMENT,
+    FAST_ARGON2,
+    PARENT,
+    STAFF,
+    bearer,
+    credentials,
+    make_account,
+)
+from tests.support.broker import create_vhost, delete_vhost
+from tests.support.databases import create_database, drop_database
+from tests.support.processes import BIN, Processes, free_port
+from tests.support.waiting import wait_for
+from tools.demo_city import build_city
+
+pytestmark = pytest.mark.e2e
+
+ROUND = "2027-grade_1"
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo city's files."""
+    directory = tmp_path_factory.mktemp("city")
+    build_city(directory, "small", 2027, 2027)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory, city: Path) -> Iterator[System]:
+    """Everything running, with the city's schools and register loaded and no round yet."""
+    workdir = tmp_path_factory.mktemp("round")
+    amqp_uri = create_vhost()
+    databases = {service: create_database(service) for service in (*SERVICES, "gateway")}
+    engine = build_engine(databases["allocation"])
+    with Session(engine) as session, session.begin():
+        import_city(session, city)
+    engine.dispose()
+    engine = build_engine(databases["registration"])
+    import_register(engine, city / "register.csv", progress=False)
+    engine.dispose()
+    processes = Processes(workdir / "logs")
+    smtp_port, gateway_port = free_port(), free_port()
+    env = {
+        "AMQP_URI": amqp_uri,
+        "REGISTRATION_DB_URI": databases["registration"],
+        "ALLOCATION_DB_URI": databases["allocation"],
+        "NOTIFICATION_DB_URI": databases["notification"],
+        "SMTP_PORT": str(smtp_port),
+        "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
+        "GATEWAY_WORKERS": "2",
+        "RETRY_DELAYS_MS": json.dumps([200, 500]),
+        "OUTBOX_POLL_SECONDS": "0.2",
+        "RPC_TIMEOUT_SECONDS": "20",
+        "GATEWAY_DB_URI": databases["gateway"],
+        "RATELIMIT_KEY_PREFIX": f"ts-e2e-{uuid.uuid4().hex[:10]}",
+        "RATE_LIMIT_SUBMIT": "10000/minute",
+        "RATE_LIMIT_ACCOUNT": "10000/minute",
+        "RATE_LIMIT_COSTLY": "10000/minute",
+        **{key: str(value) for key, value in FAST_ARGON2.items()},
+    }
+    url = f"http://127.0.0.1:{gateway_port}"
+    try:
+        start_smtp_sink(processes, smtp_port, workdir / "mail")
+        for service in SERVICES:
+            processes.nameko(service, env)
+        gunicorn = [str(BIN / "gunicorn"), "-c", "gateway/gunicorn.conf.py"]
+        processes.start("gateway", [*gunicorn, "gateway.app:create_app()"], env)
+        running = System(url, databases, workdir / "mail", processes)
+        try:
+            wait_for(lambda: _ready(url), timeout=60, what="the system to be ready")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{running.logs()}\n{processes.log('gateway')}") from exc
+        yield running
+    finally:
+        processes.stop_all()
+        for uri in databases.values():
+            drop_database(uri)
+        delete_vhost(amqp_uri)
+
+
+def log_in(system: System, role: str, **account: Any) -> dict[str, str]:
+    """A new account of `role`, logged in through the gateway: its Authorization header."""
+    db = system.databases["gateway"]
+    body = credentials(db, make_account(db, role, **account))
+    answer = requests.post(system.api("/api/v1/auth/token"), json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return bearer(answer.json()["access_token"])
+
+
+def post(system: System, path: str, who: dict[str, str], body: Any = None) -> requests.Response:
+    """POST to the gateway as `who`."""
+    return requests.post(system.api(path), json=body, headers=who, timeout=30)
+
+
+def get(system: System, path: str, who: dict[str, str] | None = None) -> requests.Response:
+    """GET from the gateway as `who`."""
+    return requests.get(system.api(path), headers=who, timeout=30)
+
+
+def status_of(system: System, parent: dict[str, str], reference: str) -> str | None:
+    """The application's status as its parent sees it."""
+    answer = get(system, f"/api/v1/applications/{reference}", parent)
+    return answer.json()["status"] if answer.status_code == 200 else None
+
+
+def until(system: System, probe: Any, what: str, timeout: float = 60) -> Any:
+    """`wait_for`, with every process's log in the failure."""
+    try:
+        return wait_for(probe, timeout=timeout, interval=0.3, what=what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{system.logs()}") from exc
+
+
+def test_close_allocate_publish_accept_confirm_through_the_gateway(
+    system: System, city: Path
+) -> None:
+    department, parent = log_in(system, DEPARTMENT), log_in(system, PARENT)
+    rounds = "/api/v1/rounds"
+    created = post(system, rounds, department, {"level": "grade_1", "year": 2027, "offer_days": 3})
+    assert created.status_code == 201, created.text
+    assert post(system, f"{rounds}/{ROUND}/open", department).json()["status"] == "open"
+    until(
+        system,
+        lambda: any(r["round_id"] == ROUND for r in get(system, rounds).json()),
+        "the gateway to see the round open",
+    )
+    forms = [json.loads(line) for line in open(city / "applications.jsonl", encoding="utf-8")]
+    references = []
+    for form in (f for f in forms if f["round_id"] == ROUND):
+        answer = post(system, "/api/v1/applications", parent, form)
+        assert answer.status_code == 202, answer.text
+        references.append(answer.json()["reference"])
+    status = {}
+
+    def settled() -> bool:
+        for ref in references:
+            if status.get(ref) not in ("verified", "rejected"):
+                status[ref] = status_of(system, parent, ref)
+        return all(status[ref] in ("verified", "rejected") for ref in references)
+
+    until(system, settled, "registration to check every application", timeout=120)
+    verified = [ref for ref in references if status[ref] == "verified"]
+    assert len(verified) > 0.9 * len(references)
+
+    assert post(system, f"{rounds}/{ROUND}/close", department).json()["status"] == "closed"
+    until(
+        system,
+        lambda: post(system, f"{rounds}/{ROUND}/allocate", department).status_code == 202,
+        "allocate to be accepted once the intake is complete",
+    )
+    preview = until(system, lambda: round_in(system, department, "allocated"), "the preview")
+    assert preview["seed"] is None
+    stats = get(system, f"{rounds}/{ROUND}/stats", department).json()
+    assert stats["statistics"]["applicants"] == len(verified)
+    export = get(system, f"{rounds}/{ROUND}/results.csv", department)
+    assert verify_export(io.StringIO(export.text)).ok
+
+    assert post(system, f"{rounds}/{ROUND}/publish", department).status_code == 202
+    published = until(system, lambda: round_in(system, department, "published"), "publication")
+    assert len(published["seed"]) == 64
+    outcomes = ("offered", "waitlisted", "unplaced")
+    until(
+        system,
+        lambda: all(status_of(system, parent, ref) in outcomes for ref in verified),
+        "every family to see its outcome",
+    )
+
+    lines = (line for line in export.text.splitlines() if not line.startswith("# "))
+    first, second = [row for row in csv.DictReader(lines) if row["school"]][:2]
+    accepted = post(system, f"/api/v1/offers/{first['reference']}/accept", parent)
+    assert accepted.json()["status"] == "accepted", accepted.text
+    school = first["school"]
+    staff = log_in(system, STAFF, school=school)
+    intake = get(system, f"/api/v1/schools/{school}/intake", staff).json()
+    assert first["reference"] in [child["reference"] for child in intake["allocated"]]
+    confirm = f"/api/v1/schools/{school}/intake/{first['reference']}/confirm"
+    confirmed = post(system, confirm, staff)
+    assert confirmed.json()["status"] == "enrolled", confirmed.text
+    until(
+        system,
+        lambda: status_of(system, parent, first["reference"]) == "enrolled",
+        "the family to see the enrollment",
+    )
+
+    other_staff = log_in(system, STAFF, school=second["school"])
+    waiting = get(system, f"/api/v1/schools/{second['school']}/intake", other_staff).json()
+    declined = post(system, f"/api/v1/offers/{second['reference']}/decline", parent)
+    assert declined.json()["status"] == "declined", declined.text
+    until(
+        system,
+        lambda: status_of(system, parent, second["reference"]) == "declined",
+        "the family to see the decline",
+    )
+    if waiting["waitlist"]:  # the head of that school's waitlist now holds the seat
+        head = waiting["waitlist"][0]["reference"]
+        until(system, lambda: status_of(system, parent, head) == "offered", "the seat to move on")
+
+
+def round_in(system: System, department: dict[str, str], status: str) -> Any:
+    """The round, once it is in `status` with no job queued (else None)."""
+    answer = get(system, f"/api/v1/rounds/{ROUND}", department).json()
+    return answer if answer["status"] == status and answer["job"] is None else None

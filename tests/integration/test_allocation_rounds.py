@@ -1,0 +1,525 @@
+"""A round's lifecycle in the allocation service, in a real nameko container on the real
+broker and PostgreSQL: the projection of registration's verdicts, close, the refusals of
+allocate, the allocate and publish jobs, and the events each step announces.
+
+Registration's side of the contract is played two ways, both over the real transport:
+its events are published onto the broker exactly as its outbox relay publishes them, and
+its `intake_status` RPC is answered by `FakeRegistration`, a test-only nameko service named
+"registration" whose answer each test sets. The real registration service has its own tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from kombu import Connection
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from services.allocation.exceptions import (
+    IntakeNotComplete,
+    InvalidTransition,
+    RoundBusy,
+    RoundNotSettled,
+)
+from services.allocation.models import Placement, Round, School, VerifiedApplication, Ward
+from services.allocation.service import AllocationService
+from shared import topology
+from shared.db.engine import build_engine
+from shared.events import make_message
+from shared.messaging.bus import MessageBus
+from tests.support.broker import drain, tap
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.integration
+
+ROUND = "2027-grade_1"
+OUTCOMES = ("seat_offered", "application_waitlisted", "application_unplaced")
+
+
+class ApplicationNotFound(Exception):
+    """Registration's answer for a reference it does not know (matched by name, as RPC does)."""
+
+
+class FakeRegistration:
+    """Answers registration's `intake_status` as the test says, and `get_application` with
+    the owning account only (what the gateway's ownership check reads); it stands in for
+    the other service's RPC, over the real transport."""
+
+    name = "registration"
+    answer: dict[str, int] = {"unverified": 0, "backlog": 0}
+    owners: dict[str, str] = {}
+
+    @rpc
+    def intake_status(self, round_id: str) -> dict[str, Any]:
+        """The intake of a round, as set by the test."""
+        return {"round_id": round_id, **FakeRegistration.answer}
+
+    @rpc(expected_exceptions=ApplicationNotFound)
+    def get_application(self, reference: str) -> dict[str, Any]:
+        """The application's owner, as set by the test."""
+        if reference not in FakeRegistration.owners:
+            raise ApplicationNotFound(reference)
+        return {"reference": reference, "owner_id": FakeRegistration.owners[reference]}
+
+
+class Harness:
+    """The running allocation service, its database, and registration's side of the wire."""
+
+    def __init__(self, container: Any, db_uri: str, bus: MessageBus, amqp_uri: str) -> None:
+        self.container, self.bus, self.amqp_uri = container, bus, amqp_uri
+        self.engine = build_engine(db_uri)
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call one RPC entrypoint in the container."""
+        with entrypoint_hook(self.container, method) as entrypoint:
+            return entrypoint(*args, **kwargs)
+
+    def verdict(self, event_type: str, reference: str, **payload: Any) -> dict[str, Any]:
+        """Publish one of registration's verdicts and wait until allocation has applied it."""
+        body = {"reference": reference, "round_id": payload.pop("round_id", ROUND), **payload}
+        envelope = make_message(event_type, body)
+        with entrypoint_waiter(self.container, "handle_application_event"):
+            self.bus.publish_event("registration", envelope)
+        return envelope
+
+    def verify(self, reference: str, citizen_id: str, ward: str, *prefs: str, **extra: Any) -> None:
+        """`application_verified` for a child living in `ward` who ranked `prefs`."""
+        payload = {"citizen_id": citizen_id, "ward_code": ward, "household_id": f"H{citizen_id}"}
+        payload.update(priority_category=extra.pop("category", None), preferences=list(prefs))
+        self.verdict("application_verified", reference, **payload, **extra)
+
+    def run_job(self, method: str, round_id: str = ROUND) -> dict[str, Any]:
+        """Request the allocate or publish job and wait until it has run."""
+        with entrypoint_waiter(self.container, "handle_round_job_requested", timeout=30):
+            self.call(method, round_id)
+        answer: dict[str, Any] = self.call("get_round", round_id)
+        assert answer["job"] is None, answer["job_error"]
+        return answer
+
+    def session(self) -> Session:
+        """A session on the service's database, for looking at what it stored."""
+        return Session(self.engine)
+
+    def placement(self, reference: str) -> Placement:
+        """One child's stored result and seat."""
+        with self.session() as session:
+            row = session.get(Placement, reference)
+            assert row is not None
+            return row
+
+
+@pytest.fixture
+def harness(
+    make_database: Callable[[str], str],
+    container_factory: Any,
+    service_config: Callable[..., dict[str, Any]],
+    amqp_uri: str,
+    bus: MessageBus,
+) -> Iterator[Harness]:
+    """Allocation (with the fake registration) running on fresh grade-1 schools."""
+    db_uri = make_database("allocation")
+    config = service_config(
+        db_uri, OFFER_EXPIRY_SECONDS=0.2, EXPIRY_BATCH=1, REGISTRATION_TIMEOUT_SECONDS=2
+    )
+    FakeRegistration.answer, FakeRegistration.owners = {"unverified": 0, "backlog": 0}, {}
+    registration = container_factory(FakeRegistration, config)
+    registration.start()
+    container = container_factory(AllocationService, config)
+    container.start()
+    harness = Harness(container, db_uri, bus, amqp_uri)
+    yield harness
+    harness.engine.dispose()
+
+
+def add_schools(harness: Harness, *schools: tuple[str, int, str]) -> None:
+    """Grade-1 schools (code, capacity, the one ward it serves)."""
+    with harness.session() as session, session.begin():
+        for code, capacity, ward in schools:
+            session.merge(Ward(code=ward, name=f"Phường {ward}"))
+            session.add(
+                School(
+                    code=code,
+                    name=code,
+                    level="grade_1",
+                    capacity=capacity,
+                    ward_code=ward,
+                    catchment=[ward],
+                )
+            )
+
+
+def open_round(harness: Harness, **options: Any) -> None:
+    """Create and open the 2027 grade-1 round."""
+    harness.call("create_round", "grade_1", 2027, **options)
+    harness.call("open_round", options.get("round_id", ROUND))
+
+
+def ladder(harness: Harness, **options: Any) -> None:
+    """Schools A and B, one seat each, decided by catchment alone (whatever the seed):
+    P (A's ward, priority category) gets A; Q (B's ward) ranks A first, gets B, waits at A;
+    R (a ward no school serves) ranks B only, gets nothing and waits at B."""
+    add_schools(harness, ("SCH-A", 1, "00001"), ("SCH-B", 1, "00002"))
+    open_round(harness, **options)
+    harness.verify("TSP0000000001", "001200000001", "00001", "SCH-A", category="policy")
+    harness.verify("TSQ0000000001", "001200000002", "00002", "SCH-A", "SCH-B")
+    harness.verify("TSR0000000001", "001200000003", "00009", "SCH-B")
+    harness.call("close_round", ROUND)
+    harness.run_job("allocate")
+    harness.run_job("publish")
+
+
+def events(harness: Harness, queue: Any, expect: int, timeout: float = 10) -> list[dict[str, Any]]:
+    """Payloads of `expect` events from a tap (fewer if they do not come within `timeout`)."""
+    received = drain(harness.amqp_uri, queue.name, expect=expect, timeout=timeout)
+    return [body["payload"] for body, _ in received]
+
+
+def test_verdicts_are_projected_and_the_newest_one_wins(harness: Harness) -> None:
+    harness.verify("TSAMEND000001", "001200000001", "00001", "SCH-A")
+    harness.verify("TSAMEND000001", "001200000001", "00002", "SCH-B", "SCH-A")
+    late = make_message(
+        "application_rejected",
+        {"reference": "TSAMEND000001", "round_id": ROUND, "reasons": []},
+    )
+    late["occurred_at"] = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    with entrypoint_waiter(harness.container, "handle_application_event"):
+        harness.bus.publish_event("registration", late)
+    with harness.session() as session:
+        row = session.get(VerifiedApplication, "TSAMEND000001")
+        assert row is not None
+        assert (row.state, row.ward_code, row.preferences) == (
+            "verified",
+            "00002",
+            ["SCH-B", "SCH-A"],
+        )
+
+    harness.verdict("application_withdrawn", "TSAMEND000001")
+    harness.verdict("application_rejected", "TSOTHER000001", reasons=[])
+    with harness.session() as session:
+        states = dict(
+            session.execute(select(VerifiedApplication.reference, VerifiedApplication.state)).all()
+        )
+    assert states == {"TSAMEND000001": "withdrawn", "TSOTHER000001": "rejected"}
+
+
+def test_a_verdict_delivered_twice_is_applied_once(harness: Harness) -> None:
+    envelope = make_message(
+        "application_verified",
+        {
+            "reference": "TSTWICE000001",
+            "round_id": ROUND,
+            "citizen_id": "001200000001",
+            "ward_code": "00001",
+            "household_id": "H1",
+            "preferences": ["SCH-A"],
+        },
+    )
+    harness.verdict("application_withdrawn", "TSTWICE000001")
+    for _ in range(2):  # the stale verified is ignored however often it comes
+        with entrypoint_waiter(harness.container, "handle_application_event"):
+            harness.bus.publish_event("registration", envelope)
+    with harness.session() as session:
+        row = session.get(VerifiedApplication, "TSTWICE000001")
+        assert row is not None and row.state == "withdrawn"
+
+
+def test_closing_fixes_a_secret_seed_and_announces_it_closed(harness: Harness) -> None:
+    closed = tap(harness.amqp_uri, "allocation", "round_closed")
+    open_round(harness)
+
+    answer = harness.call("close_round", ROUND)
+
+    assert answer["status"] == "closed" and answer["seed"] is None
+    with harness.session() as session:
+        round_ = session.get(Round, ROUND)
+        assert round_ is not None and round_.seed is not None and len(round_.seed) == 64
+    assert events(harness, closed, 1) == [{"round_id": ROUND}]
+    with pytest.raises(InvalidTransition):
+        harness.call("close_round", ROUND)
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ({"unverified": 3, "backlog": 0}, "3 applications are not verified yet"),
+        ({"unverified": 0, "backlog": 7}, "7 submissions wait in registration's queue"),
+    ],
+)
+def test_allocate_is_refused_while_registration_has_not_finished(
+    harness: Harness, answer: dict[str, int], reason: str
+) -> None:
+    open_round(harness)
+    harness.call("close_round", ROUND)
+    FakeRegistration.answer = answer
+
+    with pytest.raises(IntakeNotComplete, match=reason):
+        harness.call("allocate", ROUND)
+
+    assert harness.call("get_round", ROUND)["status"] == "closed"
+
+
+def test_allocate_is_refused_while_application_events_wait_for_allocation(
+    harness: Harness,
+) -> None:
+    open_round(harness)
+    harness.call("close_round", ROUND)
+    parked = topology.dead_letter_queue(topology.group_queue("allocation", "applications").name)
+    with Connection(harness.amqp_uri) as connection:
+        producer = connection.Producer()
+        producer.publish({"a": "failed verdict"}, routing_key=parked.name, exchange="")
+
+    with pytest.raises(IntakeNotComplete, match="1 application events wait"):
+        harness.call("allocate", ROUND)
+
+
+def test_allocate_is_refused_when_registration_does_not_answer(
+    make_database: Callable[[str], str],
+    container_factory: Any,
+    service_config: Callable[..., dict[str, Any]],
+) -> None:
+    db_uri = make_database("allocation")
+    config = service_config(db_uri, REGISTRATION_TIMEOUT_SECONDS=1)
+    container = container_factory(AllocationService, config)  # no registration at all
+    container.start()
+    with entrypoint_hook(container, "create_round") as create:
+        create("grade_1", 2027)
+    for step in ("open_round", "close_round"):
+        with entrypoint_hook(container, step) as call:
+            call(ROUND)
+
+    with (
+        entrypoint_hook(container, "allocate") as allocate,
+        pytest.raises(IntakeNotComplete, match="registration did not answer"),
+    ):
+        allocate(ROUND)
+
+
+def test_allocate_previews_and_publish_announces_every_outcome(harness: Harness) -> None:
+    taps = {kind: tap(harness.amqp_uri, "allocation", kind) for kind in OUTCOMES}
+    ladder(harness)
+
+    stats = harness.call("round_stats", ROUND)
+    assert stats["statistics"]["applicants"] == 3
+    assert stats["statistics"]["unplaced_by_reason"] == {
+        "catchment_full": 0,
+        "no_catchment_school": 1,
+    }
+    assert stats["statistics"]["fill_rate"] == {"SCH-A": 1.0, "SCH-B": 1.0}
+    [offer_p, offer_q] = sorted(
+        events(harness, taps["seat_offered"], 2), key=lambda e: e["reference"]
+    )
+    assert (offer_p["school_code"], offer_p["preference_rank"]) == ("SCH-A", 1)
+    assert (offer_q["school_code"], offer_q["preference_rank"]) == ("SCH-B", 2)
+    assert offer_p["moved_from"] is None and offer_p["deadline"]
+    [waiting] = events(harness, taps["application_waitlisted"], 1)
+    assert waiting == {
+        "reference": "TSR0000000001",
+        "round_id": ROUND,
+        "positions": [{"school_code": "SCH-B", "position": 1}],
+    }
+    assert events(harness, taps["application_unplaced"], 1, timeout=1) == []
+
+
+def test_publish_waits_for_a_fresh_preview_after_a_late_change(harness: Harness) -> None:
+    add_schools(harness, ("SCH-A", 1, "00001"))
+    open_round(harness)
+    harness.verify("TSP0000000001", "001200000001", "00001", "SCH-A")
+    harness.call("close_round", ROUND)
+    harness.run_job("allocate")
+
+    harness.verdict("application_withdrawn", "TSP0000000001")
+
+    with pytest.raises(RoundBusy, match="changed since the preview"):
+        harness.call("publish", ROUND)
+    harness.run_job("allocate")
+    assert harness.call("round_stats", ROUND)["statistics"]["applicants"] == 0
+
+
+def test_a_declined_seat_climbs_the_waitlists_with_an_event_at_each_step(harness: Harness) -> None:
+    ladder(harness)
+    declined = tap(harness.amqp_uri, "allocation", "offer_declined")
+    offered = tap(harness.amqp_uri, "allocation", "seat_offered")
+
+    answer = harness.call("decline_offer", "TSP0000000001")
+
+    assert answer["status"] == "declined"
+    assert events(harness, declined, 1) == [
+        {"reference": "TSP0000000001", "round_id": ROUND, "school_code": "SCH-A", "reason": None}
+    ]
+    moves = [
+        (e["reference"], e["moved_from"], e["school_code"]) for e in events(harness, offered, 2)
+    ]
+    assert moves == [("TSQ0000000001", "SCH-B", "SCH-A"), ("TSR0000000001", None, "SCH-B")]
+    assert (
+        harness.placement("TSQ0000000001").seat_school,
+        harness.placement("TSQ0000000001").status,
+    ) == ("SCH-A", "offered")
+    assert harness.placement("TSR0000000001").seat_school == "SCH-B"
+    assert harness.call("waitlist_positions", "TSQ0000000001") == []
+
+
+def test_an_overdue_offer_expires_on_the_timer_and_its_seat_moves(harness: Harness) -> None:
+    ladder(harness)
+    expired = tap(harness.amqp_uri, "allocation", "offer_expired")
+    offered = tap(harness.amqp_uri, "allocation", "seat_offered")
+    assert harness.call("get_result", "TSR0000000001")["waitlist"] == [
+        {"school_code": "SCH-B", "position": 1}
+    ]
+    with harness.session() as session, session.begin():  # Q's deadline passes
+        session.execute(
+            update(Placement)
+            .where(Placement.reference == "TSQ0000000001")
+            .values(deadline=datetime.now(UTC) - timedelta(seconds=1))
+        )
+
+    assert events(harness, expired, 1)[0]["reference"] == "TSQ0000000001"
+    [move] = events(harness, offered, 1)
+    assert (move["reference"], move["moved_from"], move["school_code"]) == (
+        "TSR0000000001",
+        None,
+        "SCH-B",
+    )
+    assert wait_for(lambda: harness.placement("TSQ0000000001").status == "expired")
+
+
+def test_a_child_moved_up_by_an_expiry_gets_a_fresh_deadline(harness: Harness) -> None:
+    ladder(harness)  # the timer takes one expiry per transaction here (EXPIRY_BATCH 1)
+    expired = tap(harness.amqp_uri, "allocation", "offer_expired")
+    offered = tap(harness.amqp_uri, "allocation", "seat_offered")
+    with harness.session() as session, session.begin():  # P's and Q's deadlines pass
+        session.execute(
+            update(Placement)
+            .where(Placement.reference.in_(["TSP0000000001", "TSQ0000000001"]))
+            .values(deadline=datetime.now(UTC) - timedelta(seconds=1))
+        )
+
+    assert [e["reference"] for e in events(harness, expired, 2, timeout=3)] == ["TSP0000000001"]
+    moves = [
+        (e["reference"], e["moved_from"], e["school_code"]) for e in events(harness, offered, 2)
+    ]
+    assert moves == [("TSQ0000000001", "SCH-B", "SCH-A"), ("TSR0000000001", None, "SCH-B")]
+    q = harness.placement("TSQ0000000001")
+    assert q.status == "offered" and q.deadline is not None and q.deadline > datetime.now(UTC)
+
+
+def test_a_school_rejection_after_acceptance_passes_the_seat_on(harness: Harness) -> None:
+    ladder(harness)
+    harness.call("accept_offer", "TSP0000000001")
+    harness.call("accept_offer", "TSQ0000000001")  # Q accepted B and still waits for A
+    rejected = tap(harness.amqp_uri, "allocation", "school_rejected")
+    offered = tap(harness.amqp_uri, "allocation", "seat_offered")
+    accepted = tap(harness.amqp_uri, "allocation", "offer_accepted")
+
+    harness.call("reject_enrollment", "SCH-A", "TSP0000000001", "papers_not_provided")
+
+    assert events(harness, rejected, 1)[0]["reason"] == "papers_not_provided"
+    moves = [(e["reference"], e["school_code"]) for e in events(harness, offered, 2)]
+    assert moves == [("TSQ0000000001", "SCH-A"), ("TSR0000000001", "SCH-B")]
+    assert [e["school_code"] for e in events(harness, accepted, 1)] == ["SCH-A"]
+    assert harness.placement("TSQ0000000001").status == "accepted"
+    intake = harness.call("school_intake", "SCH-A")
+    assert [(c["reference"], c["status"]) for c in intake["allocated"]] == [
+        ("TSQ0000000001", "accepted")
+    ]
+    confirmed = harness.call("confirm_enrollment", "SCH-A", "TSQ0000000001")
+    assert confirmed["status"] == "enrolled"
+
+
+def test_the_result_explains_each_preference_with_tiers_and_cutoffs(harness: Harness) -> None:
+    ladder(harness)
+
+    result = harness.call("get_result", "TSQ0000000001")
+
+    assert result["seed"] and result["placement"] == {
+        "school_code": "SCH-B",
+        "placed_by": "preference",
+        "rank": 2,
+        "reason": None,
+    }
+    first, second = result["explanation"]
+    assert (first["school_code"], first["outcome"], first["tier"]) == ("SCH-A", "rejected", 3)
+    assert first["cutoff"]["tier"] == 1 and first["waitlist_position"] == 1
+    assert (second["outcome"], second["tier"], second["lottery"]) == (
+        "admitted",
+        2,
+        result["lottery"],
+    )
+    assert result["offer"]["status"] == "offered" and result["offer"]["deadline"]
+
+
+def test_a_second_round_gets_the_seats_the_first_left(harness: Harness) -> None:
+    ladder(harness)
+    with pytest.raises(RoundNotSettled, match="2 offers of 2027-grade_1 still await an answer"):
+        harness.call("finalize_round", ROUND)
+    add_schools(harness, ("SCH-C", 2, "00003"))  # opened after round 1 was allocated
+    harness.call("accept_offer", "TSP0000000001")
+    harness.call("decline_offer", "TSQ0000000001")  # R moves up to B
+    harness.call("accept_offer", "TSR0000000001")
+    harness.call("finalize_round", ROUND)
+    second = "2027-grade_1-r2"
+    harness.call("create_round", "grade_1", 2027, number=2)
+    harness.call("open_round", second)
+    harness.verify("TSQ0000000002", "001200000002", "00002", "SCH-B", "SCH-C", round_id=second)
+    harness.verify("TSR0000000002", "001200000003", "00009", "SCH-A", round_id=second)
+    harness.call("close_round", second)
+
+    harness.run_job("allocate", second)
+
+    with harness.session() as session:
+        from services.allocation.models import RoundSchool
+
+        seats = {
+            row.school_code: (row.base_capacity, row.held_earlier, row.capacity)
+            for row in session.scalars(select(RoundSchool).where(RoundSchool.round_id == second))
+        }
+    assert seats == {"SCH-A": (1, 1, 0), "SCH-B": (1, 1, 0), "SCH-C": (2, 0, 2)}
+    assert (
+        harness.placement("TSQ0000000002").school_code,
+        harness.placement("TSQ0000000002").placed_by,
+    ) == ("SCH-C", "preference")
+    assert (
+        harness.placement("TSR0000000002").reason,
+        harness.placement("TSR0000000002").status,
+    ) == ("already_placed", "unplaced")
+
+
+def test_concurrent_steps_in_one_round_never_overfill_a_school(harness: Harness) -> None:
+    from services.allocation.models import RoundSchool
+
+    add_schools(harness, *((f"SCH-{c}", 2, f"0000{i}") for i, c in enumerate("ABCD", start=1)))
+    open_round(harness)
+    for i in range(16):  # four children per ward, each ranking every school from their own on
+        ward = f"0000{i % 4 + 1}"
+        prefs = [f"SCH-{c}" for c in "ABCD"][i % 4 :] + [f"SCH-{c}" for c in "ABCD"][: i % 4]
+        harness.verify(f"TSC{i:010d}", f"0013{i:08d}", ward, *prefs)
+    harness.call("close_round", ROUND)
+    harness.run_job("allocate")
+    harness.run_job("publish")
+    with harness.session() as session:
+        holders = list(
+            session.scalars(select(Placement.reference).where(Placement.status == "offered"))
+        )
+
+    # Twelve calls in flight at once over the real RPC transport, served by ten workers.
+    with ClusterRpcProxy({"AMQP_URI": harness.amqp_uri}) as cluster:
+        replies = [cluster.allocation.decline_offer.call_async(ref) for ref in holders[:6]]
+        replies += [cluster.allocation.accept_offer.call_async(ref) for ref in holders[6:]]
+        answers = [reply.result() for reply in replies]
+    assert [a["status"] for a in answers] == ["declined"] * 6 + ["accepted"] * (len(holders) - 6)
+
+    with harness.session() as session:
+        held: dict[str, int] = {}
+        for school, status in session.execute(select(Placement.seat_school, Placement.status)):
+            if status in ("offered", "accepted", "enrolled"):
+                held[school] = held.get(school, 0) + 1
+        seats = session.scalars(select(RoundSchool)).all()
+    assert {s.school_code: s.occupied for s in seats} == held
+    assert all(s.occupied <= s.capacity for s in seats)
+    assert sum(held.values()) == 8  # every freed seat found a waiting child

@@ -1,0 +1,1 @@
+"""Unit tests of the notification service: rules, templates and SMS arithmetic, no I/O."""

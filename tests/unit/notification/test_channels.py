@@ -1,0 +1,95 @@
+"""How transports sort failures, and how the SMS provider's JSON body is built."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+
+from services.notification.channels import (
+    Outgoing,
+    PermanentFailure,
+    TransientFailure,
+    fill_body,
+)
+from services.notification.messages import Email
+from services.notification.smtp import build_message, classify
+
+BODY = {"to": "$to", "message": {"text": "$text", "parts": "$segments"}, "tag": "ts-$key"}
+VALUES = {"to": "+84912345678", "text": 'He said "hi" \\ {x}', "segments": 2, "key": "e1.sms"}
+
+
+def test_the_provider_body_is_filled_as_data_so_quotes_cannot_break_the_json() -> None:
+    body = fill_body(BODY, VALUES)
+
+    assert json.loads(json.dumps(body)) == {
+        "to": "+84912345678",
+        "message": {"text": 'He said "hi" \\ {x}', "parts": 2},
+        "tag": "ts-e1.sms",
+    }
+
+
+def test_a_placeholder_alone_keeps_its_type_and_unknown_ones_stay_as_written() -> None:
+    assert fill_body(["$segments", "$nope", 3], VALUES) == [2, "$nope", 3]
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "code"),
+    [
+        (
+            smtplib.SMTPRecipientsRefused({"a@b": (550, b"no such user")}),
+            PermanentFailure,
+            "smtp_550",
+        ),
+        (
+            smtplib.SMTPRecipientsRefused({"a@b": (450, b"mailbox busy")}),
+            TransientFailure,
+            "smtp_450",
+        ),
+        (smtplib.SMTPDataError(554, b"rejected as spam"), PermanentFailure, "smtp_554"),
+        (smtplib.SMTPDataError(451, b"try later"), TransientFailure, "smtp_451"),
+        (smtplib.SMTPSenderRefused(553, b"bad sender", "us@x"), TransientFailure, "smtp_553"),
+        (smtplib.SMTPNotSupportedError(), PermanentFailure, "smtp_unsupported"),
+        (smtplib.SMTPServerDisconnected(), TransientFailure, "smtp_disconnected"),
+        (ConnectionRefusedError(), TransientFailure, "smtp_unreachable"),
+        (TimeoutError(), TransientFailure, "smtp_timeout"),
+    ],
+)
+def test_smtp_refusals_of_the_recipient_or_message_are_permanent_the_rest_transient(
+    exc: Exception, kind: type, code: str
+) -> None:
+    failure = classify(exc)
+
+    assert isinstance(failure, kind)
+    assert failure.code == code
+
+
+def test_a_classified_failure_never_carries_the_servers_words() -> None:
+    refused = smtplib.SMTPRecipientsRefused({"ngoc@example.com": (550, b"<ngoc@example.com> no")})
+
+    assert "ngoc" not in str(classify(refused))
+
+
+def _outgoing(recipient: str) -> Outgoing:
+    email = Email(subject="Đã tiếp nhận hồ sơ TS1", text="Kính gửi,\n", html="<p>Kính gửi,</p>")
+    return Outgoing("email", "e1.email", "application_received", "TS1", recipient, email=email)
+
+
+def test_an_email_has_both_parts_a_readable_subject_and_a_message_id_fixed_by_the_event() -> None:
+    raw = build_message("tuyensinh@localhost", _outgoing("ngoc@example.com")).as_bytes()
+    parsed = message_from_bytes(raw, policy=policy.default)
+
+    assert parsed["Subject"] == "Đã tiếp nhận hồ sơ TS1"
+    assert parsed["Message-ID"] == "<e1.email@notification.tuyensinh.local>"
+    assert parsed.get_body(preferencelist=("plain",)).get_content() == "Kính gửi,\n"
+    assert "<p>Kính gửi,</p>" in parsed.get_body(preferencelist=("html",)).get_content()
+
+
+def test_an_address_outside_ascii_gets_a_message_that_can_negotiate_smtputf8() -> None:
+    message = build_message("tuyensinh@localhost", _outgoing("ngọc@example.com"))
+
+    assert isinstance(message, EmailMessage)
+    assert message["To"] == "ngọc@example.com"
