@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
 from shared.messaging.batch import handle_command_batch
-from shared.messaging.entrypoints import handle_command, handle_event, handle_event_group
+from shared.messaging.entrypoints import handle_command, handle_event, handle_event_group, rpc
 
 
 class RegistrationService:
@@ -100,11 +99,7 @@ class RegistrationService:
         """Whether a round's intake is complete: unverified applications, and submissions or
         events still on their way (queued on the broker or waiting in the outbox)."""
         status = store.intake_status(self.db, round_id)
-        return {
-            "round_id": round_id,
-            "unverified": status["unverified"],
-            "backlog": self.backlog() + status["unsent_events"],
-        }
+        return {"round_id": round_id, "unverified": status["unverified"], "backlog": self.backlog()}
 
     @rpc
     def health(self) -> dict[str, str]:
