@@ -25,7 +25,9 @@ from shared.messaging.bus import MessageBus
 from tests.support.accounts import DEPARTMENT, PARENT, account_row, credentials, make_account
 
 Submitter = Callable[[list[bytes]], LoadResult]
-CITIZEN_ID = re.compile(rb"(?<!\d)\d{12}(?!\d)")
+# Twelve digits standing alone: not inside a longer number, nor a hex run such as a UUID's
+# last group (which is all digits about once in 300 UUIDs).
+CITIZEN_ID = re.compile(rb"(?<![0-9A-Fa-f-])\d{12}(?![0-9A-Fa-f-])")
 
 
 @dataclass
@@ -424,6 +426,12 @@ def citizen_ids(system: RunningSystem, submit: Submitter, bodies: list[bytes]) -
         path.name: len(CITIZEN_ID.findall(path.read_bytes()))
         for path in sorted((system.workdir / "logs").glob("*.log"))
     }
+    # And, exactly, the citizen IDs this run submitted, wherever they appear in a log.
+    submitted = {json.loads(body)["child"]["citizen_id"].encode() for body in bodies}
+    known = sum(
+        len(submitted & set(CITIZEN_ID.findall(path.read_bytes())))
+        for path in (system.workdir / "logs").glob("*.log")
+    )
     unexplained = {kind: n for kind, n in hits.items() if kind not in NEEDS_CITIZEN_ID}
     log_hits = sum(logs.values())
     figures = (
@@ -431,7 +439,7 @@ def citizen_ids(system: RunningSystem, submit: Submitter, bodies: list[bytes]) -
         f" messages copied off the broker ({len(per_type)} types); messages with a 12-digit"
         f" number, by type: {dict(sorted(hits.items())) or 'none'}; outside the payloads named"
         f" below: {sum(unexplained.values())}; 12-digit numbers in the logs of"
-        f" {len(logs)} processes: {log_hits}"
+        f" {len(logs)} processes: {log_hits} (of them submitted citizen IDs: {known})"
     )
     notes = [f"`{kind}` carries the citizen ID: {why}." for kind, why in NEEDS_CITIZEN_ID.items()]
     ok = not unexplained and log_hits == 0

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ from services.allocation.schemas import RoundDetailView, RoundView, SchoolView, 
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
-from shared.messaging.entrypoints import handle_event, handle_event_group
+from shared.messaging.entrypoints import handle_event, handle_event_group, rpc
 
 ROUND_ERRORS = (RoundNotFound, InvalidTransition)
 SEAT_ERRORS = (OfferNotFound, SeatConflict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.exceptions import RemoteError
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from services.notification.notices import contacts_of, notice_for
 from services.notification.notifier import Notifier
 from shared.db.dependency import Database
 from shared.events import Message, PoisonMessage, parse_message
-from shared.messaging.entrypoints import handle_event
+from shared.messaging.entrypoints import handle_event, rpc
 
 
 class NotificationService:

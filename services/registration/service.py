@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
 from shared.messaging.batch import handle_command_batch
-from shared.messaging.entrypoints import handle_command, handle_event, handle_event_group
+from shared.messaging.entrypoints import handle_command, handle_event, handle_event_group, rpc
 
 
 class RegistrationService:

@@ -10,6 +10,7 @@ from eventlet.event import Event
 from nameko.containers import WorkerContext
 from nameko.extensions import DependencyProvider, SharedExtension
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db.engine import build_engine
@@ -106,7 +107,13 @@ class Database(DependencyProvider):
         if session is None:
             return
         dirty = session.info.pop(OUTBOX_DIRTY, False)
-        session.close()
+        try:
+            session.close()
+        except SQLAlchemyError as exc:
+            # The database went away under the worker (its rollback on close failed). nameko
+            # would let this error end the whole service; drop the connection instead.
+            log.warning("could not close a session (database unreachable): %r", exc)
+            session.invalidate()
         if dirty:
             self.relay.kick()
 

@@ -77,7 +77,7 @@ class BatchConsumer(ReliableConsumer):
     ) -> tuple[Any, Any]:
         if exc_info is None:
             for message in messages:
-                self.queue_consumer.ack_message(message)
+                self._settle(self.queue_consumer.ack_message, message)
         elif len(messages) == 1:
             self.handle_message_processed(messages[0], result, exc_info)
         else:

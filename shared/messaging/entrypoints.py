@@ -11,10 +11,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kombu import Queue
+from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.message import Message as KombuMessage
 from nameko.extensions import SharedExtension
 from nameko.messaging import Consumer
+from nameko.rpc import Rpc, RpcConsumer
 
 from shared import topology
 from shared.events import PoisonMessage
@@ -88,7 +91,7 @@ class ReliableConsumer(Consumer):
             except Exception:
                 # The failure could not be parked; leave the message with the broker.
                 log.exception("could not park failed message from %s; requeueing", self.queue.name)
-                self.queue_consumer.requeue_message(message)
+                self._settle(self.queue_consumer.requeue_message, message)
                 return
             log.warning(
                 "message %s from %s failed (%s): %s",
@@ -97,7 +100,18 @@ class ReliableConsumer(Consumer):
                 type(exc_info[1]).__name__,
                 outcome,
             )
-        self.queue_consumer.ack_message(message)
+        self._settle(self.queue_consumer.ack_message, message)
+
+    def _settle(self, action: Callable[[KombuMessage], None], message: KombuMessage) -> None:
+        """Ack or requeue; if the broker connection is gone, leave it: the broker redelivers
+        every unacked message of a dead connection (the handlers are idempotent). nameko would
+        otherwise let the error end the worker thread, and with it the whole service."""
+        try:
+            action(message)
+        except (OSError, AMQPConnectionError, KombuOperationalError) as exc:
+            log.warning(
+                "could not settle a message from %s (connection lost): %r", self.queue.name, exc
+            )
 
 
 def handle_event(source: str, event_type: str) -> Any:
@@ -120,3 +134,27 @@ def handle_event_group(group: str) -> Any:
     return ReliableConsumer.decorator(
         queue_for=lambda service: topology.group_queue(service, group)
     )
+
+
+class _ResilientRpcConsumer(RpcConsumer):
+    """nameko's RPC consumer, except that a reply it cannot publish (the broker is gone)
+    does not kill the service: nameko 2.14 lets that error end the worker thread, and the
+    container treats any such thread's error as fatal. The request stays unacknowledged on
+    the dead connection, so the broker redelivers it once it is back; the caller, who may
+    already have timed out, retries or reports the failure as it would for any timeout."""
+
+    def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
+        try:
+            return super().handle_result(message, result, exc_info)
+        except (OSError, AMQPConnectionError, KombuOperationalError) as exc:
+            log.warning("could not reply to an RPC call (broker unreachable): %r", exc)
+            return result, exc_info
+
+
+class ResilientRpc(Rpc):
+    """`@rpc` that survives the broker going away while a reply is on its way."""
+
+    rpc_consumer = _ResilientRpcConsumer()
+
+
+rpc = ResilientRpc.decorator

@@ -43,7 +43,11 @@ def applications() -> str:
 @login_required
 def application(reference: str) -> str:
     """One application: timeline, the result explained, waitlist places, the offer."""
-    found = expect(client.as_user("GET", f"/api/v1/applications/{reference}")).body
+    answer = client.as_user("GET", f"/api/v1/applications/{reference}")
+    if answer.status == 404 and reference in session.get("submitted", []):
+        # Received (202) but still in the queue: registration has not stored it yet.
+        return render_template("parent/pending.html", reference=reference)
+    found = expect(answer).body
     inbox = client.as_user("GET", "/api/v1/inbox", query={"reference": reference})
     notices = inbox.body["messages"] if inbox.ok else []
     result = published_result(found)
@@ -103,6 +107,7 @@ def register() -> Any:
         answer = client.as_user("POST", "/api/v1/applications", body=_application(round_))
         if answer.ok:
             reference = answer.body["reference"]
+            session["submitted"] = [reference, *session.get("submitted", [])][:5]
             flash(_("Received. Your reference is %(reference)s.", reference=reference), "success")
             return redirect(url_for("parent.application", reference=reference))
         errors = field_errors(answer) if answer.status == 400 else {"": explain(answer)}
@@ -173,21 +178,30 @@ def _choices(round_: dict[str, Any], ward: str) -> dict[str, Any]:
 
 
 def _application(round_: dict[str, Any]) -> dict[str, Any]:
-    """The API body from the form; empty choices are left out, the order is the ranking."""
+    """The API body from the form: the order of the choices is the ranking; an empty field is
+    left out, so the API answers "missing" for it rather than "not valid"."""
     form = request.form
     ranked = [form.get(f"choice_{i}", "") for i in range(1, int(round_["max_preferences"]) + 1)]
     return {
         "round_id": round_["round_id"],
-        "child": {
-            "citizen_id": form.get("citizen_id", "").strip(),
-            "full_name": form.get("child_name", "").strip(),
-            "date_of_birth": form.get("date_of_birth", "").strip(),
-        },
+        "child": _filled(
+            {
+                "citizen_id": form.get("child.citizen_id", "").strip(),
+                "full_name": form.get("child.full_name", "").strip(),
+                "date_of_birth": form.get("child.date_of_birth", "").strip(),
+            }
+        ),
         "preferences": [code for code in ranked if code],
-        "guardian": {
-            "full_name": form.get("guardian_name", "").strip(),
-            "phone": form.get("guardian_phone", "").replace(" ", "").strip(),
-            "email": form.get("guardian_email", "").strip(),
-            "language": form.get("guardian_language", i18n.current_language()),
-        },
+        "guardian": _filled(
+            {
+                "full_name": form.get("guardian.full_name", "").strip(),
+                "phone": form.get("guardian.phone", "").replace(" ", "").strip(),
+                "email": form.get("guardian.email", "").strip(),
+                "language": form.get("guardian_language", i18n.current_language()),
+            }
+        ),
     }
+
+
+def _filled(fields: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in fields.items() if value}
