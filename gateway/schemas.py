@@ -48,6 +48,14 @@ class ApplicationView(Schema):
     )
     child = fields.Dict()
     guardian = fields.Dict()
+    result = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "once the round is published: placement, offer (deadline, status),"
+            " waitlist positions and the explanation (tier, lottery number and cutoff at each"
+            " preference); null before"
+        },
+    )
 
 
 class RoundView(Schema):

@@ -16,6 +16,8 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 LEVELS = ("kindergarten", "grade_1", "grade_6")
 LANGUAGES = ("vi", "en")
 CITIZEN_ID = validate.Regexp(r"^\d{12}$", error="must be 12 digits")
+LATITUDE = validate.Range(min=-90, max=90)
+LONGITUDE = validate.Range(min=-180, max=180)
 SCHOOL_CODE = validate.Regexp(r"^[A-Z0-9-]{2,20}$", error="is not a school code")
 
 
@@ -166,6 +168,8 @@ class ApplicationVerifiedV1(Schema):
     The citizen ID travels here because the published lottery is HMAC(seed, citizen ID): the
     allocation service must compute it, and anyone must be able to recompute it. The name,
     birth date and address do not travel; the residence ward is a ward code from the register.
+    `lat`/`lon` are the register's geocoded point of the residence, when it has one: a round
+    that breaks ties by distance needs it (absent, the child's distance counts as unknown).
     """
 
     class Meta:
@@ -178,6 +182,8 @@ class ApplicationVerifiedV1(Schema):
     household_id = fields.String(required=True)
     priority_category = fields.String(load_default=None, allow_none=True)
     preferences = fields.List(fields.String(validate=SCHOOL_CODE), required=True)
+    lat = fields.Float(load_default=None, allow_none=True, validate=LATITUDE)
+    lon = fields.Float(load_default=None, allow_none=True, validate=LONGITUDE)
 
 
 class ReasonSchema(Schema):

@@ -23,6 +23,7 @@ from typing import Any
 
 from tools.demo_people import Person, Population, ascii_slug
 from tools.demo_schools import AGE, Chooser, hanoi_wards, make_schools, set_capacities
+from tools.demo_schools import HEADER as SCHOOLS_HEADER
 
 REGISTER_HEADER = list(Person.__dataclass_fields__)
 CLASS_SIZE = {"kindergarten": 30, "grade_1": 35, "grade_6": 45}
@@ -67,9 +68,7 @@ def build_city(out: Path, scale_name: str, seed: int, year: int) -> dict[str, in
     out.mkdir(parents=True, exist_ok=True)
     with _csv(out / "wards.csv", ["code", "name"]) as writer:
         writer.writerows(wards)
-    with _csv(
-        out / "schools.csv", ["code", "name", "level", "capacity", "ward_code", "catchment"]
-    ) as writer:
+    with _csv(out / "schools.csv", SCHOOLS_HEADER) as writer:
         writer.writerows(school.row() for school in schools)
     population, chooser = Population(rng, year), Chooser(rng, schools)
     ward_weights = list(accumulate(weights))

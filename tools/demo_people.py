@@ -7,6 +7,10 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from tools.demo_geo import point_near
+
+HOME_SPREAD = 0.012  # degrees around the ward's centre: about 1.3 km
+
 # Family names with rough shares in Vietnam (Nguyễn ~38 %).
 FAMILY_NAMES = {
     "Nguyễn": 38, "Trần": 11, "Lê": 9.5, "Phạm": 7, "Hoàng": 5, "Phan": 4.5, "Vũ": 3.9,
@@ -52,6 +56,8 @@ class Person:
     ward_code: str
     household_id: str
     priority_category: str | None = None
+    lat: float | None = None  # the residence's geocoded point
+    lon: float | None = None
 
     def row(self) -> list[str]:
         """The CSV row, in the register's column order."""
@@ -63,6 +69,8 @@ class Person:
             self.ward_code,
             self.household_id,
             self.priority_category or "",
+            "" if self.lat is None else f"{self.lat:.6f}",
+            "" if self.lon is None else f"{self.lon:.6f}",
         ]
 
 
@@ -109,6 +117,7 @@ class Population:
         rng = self.rng
         self._households += 1
         household_id = f"HN{self._households:010d}"
+        home = point_near(ward_code, household_id, HOME_SPREAD)
         family = rng.choices(self._families, self._family_weights)[0]
         eldest = min(child_years)
         children = []
@@ -118,14 +127,16 @@ class Population:
             priority = self._priority(0.03)
             name = self.full_name(gender, family, young=True)
             cid = self.citizen_id(born, gender)
-            children.append(Person(cid, name, born, gender, ward_code, household_id, priority))
+            children.append(
+                Person(cid, name, born, gender, ward_code, household_id, priority, *home)
+            )
         adults = []
         parents = "MF" if rng.random() > 0.08 else rng.choice(["M", "F"])
         for gender in parents:
             born = self.birth_date(eldest - rng.randint(22, 38))
             name = self.full_name(gender, family if gender == "M" else None)
             cid = self.citizen_id(born, gender)
-            adults.append(Person(cid, name, born, gender, ward_code, household_id, None))
+            adults.append(Person(cid, name, born, gender, ward_code, household_id, None, *home))
         if rng.random() < 0.25:
             for _ in range(rng.randint(1, 2)):
                 gender = rng.choice("MF")
@@ -133,7 +144,9 @@ class Population:
                 name = self.full_name(gender)
                 cid = self.citizen_id(born, gender)
                 priority = self._priority(0.01)
-                adults.append(Person(cid, name, born, gender, ward_code, household_id, priority))
+                adults.append(
+                    Person(cid, name, born, gender, ward_code, household_id, priority, *home)
+                )
         return children, adults
 
     def _priority(self, share: float) -> str | None:

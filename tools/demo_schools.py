@@ -10,7 +10,11 @@ from itertools import accumulate
 
 from vietnam_provinces import ProvinceCode, Ward
 
+from tools.demo_geo import point_near
+
 HANOI = ProvinceCode(1)
+SCHOOL_SPREAD = 0.008  # degrees around its ward's centre
+HEADER = ["code", "name", "level", "capacity", "ward_code", "catchment", "lat", "lon"]
 AGE = {"kindergarten": 5, "grade_1": 6, "grade_6": 11}
 PREFIX = {"kindergarten": "MN", "grade_1": "TH", "grade_6": "THCS"}
 KIND = {"kindergarten": "Trường Mầm non", "grade_1": "Trường Tiểu học", "grade_6": "Trường THCS"}
@@ -42,9 +46,13 @@ class School:
     capacity: int = 0
 
     def row(self) -> list[str | int]:
-        """The schools.csv row."""
+        """The schools.csv row (see HEADER)."""
         catchment = ";".join(self.catchment)
-        return [self.code, self.name, self.level, self.capacity, self.ward_code, catchment]
+        lat, lon = point_near(self.ward_code, self.code, SCHOOL_SPREAD)
+        return [
+            *(self.code, self.name, self.level, self.capacity, self.ward_code, catchment),
+            *(f"{lat:.6f}", f"{lon:.6f}"),
+        ]
 
 
 def hanoi_wards() -> list[tuple[str, str]]:

@@ -103,7 +103,9 @@ class Applications(MethodView):
         """
         owner = current_principal().account_id
         with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
-            return rpc.registration.list_applications(owner)
+            applications: list[dict[str, Any]] = rpc.registration.list_applications(owner)
+            found = rpc.allocation.get_results([a["reference"] for a in applications])
+        return [{**a, "result": found.get(a["reference"])} for a in applications]
 
 
 @blp.route("/<string:reference>")
@@ -119,7 +121,9 @@ class Application(MethodView):
         Example: `curl localhost:8000/api/v1/applications/TSABCDEFGHIJKLMNOP -H
         'Authorization: Bearer ...'`
         """
-        return owned_application(reference)
+        application = owned_application(reference)
+        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+            return {**application, "result": rpc.allocation.get_result(reference)}
 
 
 @blp.route("/<string:reference>/withdraw")

@@ -23,6 +23,8 @@ class SchoolSeats:
     base_capacity: int
     held_earlier: int
     catchment: tuple[str, ...]
+    lat: float | None = None
+    lon: float | None = None
 
     @property
     def capacity(self) -> int:
@@ -43,7 +45,10 @@ class RoundInputs:
 
     def engine_schools(self) -> list[EngineSchool]:
         """The schools as the engine takes them."""
-        return [EngineSchool(s.code, s.capacity, frozenset(s.catchment)) for s in self.schools]
+        return [
+            EngineSchool(s.code, s.capacity, frozenset(s.catchment), s.lat, s.lon)
+            for s in self.schools
+        ]
 
 
 def load_inputs(session: Session, round_: Round) -> RoundInputs:
@@ -53,9 +58,9 @@ def load_inputs(session: Session, round_: Round) -> RoundInputs:
     earlier = _earlier_rounds(session, round_)
     held = _held_seats(session, earlier)
     schools = tuple(
-        SchoolSeats(code, capacity, held.get(code, 0), tuple(catchment))
-        for code, capacity, catchment in session.execute(
-            select(School.code, School.capacity, School.catchment)
+        SchoolSeats(code, capacity, held.get(code, 0), tuple(catchment), lat, lon)
+        for code, capacity, catchment, lat, lon in session.execute(
+            select(School.code, School.capacity, School.catchment, School.lat, School.lon)
             .where(School.level == round_.level)
             .order_by(School.code)
         )
@@ -71,6 +76,8 @@ def load_inputs(session: Session, round_: Round) -> RoundInputs:
             VerifiedApplication.priority_category,
             VerifiedApplication.household_id,
             VerifiedApplication.preferences,
+            VerifiedApplication.lat,
+            VerifiedApplication.lon,
         )
         .where(
             VerifiedApplication.round_id == round_.round_id,
@@ -80,7 +87,7 @@ def load_inputs(session: Session, round_: Round) -> RoundInputs:
     )
     # Core, not the ORM: plain rows, and no per-row ORM bookkeeping for 250,000 of them.
     rows = session.connection().execute(query)
-    for reference, citizen_id, ward, category, household, preferences in rows:
+    for reference, citizen_id, ward, category, household, preferences, lat, lon in rows:
         if citizen_id in holders:
             already_placed[reference] = citizen_id
             continue
@@ -95,6 +102,8 @@ def load_inputs(session: Session, round_: Round) -> RoundInputs:
                 preferences=tuple(preferences),
                 priority_category=category,
                 sibling_schools=sibling,
+                lat=lat,
+                lon=lon,
             )
         )
     return RoundInputs(

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.types import UtcDateTime
@@ -68,6 +78,8 @@ class School(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     ward_code: Mapped[str] = mapped_column(String(10))
     catchment: Mapped[list[str]] = mapped_column(JSON)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class RoundSchool(Base):
@@ -109,6 +121,9 @@ class VerifiedApplication(Base):
     household_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
     priority_category: Mapped[str | None] = mapped_column(String(40), nullable=True)
     preferences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The residence's point from the register, when it has one (distance tie-breaks).
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     state: Mapped[str] = mapped_column(String(12))
     as_of: Mapped[datetime] = mapped_column(UtcDateTime)
 

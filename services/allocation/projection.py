@@ -50,6 +50,7 @@ def apply_application_event(session: Session, message: Message, now: datetime) -
         row.household_id = payload["household_id"]
         row.priority_category = payload["priority_category"]
         row.preferences = list(payload["preferences"])
+        row.lat, row.lon = payload.get("lat"), payload.get("lon")
     if round_ is None:
         return True
     if round_.status == "allocated":

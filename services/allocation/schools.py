@@ -47,6 +47,8 @@ def import_city(session: Session, directory: Path) -> ImportReport:
                 capacity=int(row["capacity"]),
                 ward_code=row["ward_code"],
                 catchment=sorted(set(row["catchment"].split(";"))),
+                lat=_coordinate(row, "lat"),
+                lon=_coordinate(row, "lon"),
             )
         )
         report.schools += 1
@@ -97,4 +99,25 @@ def _problem(row: dict[str, str], wards: dict[str, str]) -> str | None:
         return "catchment names a ward that is not in wards.csv"
     if row["ward_code"] not in wards:
         return "ward_code is not in wards.csv"
+    try:
+        located = [_coordinate(row, "lat"), _coordinate(row, "lon")]
+    except ValueError as exc:
+        return str(exc)
+    if located.count(None) == 1:
+        return "lat and lon must be given together"
     return None
+
+
+def _coordinate(row: dict[str, str], column: str) -> float | None:
+    """The optional `lat` or `lon` column: None if absent or empty; ValueError if wrong."""
+    text = (row.get(column) or "").strip()
+    if not text:
+        return None
+    bound = 90.0 if column == "lat" else 180.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not -bound <= value <= bound:
+        raise ValueError(f"{column} is not a number between -{bound:g} and {bound:g}")
+    return value

@@ -148,6 +148,11 @@ class AllocationService:
         while the child's round is not published (or the reference is not known here)."""
         return results.get_result(self.db, reference)
 
+    @rpc
+    def get_results(self, references: list[str]) -> dict[str, dict[str, Any] | None]:
+        """`get_result` for each of a family's applications, in one call."""
+        return {reference: results.get_result(self.db, reference) for reference in references}
+
     @rpc(expected_exceptions=ROUND_ERRORS)
     def round_stats(self, round_id: str) -> dict[str, Any]:
         """The preview's statistics and the seat statuses now."""

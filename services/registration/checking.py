@@ -84,6 +84,8 @@ def _event(application: Application, verdict: Verdict, correlation_id: str) -> d
             "household_id": verdict.household_id,
             "priority_category": verdict.priority_category,
             "preferences": list(application.preferences),
+            "lat": verdict.lat,
+            "lon": verdict.lon,
         }
         return make_message("application_verified", payload, correlation_id=correlation_id)
     reasons = [{"field": reason.field, "code": reason.code} for reason in verdict.reasons]

@@ -17,3 +17,7 @@ class RegisterRecord:
     ward_code: str
     household_id: str
     priority_category: str | None = None
+    # The residence's geocoded point, when the register has one (used to break ties by
+    # distance in rounds that ask for it).
+    lat: float | None = None
+    lon: float | None = None

@@ -19,15 +19,22 @@ COLUMNS = (
     "ward_code",
     "household_id",
     "priority_category",
+    "lat",
+    "lon",
 )
+# The residence's geocoded point may be absent from a file, or empty in a row.
+OPTIONAL = frozenset({"lat", "lon"})
+BOUNDS = {"lat": 90.0, "lon": 180.0}
 MAX_LENGTH = {"full_name": 120, "ward_code": 10, "household_id": 20, "priority_category": 40}
 GENDERS = ("M", "F")
 
-# A checked row, in COLUMNS order; the date stays ISO text, priority_category may be None.
-Row = tuple[str, str, str, str, str, str, str | None]
+# A checked row, in COLUMNS order; the date and coordinates stay text, and
+# priority_category, lat and lon may be None.
+Row = tuple[str, str, str, str, str, str, str | None, str | None, str | None]
 
 _CITIZEN_ID = re.compile(r"[0-9]{12}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DECIMAL = re.compile(r"-?[0-9]{1,3}(\.[0-9]{1,12})?")
 # Control characters (PostgreSQL refuses NUL outright) and undecodable bytes, which
 # ByteCountingLines keeps as lone surrogates.
 _UNFIT = re.compile("[\x00-\x1f\x7f\udc80-\udcff]")
@@ -93,7 +100,7 @@ def read_rows(lines: ByteCountingLines, on_bad_row: Callable[[BadRow], None]) ->
 
 def check_row(fields: tuple[str, ...]) -> tuple[Row | None, tuple[tuple[str, str], ...]]:
     """Validate one row's fields (in COLUMNS order): the clean row, or what is wrong with it."""
-    cid, name, born, gender, ward, household, priority = (field.strip() for field in fields)
+    cid, name, born, gender, ward, household, priority, lat, lon = (f.strip() for f in fields)
     problems: list[tuple[str, str]] = []
     if not _CITIZEN_ID.fullmatch(cid):
         problems.append(("citizen_id", "is not 12 digits"))
@@ -117,6 +124,13 @@ def check_row(fields: tuple[str, ...]) -> tuple[Row | None, tuple[tuple[str, str
     ):
         if len(value) > MAX_LENGTH[column]:
             problems.append((column, f"is longer than {MAX_LENGTH[column]} characters"))
+    for column, value in (("lat", lat), ("lon", lon)):
+        if value and not _within(value, BOUNDS[column]):
+            problems.append(
+                (column, f"is not a number between -{BOUNDS[column]:g} and {BOUNDS[column]:g}")
+            )
+    if bool(lat) != bool(lon):
+        problems.append(("lat" if not lat else "lon", "is empty while the other coordinate is not"))
     unfit = _UNFIT.search("".join(fields))
     if unfit is not None:
         undecodable = unfit.group() >= "\udc80"
@@ -124,14 +138,34 @@ def check_row(fields: tuple[str, ...]) -> tuple[Row | None, tuple[tuple[str, str
     if problems:
         return None, tuple(problems)
     name = unicodedata.normalize("NFC", name)  # diacritics may arrive decomposed
-    return (cid, name, born, gender, ward, household, priority or None), ()
+    return (
+        cid,
+        name,
+        born,
+        gender,
+        ward,
+        household,
+        priority or None,
+        lat or None,
+        lon or None,
+    ), ()
+
+
+def _within(value: str, bound: float) -> bool:
+    """A plain decimal (what both PostgreSQL and SQLite read as a float) within ±bound."""
+    return _DECIMAL.fullmatch(value) is not None and -bound <= float(value) <= bound
 
 
 def _column_picker(header: list[str] | None) -> Callable[[list[str]], tuple[str, ...]]:
     if header is None:
         raise RegisterFileError("the file is empty; expected a header line")
     names = [name.strip().lower() for name in header]
-    missing = [column for column in COLUMNS if column not in names]
+    missing = [column for column in COLUMNS if column not in names and column not in OPTIONAL]
     if missing:
         raise RegisterFileError(f"the header lacks the columns: {', '.join(missing)}")
-    return itemgetter(*(names.index(column) for column in COLUMNS))
+    if all(column in names for column in COLUMNS):
+        return itemgetter(*(names.index(column) for column in COLUMNS))
+    # An optional column the file lacks reads as an empty field, one past the row's end.
+    width = len(names)
+    pick = itemgetter(*(names.index(c) if c in names else width for c in COLUMNS))
+    return lambda fields: pick([*fields, ""])

@@ -239,5 +239,8 @@ class _SqlAlchemyWriter:
         params: list[dict[str, Any]] = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
         for values in params:
             values["date_of_birth"] = date.fromisoformat(values["date_of_birth"])
+            for column in ("lat", "lon"):
+                if values[column] is not None:
+                    values[column] = float(values[column])
         with self.engine.begin() as connection:
             return max(int(connection.execute(self.statement, params).rowcount), 0)

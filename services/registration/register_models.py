@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, String
+from sqlalchemy import Date, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.registration.models import Base
@@ -23,6 +23,8 @@ class RegisterPerson(Base):
     ward_code: Mapped[str] = mapped_column(String(10))
     household_id: Mapped[str] = mapped_column(String(20), index=True)
     priority_category: Mapped[str | None] = mapped_column(String(40))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
 
     def record(self) -> RegisterRecord:
         """The plain record the verification rules read."""
@@ -34,4 +36,6 @@ class RegisterPerson(Base):
             ward_code=self.ward_code,
             household_id=self.household_id,
             priority_category=self.priority_category,
+            lat=self.lat,
+            lon=self.lon,
         )

@@ -118,6 +118,8 @@ class Verified:
     ward_code: str
     household_id: str
     priority_category: str | None
+    lat: float | None = None  # the residence's point, for rounds that break ties by distance
+    lon: float | None = None
 
     def columns(self) -> dict[str, Any]:
         """The values to set on the stored application."""
@@ -180,7 +182,9 @@ def verify(
     ]
     if reasons or record is None:
         return Rejected(tuple(reasons))
-    return Verified(record.ward_code, record.household_id, record.priority_category)
+    return Verified(
+        record.ward_code, record.household_id, record.priority_category, record.lat, record.lon
+    )
 
 
 def _context(rules: RoundRules) -> dict[str, Any]:

@@ -199,6 +199,19 @@ def test_close_allocate_publish_accept_confirm_through_the_gateway(
 
     lines = (line for line in export.text.splitlines() if not line.startswith("# "))
     first, second = [row for row in csv.DictReader(lines) if row["school"]][:2]
+    mine = get(system, f"/api/v1/applications/{first['reference']}", parent).json()
+    result = mine["result"]  # the outcome with its explanation, on the application itself
+    assert result["placement"]["school_code"] == first["school"], result
+    assert result["offer"]["status"] == "offered" and result["offer"]["deadline"], result
+    assert result["seed"] == published["seed"]
+    considered = [row for row in result["explanation"] if row["tier"] is not None]
+    assert considered and all(row["tier"] in (1, 2, 3) for row in considered), result
+    assert all(row["lottery"] == result["lottery"] for row in considered), result
+    if result["placement"]["placed_by"] == "preference":
+        placed_at = result["explanation"][result["placement"]["rank"] - 1]
+        assert (placed_at["school_code"], placed_at["outcome"]) == (first["school"], "admitted")
+    listed = get(system, "/api/v1/applications", parent).json()
+    assert {a["reference"]: a["result"] for a in listed}[first["reference"]] == result
     accepted = post(system, f"/api/v1/offers/{first['reference']}/accept", parent)
     assert accepted.json()["status"] == "accepted", accepted.text
     school = first["school"]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.allocation.cli import load_demo
 from services.allocation.exceptions import RoundNotFound
+from services.allocation.models import School
 from services.allocation.service import AllocationService
 from shared.db.engine import build_engine
 from shared.db.outbox import pending_count
@@ -104,8 +105,12 @@ def test_importing_the_city_announces_the_school_directory_and_answers_catchment
     engine = build_engine(db_uri)
     with Session(engine) as session, session.begin():
         report = import_city(session, city)
-    engine.dispose()
     schools = list(csv.DictReader(open(city / "schools.csv", encoding="utf-8")))
+    with Session(engine) as session:  # each school's map point, for distance tie-breaks
+        stored = session.get(School, schools[0]["code"])
+        assert stored is not None
+        assert (stored.lat, stored.lon) == (float(schools[0]["lat"]), float(schools[0]["lon"]))
+    engine.dispose()
     wards = dict(csv.reader(open(city / "wards.csv", encoding="utf-8")))
     assert (report.schools, report.refused) == (len(schools), [])
     container = container_factory(AllocationService, service_config(db_uri))
@@ -139,3 +144,24 @@ def test_a_school_row_with_an_unknown_ward_is_refused_with_its_line(
     [problem] = report.refused
     assert problem.startswith("schools.csv line ")
     assert "catchment names a ward that is not in wards.csv" in problem
+
+
+def test_a_school_row_with_a_wrong_or_half_map_point_is_refused_with_its_line(
+    make_database: Callable[[str], str], city: Any
+) -> None:
+    from services.allocation.schools import import_city
+
+    ward = open(city / "wards.csv", encoding="utf-8").read().splitlines()[1].split(",")[0]
+    with open(city / "schools.csv", "a", encoding="utf-8") as handle:
+        handle.write(f"TH-9998,Trường A,grade_1,30,{ward},{ward},21.03,\n")
+        handle.write(f"TH-9999,Trường B,grade_1,30,{ward},{ward},north,105.8\n")
+    engine = build_engine(make_database("allocation"))
+    with Session(engine) as session, session.begin():
+        report = import_city(session, city)
+        assert session.get(School, "TH-9998") is None
+    engine.dispose()
+
+    assert [problem.split(": ", 1)[1] for problem in report.refused] == [
+        "lat and lon must be given together",
+        "lat is not a number between -90 and 90",
+    ]

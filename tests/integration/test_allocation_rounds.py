@@ -523,3 +523,47 @@ def test_concurrent_steps_in_one_round_never_overfill_a_school(harness: Harness)
     assert {s.school_code: s.occupied for s in seats} == held
     assert all(s.occupied <= s.capacity for s in seats)
     assert sum(held.values()) == 8  # every freed seat found a waiting child
+
+
+def test_distance_breaks_ties_before_the_lottery_when_the_round_asks(harness: Harness) -> None:
+    # Five one-seat schools, each wanted by three children of its ward (same tier): one
+    # living 300 m away, one 3 km away, one the register has no point for. By lottery alone
+    # the nearest would win all five with odds 1 in 243; by distance it always does.
+    with harness.session() as session, session.begin():
+        for n in range(5):
+            ward = f"0010{n}"
+            session.merge(Ward(code=ward, name=f"Phường {ward}"))
+            session.add(
+                School(
+                    code=f"SCH-D{n}",
+                    name=f"D{n}",
+                    level="grade_1",
+                    capacity=1,
+                    ward_code=ward,
+                    catchment=[ward],
+                    lat=21.0,
+                    lon=105.8,
+                )
+            )
+    open_round(harness, distance_tiebreak=True)
+    homes = {"N": (21.0027, 105.8), "F": (21.027, 105.8), "U": (None, None)}
+    for n in range(5):
+        for kind, (lat, lon) in homes.items():
+            reference, citizen_id = f"TS{kind}D{n:010d}", f"0012010{n}{'NFU'.index(kind):04d}"
+            harness.verify(reference, citizen_id, f"0010{n}", f"SCH-D{n}", lat=lat, lon=lon)
+    harness.call("close_round", ROUND)
+    harness.run_job("allocate")
+    harness.run_job("publish")
+
+    for n in range(5):
+        assert harness.placement(f"TSND{n:010d}").school_code == f"SCH-D{n}"
+        assert harness.placement(f"TSFD{n:010d}").school_code is None
+        assert harness.placement(f"TSUD{n:010d}").school_code is None
+    near, far = (
+        harness.call("get_result", "TSND0000000000"),
+        harness.call("get_result", "TSFD0000000000"),
+    )
+    assert near["explanation"][0]["distance_m"] == pytest.approx(300, abs=2)
+    assert far["explanation"][0]["distance_m"] == pytest.approx(3002, abs=5)
+    assert (far["explanation"][0]["tier"], far["explanation"][0]["outcome"]) == (2, "rejected")
+    assert far["explanation"][0]["cutoff"]["distance_m"] == near["explanation"][0]["distance_m"]

@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from services.registration.register import SqlPopulationRegister
-from services.registration.register_csv import COLUMNS, BadRow, RegisterFileError
+from services.registration.register_csv import COLUMNS, OPTIONAL, BadRow, RegisterFileError
 from services.registration.register_import import import_register
 from services.registration.register_models import RegisterPerson
 from services.registration.verification import Claim, RoundRules, Verified, verify
@@ -28,6 +28,8 @@ from tests.support.processes import BIN, ROOT
 from tools import demo_city
 
 pytestmark = pytest.mark.integration
+
+REQUIRED = [column for column in COLUMNS if column not in OPTIONAL]
 
 GOOD = [
     ["001221000001", "Nguyễn Văn An", "2021-03-04", "M", "00070", "HN0000000001", ""],
@@ -42,11 +44,11 @@ BAD = {  # line number in the file -> the row (the header is line 1)
 }
 
 
-def write_register(path: Path, rows: list[list[str]]) -> Path:
-    """A register CSV with the standard header."""
+def write_register(path: Path, rows: list[list[str]], header: Sequence[str] = REQUIRED) -> Path:
+    """A register CSV with the required columns (or `header`)."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer.writerow(header)
         writer.writerows(rows)
     return path
 
@@ -137,6 +139,35 @@ def test_names_with_decomposed_diacritics_are_stored_composed(
     import_register(engine, write_register(tmp_path / "nfd.csv", [decomposed]))
 
     assert people(engine)[GOOD[0][0]].full_name == unicodedata.normalize("NFC", GOOD[0][1])
+
+
+def test_the_residences_point_is_imported_when_given_and_checked(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = [
+        [*GOOD[0], "21.028511", "105.804817"],
+        [*GOOD[1], "", ""],
+        [*GOOD[2], "91.5", "105.8"],
+        ["001221000009", *GOOD[0][1:], "21.02", ""],
+        ["001221000010", *GOOD[0][1:], "21,02", "1e2"],
+    ]
+    bad: list[BadRow] = []
+
+    summary = import_register(
+        engine, write_register(tmp_path / "geo.csv", rows, COLUMNS), on_bad_row=bad.append
+    )
+
+    stored = people(engine)
+    assert (stored[GOOD[0][0]].lat, stored[GOOD[0][0]].lon) == (21.028511, 105.804817)
+    assert (stored[GOOD[1][0]].lat, stored[GOOD[1][0]].lon) == (None, None)
+    assert (summary.imported, summary.bad) == (2, 3)
+    assert [row.describe() for row in bad] == [
+        "line 4: lat is not a number between -90 and 90",
+        "line 5: lon is empty while the other coordinate is not",
+        "line 6: lat is not a number between -90 and 90; lon is not a number between -180 and 180",
+    ]
+    record = SqlPopulationRegister(Session(engine)).lookup(GOOD[0][0])
+    assert record is not None and (record.lat, record.lon) == (21.028511, 105.804817)
 
 
 def test_a_file_without_the_register_columns_is_refused_before_anything_is_written(

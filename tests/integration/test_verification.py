@@ -24,10 +24,11 @@ from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
-REGISTER = """citizen_id,full_name,date_of_birth,gender,ward_code,household_id,priority_category
-001221000123,Nguyễn Văn An,2021-03-04,M,00070,HN0000000001,khuyet_tat
-001221000456,Trần Thị Bích,2021-07-19,F,00073,HN0000000002,
-001220000789,Lê Văn Cường,2020-05-01,M,00070,HN0000000003,
+REGISTER = """\
+citizen_id,full_name,date_of_birth,gender,ward_code,household_id,priority_category,lat,lon
+001221000123,Nguyễn Văn An,2021-03-04,M,00070,HN0000000001,khuyet_tat,21.028511,105.804817
+001221000456,Trần Thị Bích,2021-07-19,F,00073,HN0000000002,,,
+001220000789,Lê Văn Cường,2020-05-01,M,00070,HN0000000003,,,
 """
 SCHOOLS = [
     {"code": "TH-0001", "level": "grade_1"},
@@ -112,6 +113,8 @@ def test_a_child_in_the_register_is_verified_with_ward_and_category_from_the_reg
         "household_id": "HN0000000001",
         "priority_category": "khuyet_tat",
         "preferences": ["TH-0001", "TH-0002"],
+        "lat": 21.028511,
+        "lon": 105.804817,
     }
 
 

@@ -29,7 +29,8 @@ def test_a_good_row_comes_back_clean_with_an_empty_priority_as_none() -> None:
     rows, bad = read(HEADER + GOOD)
 
     assert rows == [
-        ("001221000001", "Nguyễn Văn An", "2021-03-04", "M", "00070", "HN0000000001", None)
+        ("001221000001", "Nguyễn Văn An", "2021-03-04", "M", "00070", "HN0000000001")
+        + (None, None, None)  # no priority; the file has no coordinate columns
     ]
     assert bad == []
 
@@ -49,7 +50,8 @@ def test_columns_may_come_in_any_order_and_extra_columns_are_ignored() -> None:
     rows, bad = read(header + line)
 
     assert rows == [
-        ("001321000002", "Trần Thị Bình", "2021-05-06", "F", "00073", "HN0000000002", "ho_ngheo")
+        ("001321000002", "Trần Thị Bình", "2021-05-06", "F", "00073", "HN0000000002")
+        + ("ho_ngheo", None, None)
     ]
     assert bad == []
 
@@ -101,3 +103,16 @@ def test_a_record_spanning_lines_is_bad_and_later_line_numbers_stay_right() -> N
 def test_a_file_without_a_full_header_cannot_be_imported(data: bytes) -> None:
     with pytest.raises(RegisterFileError):
         read(data)
+
+
+def test_the_residences_point_is_read_when_the_file_has_it() -> None:
+    header = HEADER.replace(b"\n", b",lat,lon\n")
+    located = GOOD.replace(b",\n", b",,21.028511,105.804817\n")
+    half = GOOD.replace(b",\n", b",,,105.8\n")
+
+    rows, bad = read(header + located + half)
+
+    assert [row[-2:] for row in rows] == [("21.028511", "105.804817")]
+    assert [row.describe() for row in bad] == [
+        "line 3: lat is empty while the other coordinate is not"
+    ]
