@@ -29,7 +29,7 @@ from services.notification.messages import Email, render_email, render_sms
 from services.notification.notices import Contacts, Notice
 from services.notification.policy import DEFERRED, FAILED, SENT
 from services.notification.settings import Settings
-from services.notification.sms import normalise_phone, prepare
+from services.notification.sms import fit, normalise_phone, prepare
 from services.notification.smtp import SmtpTransport
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,11 @@ class Notifier:
             raise DeliveryFailed(f"{len(deferred)} send(s) to retry: {', '.join(deferred[:5])}")
 
     def sms_text(self, template: str, language: str, context: dict[str, object]) -> str:
-        """The SMS as it will be sent (NFC, one line, folded if diacritics are off)."""
+        """The SMS as it will be sent (NFC, one line, folded if diacritics are off, shortened
+        to SMS_MAX_SEGMENTS parts)."""
         rendered = render_sms(template, language, dict(context))
-        return prepare(rendered, diacritics=self.settings.sms.diacritics)
+        text = prepare(rendered, diacritics=self.settings.sms.diacritics)
+        return fit(text, self.settings.sms.max_segments)
 
     def close(self) -> None:
         """Release the transports' connections."""

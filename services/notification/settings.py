@@ -38,6 +38,7 @@ class SmsSettings:
     timeout: float = 10.0
     pool_size: int = 10
     diacritics: bool = True
+    max_segments: int = 2
     daily_cap: int = 10
 
 
@@ -75,6 +76,7 @@ class Settings:
                 timeout=float(config.get("SMS_TIMEOUT_SECONDS", 10)),
                 pool_size=int(config.get("SMS_POOL_SIZE", 10)),
                 diacritics=_flag(config.get("SMS_DIACRITICS", True)),
+                max_segments=int(config.get("SMS_MAX_SEGMENTS", 2)),
                 daily_cap=int(config.get("SMS_DAILY_CAP", 10)),
             ),
             otp=OtpLimits(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
+from services.notification.sms import shape
 from shared.events import make_message
 from shared.messaging.bus import MessageBus
 from tests.integration.notification_support import PHONE, deliveries, mails, publish, submit
@@ -77,15 +78,22 @@ def test_an_english_speaking_guardian_is_told_in_english_on_every_channel(
         assert list_inbox("TSREF00000000A2")[0]["body"].startswith("Dear Nguyễn Thị Bình,")
 
 
+@pytest.mark.parametrize(
+    ("language", "sms_opening", "greeting"),
+    [("vi", "Tuyển sinh", "Kính gửi"), ("en", "Admissions", "Dear")],
+)
 def test_every_parent_facing_event_reaches_the_guardian_on_every_channel(
     start_notification: Callable[..., Any],
     bus: MessageBus,
     smtp_sink: dict[str, Any],
     sms_sink: Any,
+    language: str,
+    sms_opening: str,
+    greeting: str,
 ) -> None:
     notification = start_notification(SMS_DAILY_CAP=100)
-    reference = "TSREF00000000A3"
-    submit(bus, notification, reference)
+    reference = f"TSREF00000000A3{language.upper()}"
+    submit(bus, notification, reference, language=language)
     published = {}
 
     for event_type, payload, template in EVENTS:
@@ -94,6 +102,9 @@ def test_every_parent_facing_event_reaches_the_guardian_on_every_channel(
         publish(bus, notification, source, event).get()
         published[event["event_id"]] = template
 
+    sent = {mail["Message-ID"].strip(): mail for mail in mails(smtp_sink["maildir"])}
+    with entrypoint_hook(notification, "list_inbox") as list_inbox:
+        inbox = {note["event_id"]: note for note in list_inbox(reference)}
     for event_id, template in published.items():
         rows = deliveries(notification, reference, event_id=event_id)
         assert {(row["channel"], row["template"], row["status"]) for row in rows} == {
@@ -101,8 +112,18 @@ def test_every_parent_facing_event_reaches_the_guardian_on_every_channel(
             ("email", template, "sent"),
             ("sms", template, "sent"),
         }
-        assert len(sms_sink.messages(event_id)) == 1
-    assert len(mails(smtp_sink["maildir"])) == len(EVENTS) + 1  # and the receipt
+        mail = sent[f"<{event_id}.email@notification.tuyensinh.local>"]
+        assert mail["X-Tuyensinh-Template"] == template
+        assert text_of(mail).startswith(greeting)
+        assert f'lang="{language}"' in mail.get_body(preferencelist=("html",)).get_content()
+        [sms] = sms_sink.messages(event_id)
+        assert sms["text"].startswith(sms_opening) and reference in sms["text"]
+        assert shape(sms["text"]).segments <= (2 if language == "vi" else 1)
+        assert (inbox[event_id]["subject"], inbox[event_id]["language"]) == (
+            mail["Subject"],
+            language,
+        )
+    assert len(sent) == len(EVENTS) + 1  # and the receipt
     assert len(mails(smtp_sink["maildir"], "waitlist_moved")) == 1
 
 
