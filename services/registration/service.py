@@ -93,7 +93,8 @@ class RegistrationService:
     def get_applications(self, references: list[str]) -> dict[str, dict[str, Any]]:
         """Applications by reference, for a batch of notices; unknown references are left out."""
         found = self.db.scalars(select(Application).where(Application.reference.in_(references)))
-        return {application.reference: ApplicationView().dump(application) for application in found}
+        views = ApplicationView(many=True).dump(found)
+        return {view["reference"]: view for view in views}
 
     @rpc
     def list_applications(self, owner_id: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from services.notification.channels import (
     fill_body,
 )
 from services.notification.messages import Email
+from services.notification.settings import Settings
 from services.notification.smtp import build_message, classify
 
 BODY = {"to": "$to", "message": {"text": "$text", "parts": "$segments"}, "tag": "ts-$key"}
@@ -93,3 +94,12 @@ def test_an_address_outside_ascii_gets_a_message_that_can_negotiate_smtputf8() -
 
     assert isinstance(message, EmailMessage)
     assert message["To"] == "ngọc@example.com"
+
+
+def test_a_channel_switched_off_from_the_environment_is_off_although_yaml_reads_false() -> None:
+    # `${SMS_TRANSPORT:console}` with SMS_TRANSPORT=off reaches the config as YAML's false.
+    settings = Settings.from_config({"SMS_TRANSPORT": False, "EMAIL_TRANSPORT": "console"})
+
+    assert (settings.sms_transport, settings.email_transport) == ("off", "console")
+    with pytest.raises(ValueError):
+        Settings.from_config({"SMS_TRANSPORT": "carrier-pigeon"})
