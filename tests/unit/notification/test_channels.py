@@ -17,7 +17,7 @@ from services.notification.channels import (
 )
 from services.notification.messages import Email
 from services.notification.settings import Settings
-from services.notification.smtp import build_message, classify
+from services.notification.smtp import SHORT_HEADERS, build_message, classify
 
 BODY = {"to": "$to", "message": {"text": "$text", "parts": "$segments"}, "tag": "ts-$key"}
 VALUES = {"to": "+84912345678", "text": 'He said "hi" \\ {x}', "segments": 2, "key": "e1.sms"}
@@ -103,3 +103,13 @@ def test_a_channel_switched_off_from_the_environment_is_off_although_yaml_reads_
     assert (settings.sms_transport, settings.email_transport) == ("off", "console")
     with pytest.raises(ValueError):
         Settings.from_config({"SMS_TRANSPORT": "carrier-pigeon"})
+
+
+@pytest.mark.parametrize("subject", ["Offer TS1", "Hồ sơ TS1: được nhận vào trường " + "X" * 80])
+def test_short_headers_are_written_byte_for_byte_as_compat32_writes_them(subject: str) -> None:
+    email = Email(subject=subject, text="Kính gửi,\nDòng hai.\n", html="<p>Kính gửi</p>")
+    outgoing = Outgoing("email", "e1.email", "seat_offered", "R", "a@example.com", email=email)
+    message = build_message("tuyensinh@localhost", outgoing)
+
+    assert message.policy is SHORT_HEADERS
+    assert message.as_bytes(policy=SHORT_HEADERS) == message.as_bytes(policy=policy.compat32)
