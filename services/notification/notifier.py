@@ -1,8 +1,10 @@
 """Delivering notices on every channel: the inbox, e-mail and SMS, each exactly once.
 
 Channels go one after the other (see `ledger`): claim a channel's sends, send them, record
-how they ended, then the next channel. A batch of notices shares each of those steps, and a
-channel's sends of one batch go out in parallel over the transport's connections. A
+how they ended, then the next channel. A batch of notices shares those steps in chunks as
+large as the transport's connection pool: a chunk is claimed in one commit, goes out in
+parallel, and is recorded in one commit, so a crash can leave `uncertain` only the sends
+that were really being handed over, at most one per connection. A
 transient failure on any send makes the whole call fail after every channel was tried,
 which sends the events round the retry queues; a permanent one is recorded and done.
 """
@@ -28,7 +30,7 @@ from services.notification.exceptions import DeliveryFailed
 from services.notification.messages import Email, render_email, render_sms
 from services.notification.notices import Contacts, Notice
 from services.notification.policy import DEFERRED, FAILED, SENT
-from services.notification.settings import Settings
+from services.notification.settings import Settings, SmsSettings, SmtpSettings
 from services.notification.sms import fit, normalise_phone, prepare
 from services.notification.smtp import SmtpTransport
 
@@ -51,19 +53,23 @@ class Notifier:
         inbox_rows = [inbox.row_for(notice, emails[notice.event_id]) for notice, _ in batch]
         deferred: list[str] = []
         for channel, transport, parallel in self._channels():
-            plans = [(notice, self._plan(channel, transport, to)) for notice, to in batch]
-            claimed = ledger.claim(session, plans, inbox_rows)
-            inbox_rows = []
-            sends = [
-                self._outgoing(channel, notice, to, emails[notice.event_id])
-                for notice, to in batch
-                if notice.event_id in claimed
-            ]
-            outcomes = _send_all(transport, sends, parallel)
-            ledger.settle(session, channel, outcomes)
-            deferred += [
-                f"{o.event_id}.{channel} {o.error}" for o in outcomes if o.status == DEFERRED
-            ]
+            # Claimed only as many at a time as go out at once: whatever a crash leaves
+            # `sending` was really in the middle of its hand-over, never merely queued.
+            for start in range(0, len(batch), parallel):
+                chunk = batch[start : start + parallel]
+                plans = [(notice, self._plan(channel, transport, to)) for notice, to in chunk]
+                claimed = ledger.claim(session, plans, inbox_rows)
+                inbox_rows = []
+                sends = [
+                    self._outgoing(channel, notice, to, emails[notice.event_id])
+                    for notice, to in chunk
+                    if notice.event_id in claimed
+                ]
+                outcomes = _send_all(transport, sends, parallel)
+                ledger.settle(session, channel, outcomes)
+                deferred += [
+                    f"{o.event_id}.{channel} {o.error}" for o in outcomes if o.status == DEFERRED
+                ]
         if inbox_rows:  # no channel is enabled: the inbox alone
             ledger.claim(session, [], inbox_rows)
         if deferred:
@@ -83,12 +89,13 @@ class Notifier:
                 transport.close()
 
     def _channels(self) -> list[tuple[str, Transport, int]]:
-        # E-mail first: it carries the whole message, and it is free.
+        # E-mail first: it carries the whole message, and it is free. The console sink
+        # sends in no time: its chunk is the whole batch.
         channels = []
         if self.email is not None:
-            channels.append(("email", self.email, self.settings.smtp.pool_size))
+            channels.append(("email", self.email, _parallel(self.email, self.settings.smtp)))
         if self.sms is not None:
-            channels.append(("sms", self.sms, self.settings.sms.pool_size))
+            channels.append(("sms", self.sms, _parallel(self.sms, self.settings.sms)))
         return channels
 
     def _plan(self, channel: str, transport: Transport, contacts: Contacts) -> ledger.Plan:
@@ -125,7 +132,7 @@ def _outgoing(
 
 def _send_all(transport: Transport, sends: list[Outgoing], parallel: int) -> list[ledger.Outcome]:
     """Send each message, `parallel` at a time (green threads sharing the transport's pool)."""
-    if len(sends) <= 1 or parallel <= 1:
+    if len(sends) <= 1 or parallel <= 1 or isinstance(transport, ConsoleTransport):
         return [_send(transport, outgoing) for outgoing in sends]
     pool = GreenPool(min(parallel, len(sends)))
     return list(pool.imap(lambda outgoing: _send(transport, outgoing), sends))
@@ -146,6 +153,10 @@ def _send(transport: Transport, outgoing: Outgoing) -> ledger.Outcome:
         _log(outgoing, DEFERRED, code)
         return ledger.Outcome(outgoing.event_id, DEFERRED, code[:40])
     return ledger.Outcome(outgoing.event_id, SENT)
+
+
+def _parallel(transport: Transport, settings: SmtpSettings | SmsSettings) -> int:
+    return max(1, settings.pool_size) if not isinstance(transport, ConsoleTransport) else 1000
 
 
 def _email_transport(settings: Settings) -> Transport | None:
