@@ -159,6 +159,9 @@ class Placement(Base):
     seat_school: Mapped[str | None] = mapped_column(String(20), nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The deadline of the offer the parent was last reminded about (`offer_expiring`): a
+    # child moved up a waitlist holds a new offer with a new deadline, and is reminded again.
+    reminded_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class WaitlistEntry(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nameko.dependency_providers import Config
@@ -10,7 +10,7 @@ from nameko.rpc import RpcProxy
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from services.allocation import jobs, offers, projection, results, rounds, schools
+from services.allocation import jobs, offers, projection, reminders, results, rounds, schools
 from services.allocation.dependencies import ApplicationBacklog, ConfigTimer, call_with_timeout
 from services.allocation.domain import RoundOptions, intake_refusal
 from services.allocation.exceptions import (
@@ -108,6 +108,16 @@ class AllocationService:
         at publication all fall due at once)."""
         batch = int(self.config.get("EXPIRY_BATCH", 1000))
         while offers.expire_overdue(self.db, _now(), batch) >= batch:
+            self.db.commit()
+        self.db.commit()
+
+    @ConfigTimer.decorator("OFFER_REMINDER_CHECK_SECONDS", 300.0)
+    def remind_offers(self) -> None:
+        """Announce `offer_expiring` once per unanswered offer whose deadline is within
+        OFFER_REMINDER_HOURS; one batch per round and transaction, until none is due."""
+        lead = timedelta(hours=float(self.config.get("OFFER_REMINDER_HOURS", 24)))
+        batch = int(self.config.get("REMINDER_BATCH", 1000))
+        while reminders.remind_due(self.db, _now(), lead, batch) >= batch:
             self.db.commit()
         self.db.commit()
 

@@ -48,6 +48,7 @@ class Outgoing:
     recipient: str
     email: Email | None = None
     text: str | None = None
+    event_id: str = ""  # the event a notice is about (none for a login code)
 
 
 class Transport(Protocol):

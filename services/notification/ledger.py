@@ -1,30 +1,32 @@
 """The delivery ledger: one row per (event, channel), claimed before the send, settled after.
 
-How a send happens exactly once as the parent sees it:
+How a send happens exactly once as the parent sees it, one channel at a time:
 
-1. `claim` commits, in one transaction per event, the inbox copy with its row (`sent`: the
-   inbox is exactly once with no window at all) and a row in `sending` for each channel to
-   send, before anything leaves. A row that already exists decides instead: `sent`,
-   `failed`, `suppressed_cap` and `uncertain` are final and nothing is sent; `deferred` (the
-   last try failed transiently) is taken over for another try.
+1. `claim` commits a row in `sending` for each event to send on one channel, before anything
+   leaves (the first claim of a batch also stores the inbox copies with their rows, `sent`:
+   the inbox is exactly once with no window at all). A row that already exists decides
+   instead: `sent`, `failed`, `suppressed_cap` and `uncertain` are final and nothing is sent;
+   `deferred` (the last try failed transiently) is taken over for another try.
 2. The transport sends.
-3. `settle` commits `sent`, `deferred` (retry later) or `failed` (never retry), channel by
-   channel as each send ends.
+3. `settle` commits `sent`, `deferred` (retry later) or `failed` (never retry).
 
-If the process dies between 1 and 3 the row stays `sending`, and a redelivery cannot know
-whether the parent got the message. We never send it again: the row becomes `uncertain`
-(visible in `list_deliveries` with error `interrupted`), because a parent told twice about
-a seat, or billed SMS twice, is the failure the issue is about, and the window is the few
-milliseconds between the server's reply and our commit.
+Only then is the next channel claimed. If the process or the database dies between 1 and 3,
+the rows of that one channel stay `sending`, and a redelivery cannot know whether the parent
+got those messages. We never send them again: they become `uncertain` (visible in
+`list_deliveries` with error `interrupted`), because a parent told twice about a seat, or
+billed SMS twice, is the failure the issue is about. The channels not yet claimed were not
+touched, so the redelivery sends them normally. (Claiming every channel up front saved a
+commit, and lost the SMS of every event whose e-mail was in flight when PostgreSQL died:
+chaos scenario 3.)
 
 No age threshold is used for `sending`: a row found `sending` belongs either to a dead
 process, or to a live one (handling a duplicate copy of the event right now, or cut off from
-the broker mid-send). A live one settles the row itself, overwriting `uncertain`; a dead
+the database mid-send). A live one settles the row itself, overwriting `uncertain`; a dead
 one leaves it `uncertain`. Waiting for an age would only delay the answer: whatever the age,
 the outcome of that send is unknown, and resending is the one thing we will not do.
 
-Two commits per channel per event would be simpler to read; at publish time (a quarter of a
-million offers) every commit is an fsync, so the claims of an event share one.
+Claims and settlements take a batch of events: at publish time (a quarter of a million
+offers) every commit is an fsync, so the events of one batch share them, channel by channel.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,62 +95,57 @@ class Plan:
     daily_cap: int | None = None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How one claimed send ended: its status and, unless sent, a reason code."""
+
+    event_id: str
+    status: str
+    error: str | None = None
+
+
 def claim(
     session: Session,
-    notice: Notice,
-    plans: Sequence[Plan],
-    inbox: dict[str, Any] | None = None,
+    sends: Sequence[tuple[Notice, Plan]],
+    inbox: Sequence[dict[str, Any]] = (),
 ) -> set[str]:
-    """In one transaction: store the inbox copy if it is new, and claim each planned send.
+    """Claim the sends of a batch on one channel (and store new inbox copies); commits.
 
-    Returns the channels now `sending`: exactly the sends this worker must make. Plain SQL
-    statements rather than ORM objects: this runs once per event at publish time.
+    Returns the ids of the events now `sending` on that channel: exactly the sends this
+    worker must make. If a concurrent copy of one of the events claimed first, the batch is
+    claimed again event by event, and that event is left to the copy.
     """
-    now = datetime.now(UTC)
-    query = select(Delivery.channel, Delivery.status).where(Delivery.event_id == notice.event_id)
-    existing = dict(session.execute(query.with_for_update()).tuples().all())
-    new_rows, claimed = [], set()
     try:
-        if inbox is not None and INBOX not in existing:
-            session.execute(insert(INBOX_TABLE), [inbox])
-            new_rows.append(_row(notice, INBOX, INBOX_TRANSPORT, None, SENT, now))
-        for plan in plans:
-            status = existing.get(plan.channel)
-            if status is None:
-                status = _first_status(session, plan, now)
-                new_rows.append(_row(notice, plan.channel, plan.transport, plan.key, status, now))
-            elif status == DEFERRED:
-                status = SENDING
-                values = {"status": status, "transport": plan.transport, "updated_at": now}
-                _update(session, notice.event_id, plan.channel, **values)
-            elif status == SENDING:
-                status = UNCERTAIN
-                values = {"status": status, "last_error": "interrupted", "updated_at": now}
-                _update(session, notice.event_id, plan.channel, **values)
-            else:
-                continue
-            if status == SENDING:
-                claimed.add(plan.channel)
-            else:
-                _log(notice, plan.channel, status)
-        if new_rows:
-            session.execute(insert(DELIVERIES), new_rows)
+        claimed = _claim(session, sends, inbox)
         session.commit()
+        return claimed
     except IntegrityError:
-        session.rollback()  # a concurrent copy of the event claimed first; it sends
-        return set()
+        session.rollback()
+    claimed = set()
+    for event_id in dict.fromkeys([n.event_id for n, _ in sends] + [r["event_id"] for r in inbox]):
+        try:
+            claimed |= _claim(
+                session,
+                [send for send in sends if send[0].event_id == event_id],
+                [row for row in inbox if row["event_id"] == event_id],
+            )
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # a concurrent copy of the event claimed first; it sends
     return claimed
 
 
-def settle(
-    session: Session, event_id: str, channel: str, status: str, error: str | None = None
-) -> None:
-    """Record how a claimed send ended: `sent`, `deferred` or `failed`."""
+def settle(session: Session, channel: str, outcomes: Sequence[Outcome]) -> None:
+    """Record how claimed sends on `channel` ended (`sent`, `deferred` or `failed`); commits."""
     now = datetime.now(UTC)
-    values: dict[str, Any] = {"status": status, "last_error": error, "updated_at": now}
-    if status == SENT:
-        values["sent_at"] = now
-    _update(session, event_id, channel, **values)
+    groups: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+    for outcome in outcomes:
+        groups[(outcome.status, outcome.error)].append(outcome.event_id)
+    for (status, error), event_ids in groups.items():
+        values: dict[str, Any] = {"status": status, "last_error": error, "updated_at": now}
+        if status == SENT:
+            values["sent_at"] = now
+        _update(session, event_ids, channel, **values)
     session.commit()
 
 
@@ -174,6 +172,60 @@ def deliveries_of(session: Session, reference: str) -> list[dict[str, Any]]:
     ]
 
 
+def _claim(
+    session: Session, sends: Sequence[tuple[Notice, Plan]], inbox: Sequence[dict[str, Any]]
+) -> set[str]:
+    # Plain SQL statements rather than ORM objects: this runs for every event at publish time.
+    now = datetime.now(UTC)
+    channels = {plan.channel for _, plan in sends}
+    event_ids = {notice.event_id for notice, _ in sends} | {row["event_id"] for row in inbox}
+    query = select(Delivery.event_id, Delivery.channel, Delivery.status).where(
+        Delivery.event_id.in_(sorted(event_ids)), Delivery.channel.in_([INBOX, *channels])
+    )
+    existing = {(e, c): s for e, c, s in session.execute(query.with_for_update())}
+    fresh = [row for row in inbox if (row["event_id"], INBOX) not in existing]
+    if fresh:
+        session.execute(insert(INBOX_TABLE), fresh)
+    new_rows = [_inbox_row(row, now) for row in fresh]
+    retried: dict[str, list[str]] = defaultdict(list)
+    interrupted: dict[str, list[str]] = defaultdict(list)
+    counted: Counter[str] = Counter()  # SMS this batch already claimed, per recipient
+    claimed = set()
+    # In recipient order: the cap's per-recipient locks are then always taken in one order.
+    for notice, plan in sorted(sends, key=lambda send: send[1].key or ""):
+        status = existing.get((notice.event_id, plan.channel))
+        if status is None:
+            status = _first_status(session, plan, now, counted)
+            new_rows.append(_row(notice, plan.channel, plan.transport, plan.key, status, now))
+        elif status == DEFERRED:
+            status = SENDING
+            retried[plan.channel].append(notice.event_id)
+        elif status == SENDING:
+            status = UNCERTAIN
+            interrupted[plan.channel].append(notice.event_id)
+        else:
+            continue
+        if status == SENDING:
+            claimed.add(notice.event_id)
+        else:
+            _log(notice, plan.channel, status)
+    transports = {plan.channel: plan.transport for _, plan in sends}
+    for channel, ids in retried.items():
+        _update(
+            session, ids, channel, status=SENDING, transport=transports[channel], updated_at=now
+        )
+    for channel, ids in interrupted.items():
+        _update(session, ids, channel, status=UNCERTAIN, last_error="interrupted", updated_at=now)
+    if new_rows:
+        session.execute(insert(DELIVERIES), new_rows)
+    return claimed
+
+
+def _inbox_row(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    notice = Notice(row["event_id"], row["template"], row["reference"], row["language"], {})
+    return _row(notice, INBOX, INBOX_TRANSPORT, None, SENT, now)
+
+
 def _row(
     notice: Notice, channel: str, transport: str, key: str | None, status: str, now: datetime
 ) -> dict[str, Any]:
@@ -194,23 +246,25 @@ def _row(
     }
 
 
-def _update(session: Session, event_id: str, channel: str, **values: Any) -> None:
+def _update(session: Session, event_ids: Sequence[str], channel: str, **values: Any) -> None:
     if values.get("status") == SENDING:
         values["attempts"] = Delivery.attempts + 1  # another try of a deferred send
     statement = (
         update(Delivery)
-        .where(Delivery.event_id == event_id, Delivery.channel == channel)
+        .where(Delivery.event_id.in_(event_ids), Delivery.channel == channel)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     session.execute(statement)
 
 
-def _first_status(session: Session, plan: Plan, now: datetime) -> str:
+def _first_status(session: Session, plan: Plan, now: datetime, counted: Counter[str]) -> str:
     if plan.key is None:
         return FAILED
-    if plan.daily_cap is not None and _over_cap(session, plan.key, plan.daily_cap, now):
-        return SUPPRESSED_CAP
+    if plan.daily_cap is not None:
+        if _sent_today(session, plan.key, now) + counted[plan.key] >= plan.daily_cap:
+            return SUPPRESSED_CAP
+        counted[plan.key] += 1
     return SENDING
 
 
@@ -225,7 +279,8 @@ def _log(notice: Notice, channel: str, status: str) -> None:
     )
 
 
-def _over_cap(session: Session, key: str, cap: int, now: datetime) -> bool:
+def _sent_today(session: Session, key: str, now: datetime) -> int:
+    # Under the recipient's lock: a concurrent batch counts after this one committed.
     lock_recipient(session, key)
     count = session.scalar(
         select(func.count(Delivery.id)).where(
@@ -235,4 +290,4 @@ def _over_cap(session: Session, key: str, cap: int, now: datetime) -> bool:
             Delivery.created_at >= city_day_start(now),
         )
     )
-    return int(count or 0) >= cap
+    return int(count or 0)

@@ -1,15 +1,20 @@
-"""Delivering one notice on every channel: the inbox, e-mail and SMS, each exactly once.
+"""Delivering notices on every channel: the inbox, e-mail and SMS, each exactly once.
 
-Channels are independent: each has its own ledger row, so a retry of the event after one
-channel failed sends only that channel again. A transient failure on any channel makes the
-whole event fail after the others were tried, which sends it round the retry queues; a
-permanent one is recorded and the event succeeds.
+Channels go one after the other (see `ledger`): claim a channel's sends, send them, record
+how they ended, then the next channel. A batch of notices shares those steps in chunks as
+large as the transport's connection pool: a chunk is claimed in one commit, goes out in
+parallel, and is recorded in one commit, so a crash can leave `uncertain` only the sends
+that were really being handed over, at most one per connection. A
+transient failure on any send makes the whole call fail after every channel was tried,
+which sends the events round the retry queues; a permanent one is recorded and done.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
+from eventlet.greenpool import GreenPool
 from sqlalchemy.orm import Session
 
 from services.notification import inbox, ledger
@@ -25,8 +30,8 @@ from services.notification.exceptions import DeliveryFailed
 from services.notification.messages import Email, render_email, render_sms
 from services.notification.notices import Contacts, Notice
 from services.notification.policy import DEFERRED, FAILED, SENT
-from services.notification.settings import Settings
-from services.notification.sms import normalise_phone, prepare
+from services.notification.settings import Settings, SmsSettings, SmtpSettings
+from services.notification.sms import fit, normalise_phone, prepare
 from services.notification.smtp import SmtpTransport
 
 log = logging.getLogger(__name__)
@@ -40,24 +45,42 @@ class Notifier:
         self.email = _email_transport(settings)
         self.sms = _sms_transport(settings)
 
-    def notify(self, session: Session, notice: Notice, contacts: Contacts) -> None:
-        """Deliver `notice`; raises DeliveryFailed if a channel should be tried again."""
-        email = render_email(notice.template, notice.language, notice.context)
-        sends = self._sends(notice, contacts, email)
-        plans = [plan for plan, _, _ in sends]
-        claimed = ledger.claim(session, notice, plans, inbox.row_for(notice, email))
-        deferred = []
-        for plan, transport, outgoing in sends:
-            if plan.channel in claimed:
-                code = _send(session, transport, notice, outgoing)
-                deferred += [code] if code else []
+    def notify(self, session: Session, notices: Sequence[tuple[Notice, Contacts]]) -> None:
+        """Deliver each notice to its contacts; raises DeliveryFailed if a send should be
+        tried again (the others are recorded, so a retry sends only what is missing)."""
+        batch = list({notice.event_id: (notice, to) for notice, to in reversed(notices)}.values())
+        emails = {n.event_id: render_email(n.template, n.language, n.context) for n, _ in batch}
+        inbox_rows = [inbox.row_for(notice, emails[notice.event_id]) for notice, _ in batch]
+        deferred: list[str] = []
+        for channel, transport, parallel in self._channels():
+            # Claimed only as many at a time as go out at once: whatever a crash leaves
+            # `sending` was really in the middle of its hand-over, never merely queued.
+            for start in range(0, len(batch), parallel):
+                chunk = batch[start : start + parallel]
+                plans = [(notice, self._plan(channel, transport, to)) for notice, to in chunk]
+                claimed = ledger.claim(session, plans, inbox_rows)
+                inbox_rows = []
+                sends = [
+                    self._outgoing(channel, notice, to, emails[notice.event_id])
+                    for notice, to in chunk
+                    if notice.event_id in claimed
+                ]
+                outcomes = _send_all(transport, sends, parallel)
+                ledger.settle(session, channel, outcomes)
+                deferred += [
+                    f"{o.event_id}.{channel} {o.error}" for o in outcomes if o.status == DEFERRED
+                ]
+        if inbox_rows:  # no channel is enabled: the inbox alone
+            ledger.claim(session, [], inbox_rows)
         if deferred:
-            raise DeliveryFailed(f"event {notice.event_id}: {', '.join(deferred)}")
+            raise DeliveryFailed(f"{len(deferred)} send(s) to retry: {', '.join(deferred[:5])}")
 
     def sms_text(self, template: str, language: str, context: dict[str, object]) -> str:
-        """The SMS as it will be sent (NFC, one line, folded if diacritics are off)."""
+        """The SMS as it will be sent (NFC, one line, folded if diacritics are off, shortened
+        to SMS_MAX_SEGMENTS parts)."""
         rendered = render_sms(template, language, dict(context))
-        return prepare(rendered, diacritics=self.settings.sms.diacritics)
+        text = prepare(rendered, diacritics=self.settings.sms.diacritics)
+        return fit(text, self.settings.sms.max_segments)
 
     def close(self) -> None:
         """Release the transports' connections."""
@@ -65,24 +88,31 @@ class Notifier:
             if transport is not None:
                 transport.close()
 
-    def _sends(
-        self, notice: Notice, contacts: Contacts, email: Email
-    ) -> list[tuple[ledger.Plan, Transport, Outgoing]]:
-        # What to send on each enabled channel, and how the ledger should record it.
-        secret, sends = self.settings.recipient_secret, []
+    def _channels(self) -> list[tuple[str, Transport, int]]:
+        # E-mail first: it carries the whole message, and it is free. The console sink
+        # sends in no time: its chunk is the whole batch.
+        channels = []
         if self.email is not None:
-            plan = ledger.Plan(
-                "email", self.email.name, ledger.recipient_key(secret, contacts.email)
-            )
-            outgoing = _outgoing(notice, "email", contacts.email, email=email)
-            sends.append((plan, self.email, outgoing))
+            channels.append(("email", self.email, _parallel(self.email, self.settings.smtp)))
         if self.sms is not None:
-            phone = _phone(contacts.phone)
-            key = ledger.recipient_key(secret, phone) if phone else None
-            plan = ledger.Plan("sms", self.sms.name, key, self.settings.sms.daily_cap)
-            text = self.sms_text(notice.template, notice.language, notice.context)
-            sends.append((plan, self.sms, _outgoing(notice, "sms", phone or "", text=text)))
-        return sends
+            channels.append(("sms", self.sms, _parallel(self.sms, self.settings.sms)))
+        return channels
+
+    def _plan(self, channel: str, transport: Transport, contacts: Contacts) -> ledger.Plan:
+        secret = self.settings.recipient_secret
+        if channel == "email":
+            return ledger.Plan(
+                channel, transport.name, ledger.recipient_key(secret, contacts.email)
+            )
+        phone = _phone(contacts.phone)
+        key = ledger.recipient_key(secret, phone) if phone else None
+        return ledger.Plan(channel, transport.name, key, self.settings.sms.daily_cap)
+
+    def _outgoing(self, channel: str, notice: Notice, to: Contacts, email: Email) -> Outgoing:
+        if channel == "email":
+            return _outgoing(notice, channel, to.email, email=email)
+        text = self.sms_text(notice.template, notice.language, notice.context)
+        return _outgoing(notice, channel, _phone(to.phone) or "", text=text)
 
 
 def _outgoing(
@@ -96,28 +126,37 @@ def _outgoing(
         recipient=recipient,
         email=email,
         text=text if channel == "sms" else None,
+        event_id=notice.event_id,
     )
 
 
-def _send(session: Session, transport: Transport, notice: Notice, outgoing: Outgoing) -> str | None:
-    """Send one claimed message and settle its row; the code of a transient failure, or None."""
-    event_id, channel = notice.event_id, outgoing.channel
+def _send_all(transport: Transport, sends: list[Outgoing], parallel: int) -> list[ledger.Outcome]:
+    """Send each message, `parallel` at a time (green threads sharing the transport's pool)."""
+    if len(sends) <= 1 or parallel <= 1 or isinstance(transport, ConsoleTransport):
+        return [_send(transport, outgoing) for outgoing in sends]
+    pool = GreenPool(min(parallel, len(sends)))
+    return list(pool.imap(lambda outgoing: _send(transport, outgoing), sends))
+
+
+def _send(transport: Transport, outgoing: Outgoing) -> ledger.Outcome:
+    """Send one claimed message; how it ended, for the ledger."""
     try:
         transport.send(outgoing)
     except PermanentFailure as exc:
-        ledger.settle(session, event_id, channel, FAILED, exc.code)
-        _log(notice, channel, FAILED, exc.code)
-        return None
+        _log(outgoing, FAILED, exc.code)
+        return ledger.Outcome(outgoing.event_id, FAILED, exc.code)
     except Exception as exc:
         # Transient, or a bug: either way the event goes round the retry queues and can be
         # replayed from the dead-letter queue once fixed. Only the type is kept: a message
         # may quote an address.
         code = exc.code if isinstance(exc, TransientFailure) else f"error_{type(exc).__name__}"
-        ledger.settle(session, event_id, channel, DEFERRED, code[:40])
-        _log(notice, channel, DEFERRED, code)
-        return code
-    ledger.settle(session, event_id, channel, SENT)
-    return None
+        _log(outgoing, DEFERRED, code)
+        return ledger.Outcome(outgoing.event_id, DEFERRED, code[:40])
+    return ledger.Outcome(outgoing.event_id, SENT)
+
+
+def _parallel(transport: Transport, settings: SmtpSettings | SmsSettings) -> int:
+    return max(1, settings.pool_size) if not isinstance(transport, ConsoleTransport) else 1000
 
 
 def _email_transport(settings: Settings) -> Transport | None:
@@ -139,13 +178,13 @@ def _phone(phone: str) -> str | None:
         return None
 
 
-def _log(notice: Notice, channel: str, status: str, code: str) -> None:
+def _log(outgoing: Outgoing, status: str, code: str) -> None:
     log.warning(
         "delivery %s: event=%s reference=%s template=%s channel=%s error=%s",
         status,
-        notice.event_id,
-        notice.reference,
-        notice.template,
-        channel,
+        outgoing.event_id,
+        outgoing.reference,
+        outgoing.template,
+        outgoing.channel,
         code,
     )

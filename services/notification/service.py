@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.notification import inbox, ledger, otp
-from services.notification.contracts import parse_offer_expiring
 from services.notification.dependencies import Channels
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
 from services.notification.notices import contacts_of, notice_for
 from services.notification.notifier import Notifier
 from shared.db.dependency import Database
-from shared.events import Message, PoisonMessage, parse_message
-from shared.messaging.entrypoints import handle_event, rpc
+from shared.events import PoisonMessage, parse_message
+from shared.messaging.batch import handle_event_batch
+from shared.messaging.entrypoints import rpc
+
+# Events per batch: at publish time one batch shares each commit and one registration call.
+# The container's max_workers (nameko's prefetch) must be at least this.
+BATCH = 100
 
 
 class NotificationService:
@@ -29,70 +32,70 @@ class NotificationService:
     notifier: Notifier = Channels()
     registration = RpcProxy("registration")
 
-    @handle_event("registration", "application_received")
-    def handle_application_received(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("registration", "application_received", size=BATCH)
+    def handle_application_received(self, bodies: list[dict[str, Any]]) -> None:
         """A receipt: the application is in, with its preferences."""
-        self._notify(parse_message(body, "application_received"))
+        self._notify(bodies, "application_received")
 
-    @handle_event("registration", "application_verified")
-    def handle_application_verified(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("registration", "application_verified", size=BATCH)
+    def handle_application_verified(self, bodies: list[dict[str, Any]]) -> None:
         """The application matches the register and takes part in the allocation."""
-        self._notify(parse_message(body, "application_verified"))
+        self._notify(bodies, "application_verified")
 
-    @handle_event("registration", "application_rejected")
-    def handle_application_rejected(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("registration", "application_rejected", size=BATCH)
+    def handle_application_rejected(self, bodies: list[dict[str, Any]]) -> None:
         """The application failed verification; each reason in words."""
-        self._notify(parse_message(body, "application_rejected"))
+        self._notify(bodies, "application_rejected")
 
-    @handle_event("registration", "application_withdrawn")
-    def handle_application_withdrawn(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("registration", "application_withdrawn", size=BATCH)
+    def handle_application_withdrawn(self, bodies: list[dict[str, Any]]) -> None:
         """The application was withdrawn as the parent asked."""
-        self._notify(parse_message(body, "application_withdrawn"))
+        self._notify(bodies, "application_withdrawn")
 
-    @handle_event("allocation", "seat_offered")
-    def handle_seat_offered(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("allocation", "seat_offered", size=BATCH)
+    def handle_seat_offered(self, bodies: list[dict[str, Any]]) -> None:
         """A seat with its deadline (or a seat reached by moving up a waitlist)."""
-        self._notify(parse_message(body, "seat_offered"))
+        self._notify(bodies, "seat_offered")
 
-    @handle_event("allocation", "application_waitlisted")
-    def handle_application_waitlisted(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("allocation", "application_waitlisted", size=BATCH)
+    def handle_application_waitlisted(self, bodies: list[dict[str, Any]]) -> None:
         """Waitlist positions at the schools ranked higher."""
-        self._notify(parse_message(body, "application_waitlisted"))
+        self._notify(bodies, "application_waitlisted")
 
-    @handle_event("allocation", "application_unplaced")
-    def handle_application_unplaced(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("allocation", "application_unplaced", size=BATCH)
+    def handle_application_unplaced(self, bodies: list[dict[str, Any]]) -> None:
         """No seat in this round, and why."""
-        self._notify(parse_message(body, "application_unplaced"))
+        self._notify(bodies, "application_unplaced")
 
-    @handle_event("allocation", "offer_expiring")
-    def handle_offer_expiring(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("allocation", "offer_expiring", size=BATCH)
+    def handle_offer_expiring(self, bodies: list[dict[str, Any]]) -> None:
         """A reminder: an offer's deadline is near and it has no answer yet."""
-        self._notify(parse_offer_expiring(body))
+        self._notify(bodies, "offer_expiring")
 
-    @handle_event("allocation", "offer_accepted")
-    def handle_offer_accepted(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("allocation", "offer_accepted", size=BATCH)
+    def handle_offer_accepted(self, bodies: list[dict[str, Any]]) -> None:
         """The parent's acceptance is recorded; the school checks the papers next."""
-        self._notify(parse_message(body, "offer_accepted"))
+        self._notify(bodies, "offer_accepted")
 
-    @handle_event("allocation", "offer_declined")
-    def handle_offer_declined(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("allocation", "offer_declined", size=BATCH)
+    def handle_offer_declined(self, bodies: list[dict[str, Any]]) -> None:
         """The parent's refusal is recorded."""
-        self._notify(parse_message(body, "offer_declined"))
+        self._notify(bodies, "offer_declined")
 
-    @handle_event("allocation", "offer_expired")
-    def handle_offer_expired(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("allocation", "offer_expired", size=BATCH)
+    def handle_offer_expired(self, bodies: list[dict[str, Any]]) -> None:
         """The deadline passed without an answer; the seat is gone."""
-        self._notify(parse_message(body, "offer_expired"))
+        self._notify(bodies, "offer_expired")
 
-    @handle_event("allocation", "enrollment_confirmed")
-    def handle_enrollment_confirmed(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("allocation", "enrollment_confirmed", size=BATCH)
+    def handle_enrollment_confirmed(self, bodies: list[dict[str, Any]]) -> None:
         """The school confirmed the enrollment."""
-        self._notify(parse_message(body, "enrollment_confirmed"))
+        self._notify(bodies, "enrollment_confirmed")
 
-    @handle_event("allocation", "school_rejected")
-    def handle_school_rejected(self, body: dict[str, Any]) -> None:
+    @handle_event_batch("allocation", "school_rejected", size=BATCH)
+    def handle_school_rejected(self, bodies: list[dict[str, Any]]) -> None:
         """The school did not confirm the enrollment, with its reason."""
-        self._notify(parse_message(body, "school_rejected"))
+        self._notify(bodies, "school_rejected")
 
     @rpc(expected_exceptions=(OtpRateLimited, OtpNotSent))
     def send_otp(self, phone: str, language: str, code: str, valid_minutes: int = 5) -> None:
@@ -115,13 +118,16 @@ class NotificationService:
         self.db.execute(text("SELECT 1"))
         return {"service": self.name, "database": "ok"}
 
-    def _notify(self, message: Message) -> None:
-        reference = message.payload["reference"]
-        try:
-            application = self.registration.get_application(reference)
-        except RemoteError as exc:
-            if exc.exc_type == "ApplicationNotFound":
-                raise PoisonMessage(f"no application {reference}") from exc
-            raise
-        notice = notice_for(message.event_id, message.type, message.payload, application)
-        self.notifier.notify(self.db, notice, contacts_of(application))
+    def _notify(self, bodies: list[dict[str, Any]], event_type: str) -> None:
+        messages = [parse_message(body, event_type) for body in bodies]
+        # One call for the batch: the guardians' contacts stay in registration's database.
+        references = sorted({message.payload["reference"] for message in messages})
+        applications = self.registration.get_applications(references)
+        notices = []
+        for message in messages:
+            application = applications.get(message.payload["reference"])
+            if application is None:
+                raise PoisonMessage(f"no application {message.payload['reference']}")
+            notice = notice_for(message.event_id, message.type, message.payload, application)
+            notices.append((notice, contacts_of(application)))
+        self.notifier.notify(self.db, notices)

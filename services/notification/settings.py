@@ -38,6 +38,7 @@ class SmsSettings:
     timeout: float = 10.0
     pool_size: int = 10
     diacritics: bool = True
+    max_segments: int = 2
     daily_cap: int = 10
 
 
@@ -56,8 +57,8 @@ class Settings:
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
         """Build from a nameko config (keys documented in services/notification/config.yml)."""
         settings = cls(
-            email_transport=str(config.get("EMAIL_TRANSPORT", "smtp")),
-            sms_transport=str(config.get("SMS_TRANSPORT", "console")),
+            email_transport=_transport(config.get("EMAIL_TRANSPORT", "smtp")),
+            sms_transport=_transport(config.get("SMS_TRANSPORT", "console")),
             smtp=SmtpSettings(
                 host=str(config.get("SMTP_HOST", "127.0.0.1")),
                 port=int(config.get("SMTP_PORT", 1025)),
@@ -75,6 +76,7 @@ class Settings:
                 timeout=float(config.get("SMS_TIMEOUT_SECONDS", 10)),
                 pool_size=int(config.get("SMS_POOL_SIZE", 10)),
                 diacritics=_flag(config.get("SMS_DIACRITICS", True)),
+                max_segments=int(config.get("SMS_MAX_SEGMENTS", 2)),
                 daily_cap=int(config.get("SMS_DAILY_CAP", 10)),
             ),
             otp=OtpLimits(
@@ -95,6 +97,11 @@ class Settings:
             raise ValueError(f"EMAIL_TRANSPORT must be one of {EMAIL_TRANSPORTS}")
         if self.sms_transport not in SMS_TRANSPORTS:
             raise ValueError(f"SMS_TRANSPORT must be one of {SMS_TRANSPORTS}")
+
+
+def _transport(value: Any) -> str:
+    # YAML reads a bare `off` (as `${SMS_TRANSPORT:off}` becomes) as the boolean false.
+    return "off" if value is False else str(value)
 
 
 def _flag(value: Any) -> bool:

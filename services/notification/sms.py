@@ -59,6 +59,28 @@ def prepare(text: str, *, diacritics: bool = True) -> str:
     return text if diacritics else fold_diacritics(text)
 
 
+def fit(text: str, max_segments: int) -> str:
+    """`text`, shortened on purpose if it would cost more than `max_segments` parts.
+
+    First without diacritics (GSM-7 holds 153 characters a part, UCS-2 only 67); if that is
+    still too long, cut at the last whole word that fits and end with "...". The templates
+    put the reference and the point first, so what a cut loses is the tail (the e-mail and
+    the inbox always carry the whole message).
+    """
+    if shape(text).segments <= max_segments:
+        return text
+    folded = fold_diacritics(text)
+    if shape(folded).segments <= max_segments:
+        return folded
+    words, kept = folded.split(" "), ""
+    for word in words:
+        longer = f"{kept} {word}" if kept else word
+        if shape(longer + "...").segments > max_segments:
+            break
+        kept = longer
+    return kept + "..."
+
+
 def fold_diacritics(text: str) -> str:
     """Vietnamese without its marks: `Hồ sơ đã nhận` becomes `Ho so da nhan`."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))

@@ -17,11 +17,31 @@ from email.header import Header
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 
 from services.notification.channels import Outgoing, PermanentFailure, TransientFailure
 from services.notification.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
+
+
+class _Compat32ShortHeaders(Compat32):
+    """compat32, except that a header short and plain enough to need no folding or encoding is
+    written as it is: compat32 runs every header through `Header`'s folding machinery, which
+    was a sixth of the notifier's time at publish time. The output is byte for byte the same."""
+
+    def _fold(self, name: str, value: object, sanitize: bool) -> str:
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and value.isprintable()  # no CR or LF: nothing to fold, nothing injected
+            and len(name) + len(value) + 2 <= (self.max_line_length or 78)
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)  # type: ignore[misc]
+
+
+SHORT_HEADERS = _Compat32ShortHeaders()
 
 
 @dataclass
@@ -96,11 +116,15 @@ def build_message(sender: str, outgoing: Outgoing) -> Message:
     assert outgoing.email is not None
     message: Message
     if outgoing.recipient.isascii():
-        message = MIMEMultipart("alternative")
+        message = MIMEMultipart("alternative", policy=SHORT_HEADERS)
         # A Header object, not its string: the generator then folds it after "Subject: ".
         message["Subject"] = Header(outgoing.email.subject, "utf-8")  # type: ignore[assignment]
-        message.attach(MIMEText(outgoing.email.text, "plain", "utf-8"))
-        message.attach(MIMEText(outgoing.email.html, "html", "utf-8"))
+        message.attach(MIMEText(outgoing.email.text, "plain", "utf-8", policy=SHORT_HEADERS))
+        message.attach(MIMEText(outgoing.email.html, "html", "utf-8", policy=SHORT_HEADERS))
+        # Our own boundary: the generator's random one is checked against the body with a
+        # freshly compiled regex, a tenth of the cost of a message. Base64 parts never
+        # contain "=_", so this one cannot clash.
+        message.set_boundary(f"=_{outgoing.key}")
     else:
         message = EmailMessage()
         message["Subject"] = outgoing.email.subject

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.timer import timer
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from services.registration import checking, store
@@ -88,6 +88,13 @@ class RegistrationService:
         if application is None:
             raise ApplicationNotFound(reference)
         return ApplicationView().dump(application)
+
+    @rpc
+    def get_applications(self, references: list[str]) -> dict[str, dict[str, Any]]:
+        """Applications by reference, for a batch of notices; unknown references are left out."""
+        found = self.db.scalars(select(Application).where(Application.reference.in_(references)))
+        views = ApplicationView(many=True).dump(found)
+        return {view["reference"]: view for view in views}
 
     @rpc
     def list_applications(self, owner_id: str) -> list[dict[str, Any]]:

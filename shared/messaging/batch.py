@@ -97,3 +97,12 @@ def handle_command_batch(command: str, size: int = 200, wait: float = 0.05) -> A
     return BatchConsumer.decorator(
         queue_for=lambda service: topology.command_queue(service, command), size=size, wait=wait
     )
+
+
+def handle_event_batch(source: str, event_type: str, size: int = 200, wait: float = 0.05) -> Any:
+    """Decorate the handler of one event type (see shared.topology) that takes a list of bodies."""
+    return BatchConsumer.decorator(
+        queue_for=lambda service: topology.event_queue(service, source, event_type),
+        size=size,
+        wait=wait,
+    )

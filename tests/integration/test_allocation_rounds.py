@@ -126,7 +126,12 @@ def harness(
     """Allocation (with the fake registration) running on fresh grade-1 schools."""
     db_uri = make_database("allocation")
     config = service_config(
-        db_uri, OFFER_EXPIRY_SECONDS=0.2, EXPIRY_BATCH=1, REGISTRATION_TIMEOUT_SECONDS=2
+        db_uri,
+        OFFER_EXPIRY_SECONDS=0.2,
+        EXPIRY_BATCH=1,
+        REGISTRATION_TIMEOUT_SECONDS=2,
+        OFFER_REMINDER_CHECK_SECONDS=0.2,
+        OFFER_REMINDER_HOURS=24,
     )
     FakeRegistration.answer, FakeRegistration.owners = {"unverified": 0, "backlog": 0}, {}
     registration = container_factory(FakeRegistration, config)

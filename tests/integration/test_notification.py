@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
-from services.notification.contracts import offer_expiring_message
+from services.notification.sms import shape
 from shared.events import make_message
 from shared.messaging.bus import MessageBus
 from tests.integration.notification_support import PHONE, deliveries, mails, publish, submit
@@ -25,13 +25,6 @@ REGISTRATION_EVENTS = {
     "application_rejected",
     "application_withdrawn",
 }
-
-
-def envelope(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """A wire-ready event, the prototype contract for the reminder included."""
-    if event_type == "offer_expiring":
-        return offer_expiring_message(payload)
-    return make_message(event_type, payload)
 
 
 def test_a_received_application_reaches_the_guardian_by_email_sms_and_inbox_in_vietnamese(
@@ -85,23 +78,33 @@ def test_an_english_speaking_guardian_is_told_in_english_on_every_channel(
         assert list_inbox("TSREF00000000A2")[0]["body"].startswith("Dear Nguyễn Thị Bình,")
 
 
+@pytest.mark.parametrize(
+    ("language", "sms_opening", "greeting"),
+    [("vi", "Tuyển sinh", "Kính gửi"), ("en", "Admissions", "Dear")],
+)
 def test_every_parent_facing_event_reaches_the_guardian_on_every_channel(
     start_notification: Callable[..., Any],
     bus: MessageBus,
     smtp_sink: dict[str, Any],
     sms_sink: Any,
+    language: str,
+    sms_opening: str,
+    greeting: str,
 ) -> None:
     notification = start_notification(SMS_DAILY_CAP=100)
-    reference = "TSREF00000000A3"
-    submit(bus, notification, reference)
+    reference = f"TSREF00000000A3{language.upper()}"
+    submit(bus, notification, reference, language=language)
     published = {}
 
     for event_type, payload, template in EVENTS:
-        event = envelope(event_type, {**payload, "reference": reference})
+        event = make_message(event_type, {**payload, "reference": reference})
         source = "registration" if event_type in REGISTRATION_EVENTS else "allocation"
         publish(bus, notification, source, event).get()
         published[event["event_id"]] = template
 
+    sent = {mail["Message-ID"].strip(): mail for mail in mails(smtp_sink["maildir"])}
+    with entrypoint_hook(notification, "list_inbox") as list_inbox:
+        inbox = {note["event_id"]: note for note in list_inbox(reference)}
     for event_id, template in published.items():
         rows = deliveries(notification, reference, event_id=event_id)
         assert {(row["channel"], row["template"], row["status"]) for row in rows} == {
@@ -109,8 +112,18 @@ def test_every_parent_facing_event_reaches_the_guardian_on_every_channel(
             ("email", template, "sent"),
             ("sms", template, "sent"),
         }
-        assert len(sms_sink.messages(event_id)) == 1
-    assert len(mails(smtp_sink["maildir"])) == len(EVENTS) + 1  # and the receipt
+        mail = sent[f"<{event_id}.email@notification.tuyensinh.local>"]
+        assert mail["X-Tuyensinh-Template"] == template
+        assert text_of(mail).startswith(greeting)
+        assert f'lang="{language}"' in mail.get_body(preferencelist=("html",)).get_content()
+        [sms] = sms_sink.messages(event_id)
+        assert sms["text"].startswith(sms_opening) and reference in sms["text"]
+        assert shape(sms["text"]).segments <= (2 if language == "vi" else 1)
+        assert (inbox[event_id]["subject"], inbox[event_id]["language"]) == (
+            mail["Subject"],
+            language,
+        )
+    assert len(sent) == len(EVENTS) + 1  # and the receipt
     assert len(mails(smtp_sink["maildir"], "waitlist_moved")) == 1
 
 
@@ -146,11 +159,13 @@ def test_copies_of_one_event_handled_at_the_same_moment_send_once(
     submit(bus, notification, "TSREF00000000A6")
     event_type, payload, _ = EVENTS[4]  # a seat offered
     event = make_message(event_type, {**payload, "reference": "TSREF00000000A6"})
-    handled = iter(range(1, 6))
+    handled = []
 
-    with entrypoint_waiter(
-        notification, "handle_seat_offered", callback=lambda *_: next(handled) == 5
-    ):
+    def all_handled(worker_ctx: Any, result: Any, exc_info: Any) -> bool:
+        handled.extend(worker_ctx.args[0])  # the copies a batch worker was handed
+        return len(handled) == 5
+
+    with entrypoint_waiter(notification, "handle_seat_offered", callback=all_handled):
         for _ in range(5):  # e.g. an outbox relay that crashed before deleting what it sent
             bus.publish_event("allocation", event)
 

@@ -19,10 +19,13 @@ from tests.support.waiting import wait_for
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:`port` to `target_host`:`target_port` until cut."""
+    """Forwards 127.0.0.1:`port` to `target_host`:`target_port` until cut.
 
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.port = free_port()
+    Give the `port` of a proxy that was cut to bring the connection back where it was.
+    """
+
+    def __init__(self, target_host: str, target_port: int, port: int | None = None) -> None:
+        self.port = port or free_port()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "tests.support.tcp_proxy", str(self.port)]
             + [target_host, str(target_port)],

@@ -16,7 +16,8 @@ from services.notification.channels import (
     fill_body,
 )
 from services.notification.messages import Email
-from services.notification.smtp import build_message, classify
+from services.notification.settings import Settings
+from services.notification.smtp import SHORT_HEADERS, build_message, classify
 
 BODY = {"to": "$to", "message": {"text": "$text", "parts": "$segments"}, "tag": "ts-$key"}
 VALUES = {"to": "+84912345678", "text": 'He said "hi" \\ {x}', "segments": 2, "key": "e1.sms"}
@@ -93,3 +94,22 @@ def test_an_address_outside_ascii_gets_a_message_that_can_negotiate_smtputf8() -
 
     assert isinstance(message, EmailMessage)
     assert message["To"] == "ngọc@example.com"
+
+
+def test_a_channel_switched_off_from_the_environment_is_off_although_yaml_reads_false() -> None:
+    # `${SMS_TRANSPORT:console}` with SMS_TRANSPORT=off reaches the config as YAML's false.
+    settings = Settings.from_config({"SMS_TRANSPORT": False, "EMAIL_TRANSPORT": "console"})
+
+    assert (settings.sms_transport, settings.email_transport) == ("off", "console")
+    with pytest.raises(ValueError):
+        Settings.from_config({"SMS_TRANSPORT": "carrier-pigeon"})
+
+
+@pytest.mark.parametrize("subject", ["Offer TS1", "Hồ sơ TS1: được nhận vào trường " + "X" * 80])
+def test_short_headers_are_written_byte_for_byte_as_compat32_writes_them(subject: str) -> None:
+    email = Email(subject=subject, text="Kính gửi,\nDòng hai.\n", html="<p>Kính gửi</p>")
+    outgoing = Outgoing("email", "e1.email", "seat_offered", "R", "a@example.com", email=email)
+    message = build_message("tuyensinh@localhost", outgoing)
+
+    assert message.policy is SHORT_HEADERS
+    assert message.as_bytes(policy=SHORT_HEADERS) == message.as_bytes(policy=policy.compat32)

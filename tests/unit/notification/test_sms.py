@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from services.notification.sms import (
     encoding_of,
+    fit,
     fold_diacritics,
     normalise_phone,
     prepare,
@@ -111,3 +112,32 @@ def test_segments_always_have_room_for_the_whole_text(text: str) -> None:
     else:
         assert sms.segments * part >= sms.units
         assert (sms.segments - 1) * part < sms.units + sms.segments  # no needless part
+
+
+def test_a_text_within_the_part_budget_is_sent_as_written() -> None:
+    text = "Tuyển sinh: hồ sơ TS1 được nhận vào trường TH-001. " * 2  # 104 UCS-2 units
+    assert shape(text).segments == 2
+    assert fit(text, 2) == text
+
+
+def test_a_vietnamese_text_over_the_budget_is_folded_to_gsm7_first() -> None:
+    text = "Tuyển sinh: hồ sơ đã được tiếp nhận, kết quả sẽ báo qua SMS. " * 3  # 3 UCS-2 parts
+    assert shape(text).segments == 3
+
+    shortened = fit(text, 2)
+
+    assert shortened == fold_diacritics(text)
+    assert (shape(shortened).encoding, shape(shortened).segments) == ("gsm7", 2)
+
+
+def test_a_text_too_long_even_folded_is_cut_at_a_word_with_an_ellipsis() -> None:
+    text = "Tuyển sinh: hồ sơ TS1 " + "chưa hợp lệ vì thiếu giấy tờ " * 20
+
+    shortened = fit(text, 1)
+
+    assert shape(shortened).segments == 1
+    assert shortened.startswith("Tuyen sinh: ho so TS1 ")
+    cut = shortened.removesuffix("...")
+    assert shortened.endswith("...") and fold_diacritics(text).startswith(cut)
+    assert fold_diacritics(text)[len(cut)] == " "  # never half a word
+    assert len(shortened) > 150  # it uses the part it pays for

@@ -1,0 +1,66 @@
+"""Reminders before an offer expires: one `offer_expiring` per unanswered offer, staged in the
+outbox in the transaction that marks the offer reminded, so it is announced exactly once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from services.allocation import rounds
+from services.allocation.models import Placement, Round
+from shared.db.outbox import stage_events
+from shared.events import make_message
+
+SERVICE = "allocation"
+
+
+def remind_due(session: Session, now: datetime, lead: timedelta, limit: int) -> int:
+    """Stage reminders for up to `limit` offers per published round whose deadline falls
+    within `lead` of `now`; returns the most staged in one round (`limit`: more may wait)."""
+    round_ids = session.scalars(select(Round.round_id).where(Round.status == "published")).all()
+    most = 0
+    for round_id in round_ids:
+        # The round's lock orders this with the seat steps: an offer answered or moved
+        # meanwhile is seen as it is now, never reminded after its answer.
+        round_ = rounds.get_round(session, round_id, lock=True)
+        if round_.status != "published":
+            continue
+        due = func.coalesce(Placement.deadline, round_.offer_deadline)
+        query = (
+            select(Placement.reference, Placement.seat_school, due)
+            .where(
+                Placement.round_id == round_id,
+                Placement.status == "offered",
+                due > now,
+                due <= now + lead,
+                or_(Placement.reminded_deadline.is_(None), Placement.reminded_deadline != due),
+            )
+            .order_by(due, Placement.reference)
+            .limit(limit)
+        )
+        rows = session.execute(query).all()
+        if not rows:
+            continue
+        messages = [
+            make_message(
+                "offer_expiring",
+                {
+                    "reference": reference,
+                    "round_id": round_id,
+                    "school_code": school,
+                    "deadline": deadline,
+                },
+            )
+            for reference, school, deadline in rows
+        ]
+        stage_events(session, SERVICE, messages)
+        session.execute(
+            update(Placement)
+            .where(Placement.reference.in_([reference for reference, _, _ in rows]))
+            .values(reminded_deadline=due)
+            .execution_options(synchronize_session=False)
+        )
+        most = max(most, len(rows))
+    return most
