@@ -40,10 +40,17 @@ class Notifier:
         self.email = _email_transport(settings)
         self.sms = _sms_transport(settings)
 
-    def notify(self, session: Session, notice: Notice, contacts: Contacts) -> None:
-        """Deliver `notice`; raises DeliveryFailed if a channel should be tried again."""
+    def notify(
+        self,
+        session: Session,
+        notice: Notice,
+        contacts: Contacts,
+        channels: frozenset[str] = frozenset(("email", "sms")),
+    ) -> None:
+        """Deliver `notice` to the inbox and on `channels`; raises DeliveryFailed if a channel
+        should be tried again."""
         email = render_email(notice.template, notice.language, notice.context)
-        sends = self._sends(notice, contacts, email)
+        sends = [s for s in self._sends(notice, contacts, email) if s[0].channel in channels]
         plans = [plan for plan, _, _ in sends]
         claimed = ledger.claim(session, notice, plans, inbox.row_for(notice, email))
         deferred = []

@@ -9,7 +9,7 @@ from nameko.rpc import RpcProxy
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.notification import inbox, ledger, otp
+from services.notification import inbox, ledger, otp, preferences
 from services.notification.contracts import parse_offer_expiring
 from services.notification.dependencies import Channels
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
@@ -94,6 +94,27 @@ class NotificationService:
         """The school did not confirm the enrollment, with its reason."""
         self._notify(parse_message(body, "school_rejected"))
 
+    @handle_event("allocation", "round_discarded")
+    def handle_round_discarded(self, body: dict[str, Any]) -> None:
+        """Forget a wiped practice round: its inbox notices and their ledger rows."""
+        message = parse_message(body, "round_discarded")
+        inbox.discard_round(self.db, message.payload["round_id"])
+        self.db.commit()
+
+    @rpc
+    def get_preferences(self, owner_id: str) -> dict[str, Any]:
+        """A parent account's language and channels (defaults if it chose none)."""
+        return preferences.as_dict(preferences.preferences_of(self.db, owner_id))
+
+    @rpc
+    def set_preferences(
+        self, owner_id: str, language: str, email: bool, sms: bool
+    ) -> dict[str, Any]:
+        """Store a parent account's language and channels; later notices follow them."""
+        saved = preferences.save_preferences(self.db, owner_id, language, email, sms)
+        self.db.commit()
+        return preferences.as_dict(saved)
+
     @rpc(expected_exceptions=(OtpRateLimited, OtpNotSent))
     def send_otp(self, phone: str, language: str, code: str, valid_minutes: int = 5) -> None:
         """Text a login code to a phone, within the per-phone rate limits."""
@@ -123,5 +144,8 @@ class NotificationService:
             if exc.exc_type == "ApplicationNotFound":
                 raise PoisonMessage(f"no application {reference}") from exc
             raise
+        chosen = preferences.preferences_of(self.db, application.get("owner_id"))
+        application = preferences.with_language(application, chosen)
         notice = notice_for(message.event_id, message.type, message.payload, application)
-        self.notifier.notify(self.db, notice, contacts_of(application))
+        channels = preferences.channels_for(chosen, bool(application.get("practice")))
+        self.notifier.notify(self.db, notice, contacts_of(application), channels)
