@@ -320,6 +320,13 @@ PAYLOADS: dict[tuple[str, int], type[Schema]] = {
 }
 
 
+def round_id_for(year: int, level: str, number: int = 1, practice: bool = False) -> str:
+    """Readable, stable ids: `2027-grade_1`, `2027-grade_1-r2` for a second round, and
+    `practice-2027-grade_1` for a practice round (never the id of a real one)."""
+    base = f"{PRACTICE_PREFIX if practice else ''}{year}-{level}"
+    return base if number == 1 else f"{base}-r{number}"
+
+
 def is_practice_round(round_id: str) -> bool:
     """Whether a round id names a practice round (see PRACTICE_PREFIX)."""
     return round_id.startswith(PRACTICE_PREFIX)

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.allocation.exceptions import InvalidRound, InvalidTransition
-from shared.events import PRACTICE_PREFIX
+from shared.events import round_id_for
+
+__all__ = ["round_id_for"]  # the ids are a contract of shared.events; the rules here use them
 
 LIFECYCLE = ("draft", "open", "closed", "allocated", "published", "finalized")
 
@@ -36,13 +38,6 @@ def next_status(action: str, current: str) -> str:
     if current not in allowed:
         raise InvalidTransition(f"cannot {action} a round that is {current}")
     return target
-
-
-def round_id_for(year: int, level: str, number: int = 1, practice: bool = False) -> str:
-    """Readable, stable ids: `2027-grade_1`, `2027-grade_1-r2` for a second round, and
-    `practice-2027-grade_1` for a practice round (never the id of a real one)."""
-    base = f"{PRACTICE_PREFIX if practice else ''}{year}-{level}"
-    return base if number == 1 else f"{base}-r{number}"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ CHROMIUM_ARGS = [
 SHOTS = ROOT / "docs" / "screenshots"
 WIDTHS = {"phone": (360, 740), "desktop": (1280, 900)}
 ROUND = "2027-grade_1"
+PRACTICE = "practice-2027-grade_1"
 CATALOGUE = ROOT / "gateway" / "portal" / "translations" / "vi" / "LC_MESSAGES" / "messages.po"
 VIETNAMESE = re.compile(
     "[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]", re.I
@@ -167,6 +168,13 @@ def play(system: Season, browser: Browser) -> None:
     photograph(
         parent, "register", f"{url}/parent/register?round_id={ROUND}&ward={child['ward_code']}"
     )
+    # ... and chooses English for messages, by text message only (notification keeps it).
+    parent.goto(f"{url}/parent/preferences")
+    parent.check("input[name=language][value=en]")
+    parent.uncheck("#notify_email")
+    parent.click("form.card button[type=submit]")
+    assert "Đã lưu tuỳ chọn" in parent.inner_text(".notice.success")
+    assert not parent.is_checked("#notify_email") and parent.is_checked("#notify_sms")
     photograph(parent, "preferences", f"{url}/parent/preferences")
     both_languages_everywhere(
         parent,
@@ -187,9 +195,11 @@ def play(system: Season, browser: Browser) -> None:
     department.goto(round_page)
     department.click("button:has-text('Đóng đăng ký')")
     until(system, lambda: allocated(department, round_page), timeout=120)
-    for chart in ("#shares svg", "#fill svg", "#by-ward"):
+    for chart in ("#per-hour svg", "#shares svg", "#fill svg", "#by-ward"):
         assert department.locator(chart).count() == 1, chart
     assert "nguyện vọng 1" in department.inner_text("#shares")
+    assert department.locator("#per-hour svg rect.fill").count() >= 1
+    assert f"Tổng cộng {len(references) + 1} hồ sơ" in department.inner_text("#per-hour")
     photograph(department, "department-preview", round_page)
     department.click("text=Chạy công cụ kiểm chứng độc lập")
     assert "KHỚP" in department.inner_text("#verdict")
@@ -214,6 +224,8 @@ def play(system: Season, browser: Browser) -> None:
     parent.click("button:has-text('Nhận chỗ học')")
     assert "Bạn đã nhận chỗ học" in parent.inner_text(".notice.success")
     until(system, lambda: reload(parent, f"{url}/parent/inbox").locator(".inbox li").count() >= 3)
+    # The offer's notice came in English, as the preferences asked.
+    assert parent.locator(".inbox .message[lang=en]").count() >= 1
     photograph(parent, "inbox", f"{url}/parent/inbox")
     photograph(parent, "applications", f"{url}/parent/applications")
 
@@ -230,12 +242,32 @@ def play(system: Season, browser: Browser) -> None:
     assert reference in Path(download.value.path()).read_text(encoding="utf-8")
     until(system, lambda: "Đã nhập học" in reload(parent, application_page).inner_text(".timeline"))
     photograph(parent, "enrolled", application_page)
-    photograph(department, "practice", f"{url}/department/practice")
+    rehearse_and_wipe(department, url)
     photograph(public, "login", f"{url}/login")
     assert references
 
 
 # --- steps ------------------------------------------------------------------------------------
+
+
+def rehearse_and_wipe(department: Page, url: str) -> None:
+    """The department creates a practice round (labelled on its pages), opens it, wipes it."""
+    step("The department rehearses in a practice round, then wipes it.")
+    department.goto(f"{url}/department/practice?year=2027")
+    department.select_option("#practice-level", "grade_1")
+    department.click("button:has-text('Tạo đợt tập dượt')")
+    department.wait_for_url(f"**/department/rounds/{PRACTICE}")
+    assert "Sở Giáo dục đang diễn tập" in department.inner_text(".practice-banner")
+    department.click("button:has-text('Mở đăng ký')")
+    assert "Đang mở đăng ký" in department.inner_text("#round-status")
+    photograph(department, "practice-round", department.url)
+    photograph(department, "practice", f"{url}/department/practice?year=2027")
+    department.goto(f"{url}/department/rounds/{PRACTICE}")
+    department.check("input[name=sure]")
+    department.click("button:has-text('Xoá sạch đợt tập dượt')")
+    department.wait_for_url("**/department/practice")
+    assert f"Đã xoá sạch đợt tập dượt {PRACTICE}" in department.inner_text(".notice.success")
+    assert PRACTICE not in department.inner_text("ul.rounds")
 
 
 def the_city_applies(system: Season, city: Path) -> list[str]:
