@@ -117,6 +117,11 @@ def play(system: Season, browser: Browser) -> None:
     step("Anyone: the levels, and which schools serve the child's ward.")
     public = browser.new_page()
     photograph(public, "home", f"{url}/")
+    # The keyboard: the first Tab reaches the skip link, Enter moves to the content.
+    public.keyboard.press("Tab")
+    assert public.evaluate("document.activeElement.className") == "skip"
+    public.keyboard.press("Enter")
+    assert public.evaluate("document.activeElement.id") == "main"
     assert "Thời điểm nộp hồ sơ không ảnh hưởng đến mức ưu tiên" in public.inner_text("main")
     public.goto(f"{url}/lookup")
     public.fill("#ward-filter", fold(child["ward_name"]))
@@ -221,7 +226,9 @@ def play(system: Season, browser: Browser) -> None:
     assert parent.locator("table.explanation code").count() >= 1  # the cutoff's lottery number
     photograph(parent, "offer", application_page)
     offered_at = school_of(parent, system)
-    parent.click("button:has-text('Nhận chỗ học')")
+    parent.focus("button:has-text('Nhận chỗ học')")  # answered with the keyboard alone
+    parent.keyboard.press("Enter")
+    parent.wait_for_load_state()
     assert "Bạn đã nhận chỗ học" in parent.inner_text(".notice.success")
     until(system, lambda: reload(parent, f"{url}/parent/inbox").locator(".inbox li").count() >= 3)
     # The offer's notice came in English, as the preferences asked.
@@ -409,6 +416,9 @@ def photograph(page: Page, name: str, target: str | None) -> None:
         if width == "phone":
             overflow = page.evaluate("document.documentElement.scrollWidth")
             assert overflow <= x, f"{name} is {overflow} px wide: {page.evaluate(WIDEST_JS, x)}"
+        else:
+            problems = page.evaluate(ACCESSIBILITY_JS)
+            assert not problems, f"{name}: {problems[:8]}"
         page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": WIDTHS["desktop"][0], "height": WIDTHS["desktop"][1]})
 
@@ -417,6 +427,51 @@ WIDEST_JS = """(width) => [...document.querySelectorAll('body *')]
   .filter(el => el.getBoundingClientRect().right > width)
   .slice(0, 5)
   .map(el => el.tagName + '.' + el.className + ' ' + el.getBoundingClientRect().right)"""
+
+# Every form control has a label; all visible text has WCAG AA contrast with the background
+# it is drawn on (4.5:1, or 3:1 for large text).
+ACCESSIBILITY_JS = """() => {
+  const problems = [];
+  const rgba = value => (value.match(/[\\d.]+/g) || []).map(Number);
+  const channel = c => {
+    c /= 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const backdrop = el => {
+    for (; el; el = el.parentElement) {
+      const c = rgba(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || c[3] > 0.5) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.type === 'hidden') continue;
+    const labelled = (el.id && document.querySelector(`label[for="${el.id}"]`))
+      || el.closest('label') || el.getAttribute('aria-label')
+      || el.getAttribute('aria-labelledby');
+    if (!labelled) problems.push(`no label: ${el.name || el.id}`);
+  }
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  while (walker.nextNode()) {
+    const el = walker.currentNode.parentElement;
+    if (!el || seen.has(el) || !walker.currentNode.textContent.trim()) continue;
+    seen.add(el);
+    if (el.closest('svg, .sr-only, option, script, style') || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden') continue;
+    const [hi, lo] = [luminance(rgba(style.color)), luminance(backdrop(el))].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (parseInt(style.fontWeight) >= 700 && size >= 18.66);
+    if (ratio < (large ? 3 : 4.5)) {
+      const text = walker.currentNode.textContent.trim().slice(0, 30);
+      problems.push(`contrast ${ratio.toFixed(2)}: ${el.tagName}.${el.className} "${text}"`);
+    }
+  }
+  return problems;
+}"""
 
 TEXTS_JS = """() => {
   const texts = [document.title];
