@@ -16,7 +16,7 @@ from services.notification.exceptions import OtpNotSent, OtpRateLimited
 from services.notification.notices import contacts_of, notice_for
 from services.notification.notifier import Notifier
 from shared.db.dependency import Database
-from shared.events import Message, PoisonMessage, parse_message
+from shared.events import Message, PoisonMessage, is_practice_round, parse_message
 from shared.messaging.entrypoints import handle_event, rpc
 
 
@@ -142,6 +142,8 @@ class NotificationService:
             application = self.registration.get_application(reference)
         except RemoteError as exc:
             if exc.exc_type == "ApplicationNotFound":
+                if is_practice_round(str(message.payload.get("round_id", ""))):
+                    return  # a wiped practice round: its late notices have no one to tell
                 raise PoisonMessage(f"no application {reference}") from exc
             raise
         chosen = preferences.preferences_of(self.db, application.get("owner_id"))
