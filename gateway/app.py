@@ -10,7 +10,17 @@ import kombu.pools
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway.api import applications, auth, health, inbox, intake, offers, rounds, schools
+from gateway.api import (
+    applications,
+    auth,
+    health,
+    inbox,
+    intake,
+    offers,
+    preferences,
+    rounds,
+    schools,
+)
 from gateway.audit import AuditLog
 from gateway.auth.revocation import Denylist
 from gateway.auth.service import Authenticator
@@ -35,6 +45,7 @@ BLUEPRINTS = (
     offers.blp,
     intake.blp,
     inbox.blp,
+    preferences.blp,
 )
 
 

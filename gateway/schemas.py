@@ -66,6 +66,7 @@ class RoundView(Schema):
     year = fields.Integer()
     status = fields.String()
     max_preferences = fields.Integer()
+    practice = fields.Boolean(metadata={"description": "a department's rehearsal, not real"})
     opened_at = fields.String(allow_none=True)
 
 

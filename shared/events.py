@@ -19,6 +19,9 @@ CITIZEN_ID = validate.Regexp(r"^\d{12}$", error="must be 12 digits")
 LATITUDE = validate.Range(min=-90, max=90)
 LONGITUDE = validate.Range(min=-180, max=180)
 SCHOOL_CODE = validate.Regexp(r"^[A-Z0-9-]{2,20}$", error="is not a school code")
+# A practice (trial) round's id starts with this, so it can never be a real round's id and
+# every service and page can tell one apart by its id alone.
+PRACTICE_PREFIX = "practice-"
 
 
 class PoisonMessage(Exception):
@@ -94,6 +97,7 @@ class RoundOpenedV1(Schema):
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
     year = fields.Integer(required=True)
     max_preferences = fields.Integer(required=True)
+    practice = fields.Boolean(load_default=False)
 
 
 class RoundClosedV1(Schema):
@@ -103,6 +107,17 @@ class RoundClosedV1(Schema):
         unknown = EXCLUDE
 
     round_id = fields.String(required=True)
+
+
+class RoundDiscardedV1(Schema):
+    """Event: the department wiped a practice round; every service forgets all of it."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    round_id = fields.String(
+        required=True, validate=validate.Regexp(f"^{PRACTICE_PREFIX}", error="not a practice round")
+    )
 
 
 class ApplicationReceivedV1(Schema):
@@ -290,6 +305,7 @@ PAYLOADS: dict[tuple[str, int], type[Schema]] = {
     ("withdraw_application", 1): WithdrawApplicationV1,
     ("round_opened", 1): RoundOpenedV1,
     ("round_closed", 1): RoundClosedV1,
+    ("round_discarded", 1): RoundDiscardedV1,
     ("school_directory_updated", 1): SchoolDirectoryUpdatedV1,
     ("application_received", 1): ApplicationReceivedV1,
     ("application_amended", 1): ApplicationAmendedV1,
@@ -308,6 +324,18 @@ PAYLOADS: dict[tuple[str, int], type[Schema]] = {
     ("school_rejected", 1): SeatEventV1,
     ("round_job_requested", 1): RoundJobRequestedV1,
 }
+
+
+def round_id_for(year: int, level: str, number: int = 1, practice: bool = False) -> str:
+    """Readable, stable ids: `2027-grade_1`, `2027-grade_1-r2` for a second round, and
+    `practice-2027-grade_1` for a practice round (never the id of a real one)."""
+    base = f"{PRACTICE_PREFIX if practice else ''}{year}-{level}"
+    return base if number == 1 else f"{base}-r{number}"
+
+
+def is_practice_round(round_id: str) -> bool:
+    """Whether a round id names a practice round (see PRACTICE_PREFIX)."""
+    return round_id.startswith(PRACTICE_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
     ("registration", "allocation", "round_opened"),
     ("registration", "allocation", "round_closed"),
     ("registration", "allocation", "school_directory_updated"),
+    # A practice round wiped: registration and notification delete what they hold of it.
+    ("registration", "allocation", "round_discarded"),
+    ("notification", "allocation", "round_discarded"),
     ("notification", "registration", "application_received"),
     # Notification: one queue per event, so a burst of one kind never starves another.
     ("notification", "registration", "application_verified"),

@@ -15,10 +15,11 @@ from marshmallow import RAISE, Schema, fields, validate
 from nameko.exceptions import RemoteError
 
 from gateway.auth.decorators import require
+from gateway.auth.ownership import forget_claims
 from gateway.auth.roles import DEPARTMENT
 from gateway.errors import REMOTE_ERRORS, ApiError
 from gateway.smorest import Blueprint
-from shared.events import LEVELS
+from shared.events import LEVELS, is_practice_round
 
 blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds")
 
@@ -61,6 +62,7 @@ class CreateRoundRequest(Schema):
     sibling_priority = fields.Boolean(load_default=False)
     distance_tiebreak = fields.Boolean(load_default=False)
     offer_days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=60))
+    practice = fields.Boolean(load_default=False, metadata={"description": "a trial round"})
 
 
 class RoundDetail(Schema):
@@ -84,6 +86,7 @@ class RoundDetail(Schema):
     job_error = fields.String(allow_none=True)
     preview_stale = fields.Boolean()
     seed = fields.String(allow_none=True)
+    practice = fields.Boolean()
 
 
 class StatsView(Schema):
@@ -94,6 +97,17 @@ class StatsView(Schema):
     preview_stale = fields.Boolean()
     statistics = fields.Dict(allow_none=True)
     statuses = fields.Dict()
+    applications_per_hour = fields.List(
+        fields.List(fields.Raw()),
+        metadata={"description": "[[hour start, UTC ISO, applications first submitted], ...]"},
+    )
+
+
+class DiscardedView(Schema):
+    """A practice round wiped."""
+
+    round_id = fields.String(metadata={"example": "practice-2027-grade_1"})
+    claims_removed = fields.Integer()
 
 
 @blp.route("")
@@ -201,7 +215,37 @@ def round_stats(round_id: str) -> dict[str, Any]:
 
     Example: `curl localhost:8000/api/v1/rounds/2027-grade_1/stats`
     """
-    return allocation("round_stats", round_id)
+    stats = allocation("round_stats", round_id)
+    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        stats["applications_per_hour"] = rpc.registration.applications_per_hour(round_id)
+    return stats
+
+
+@blp.route("/<string:round_id>/discard", methods=["POST"])
+@require(DEPARTMENT, audit="round.discard", limit="account")
+@blp.response(200, DiscardedView)
+@blp.alt_response(404, description="No such practice round.")
+@blp.alt_response(409, description="A real round, or a job is running.")
+def discard_round(round_id: str) -> dict[str, Any]:
+    """Wipe a practice round from every service's database (the others through the
+    `round_discarded` event), and its application claims from the gateway's.
+
+    A wipe cut short after allocation's part (claims left here) is finished by asking again.
+    Example: `curl -X POST localhost:8000/api/v1/rounds/practice-2027-grade_1/discard`
+    """
+    if not is_practice_round(round_id):
+        raise ApiError(409, "not_practice", "Only a practice round can be wiped.")
+    try:
+        allocation("discard_round", round_id)
+        found = True
+    except RemoteError as error:
+        if error.exc_type != "RoundNotFound":
+            raise
+        found = False
+    removed = forget_claims(round_id)
+    if not found and not removed:
+        raise ApiError(404, "not_found", "No such round.")
+    return {"round_id": round_id, "claims_removed": removed}
 
 
 @blp.route("/<string:round_id>/results.csv")

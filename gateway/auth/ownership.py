@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.auth.models import ApplicationClaim
@@ -80,3 +80,12 @@ def claim_application(reference: str, round_id: str) -> None:
             "This child already has an application in this round, made from another "
             "account. Sign in with that account, or ask the school to help.",
         )
+
+
+def forget_claims(round_id: str) -> int:
+    """Delete every claim of a round (a wiped practice round); how many there were."""
+    with current_app.extensions["db"].session() as session:
+        gone = session.execute(
+            delete(ApplicationClaim).where(ApplicationClaim.round_id == round_id)
+        )
+    return int(gone.rowcount or 0)

@@ -3,8 +3,6 @@ by templates/_charts.html (no chart library, nothing loaded from elsewhere)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -47,19 +45,20 @@ def fill_rates(statistics: dict[str, Any], names: dict[str, str]) -> dict[str, A
     return {"kind": "histogram", "rows": bars((labels[b], buckets[b]) for b in range(11))}
 
 
-def per_hour(statistics: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """Applications per hour of the window, if the statistics carry them (`[[hour, n], ...]`)."""
-    hours = statistics.get("applications_per_hour")
+def per_hour(hours: list[list[Any]]) -> dict[str, Any] | None:
+    """Columns of applications per hour (`[[hour start, n], ...]` from the round's stats):
+    each with its hour, count and height as a share of the busiest, plus the busiest hour."""
     if not hours:
         return None
-    return bars((str(hour), float(count)) for hour, count in hours)
+    counts = [(str(start), int(n)) for start, n in hours]
+    top = max(n for _, n in counts) or 1
+    columns = [{"hour": start, "value": n, "height": n / top} for start, n in counts]
+    peak = counts.index(max(counts, key=lambda hour: hour[1]))
+    return {"columns": columns, "peak": columns[peak], "total": sum(n for _, n in counts)}
 
 
-def unplaced_by_ward(export: str, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Children left without a seat, counted by residence ward, from the results export."""
-    lines = (line for line in io.StringIO(export) if not line.startswith("#"))
-    counts = Counter(
-        row["ward"] for row in csv.DictReader(lines) if row.get("placed_by") == "unplaced"
-    )
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+def unplaced_by_ward(statistics: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Children left without a seat, counted by residence ward (the preview's statistics)."""
+    counts = statistics.get("unplaced_by_ward") or {}
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_BARS]
     return bars((names.get(code, code), float(n)) for code, n in ranked)

@@ -8,6 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.allocation.exceptions import InvalidRound, InvalidTransition
+from shared.events import round_id_for
+
+__all__ = ["round_id_for"]  # the ids are a contract of shared.events; the rules here use them
 
 LIFECYCLE = ("draft", "open", "closed", "allocated", "published", "finalized")
 
@@ -37,12 +40,6 @@ def next_status(action: str, current: str) -> str:
     return target
 
 
-def round_id_for(year: int, level: str, number: int = 1) -> str:
-    """Readable, stable ids: `2027-grade_1`, and `2027-grade_1-r2` for a second round."""
-    base = f"{year}-{level}"
-    return base if number == 1 else f"{base}-r{number}"
-
-
 @dataclass(frozen=True)
 class RoundOptions:
     """What the department chooses when it creates a round."""
@@ -54,9 +51,10 @@ class RoundOptions:
     sibling_priority: bool = False
     distance_tiebreak: bool = False
     offer_days: int = 7
+    practice: bool = False
 
     def __post_init__(self) -> None:
-        flags = (self.sibling_priority, self.distance_tiebreak)
+        flags = (self.sibling_priority, self.distance_tiebreak, self.practice)
         numbers = (self.year, self.number, self.max_preferences, self.offer_days)
         if not all(type(flag) is bool for flag in flags) or not all(
             type(number) is int for number in numbers
@@ -79,7 +77,7 @@ class RoundOptions:
     @property
     def round_id(self) -> str:
         """The id the round gets."""
-        return round_id_for(self.year, self.level, self.number)
+        return round_id_for(self.year, self.level, self.number, self.practice)
 
     def policy(self) -> dict[str, Any]:
         """The allocation policy, as `engine.Policy.to_dict` stores it."""

@@ -113,7 +113,10 @@ def load_inputs(session: Session, round_: Round) -> RoundInputs:
 
 def _earlier_rounds(session: Session, round_: Round) -> list[str]:
     query = select(Round.round_id).where(
-        Round.level == round_.level, Round.year == round_.year, Round.number < round_.number
+        Round.level == round_.level,
+        Round.year == round_.year,
+        Round.number < round_.number,
+        Round.practice == round_.practice,  # a practice round never holds a real seat
     )
     return list(session.scalars(query))
 

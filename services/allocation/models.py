@@ -56,6 +56,8 @@ class Round(Base):
     job_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     preview_stale: Mapped[bool] = mapped_column(Boolean, default=False)
     statistics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # A practice (trial) round: kept apart from real rounds, wiped with `discard_round`.
+    practice: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Ward(Base):

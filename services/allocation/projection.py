@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from services.allocation import offers
 from services.allocation.models import Round, VerifiedApplication
-from shared.events import Message
+from shared.events import Message, is_practice_round
 
 STATE = {
     "application_verified": "verified",
@@ -37,6 +37,8 @@ def apply_application_event(session: Session, message: Message, now: datetime) -
     """Apply one of registration's verdicts; False if it was older than what is stored."""
     payload = message.payload
     round_ = _lock_round(session, payload["round_id"])
+    if round_ is None and is_practice_round(payload["round_id"]):
+        return False  # a practice round wiped already: a late verdict must not bring it back
     row = session.get(VerifiedApplication, payload["reference"], with_for_update=True)
     if row is not None and row.as_of > message.occurred_at:
         return False

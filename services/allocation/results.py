@@ -193,7 +193,8 @@ def _intake_round(session: Session, school: School, round_id: str | None) -> Rou
     query = (
         select(Round)
         .where(Round.level == school.level, Round.status.in_(PUBLISHED))
-        .order_by(Round.year.desc(), Round.number.desc())
+        # A real round first: a practice round shows only when asked for, or alone.
+        .order_by(Round.practice, Round.year.desc(), Round.number.desc())
         .limit(1)
     )
     latest = session.scalars(query).first()

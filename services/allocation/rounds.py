@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from services.allocation.domain import (
@@ -26,7 +26,14 @@ from services.allocation.exceptions import (
     RoundNotFound,
     RoundNotSettled,
 )
-from services.allocation.models import Placement, Round
+from services.allocation.models import (
+    ExportChunk,
+    Placement,
+    Round,
+    RoundSchool,
+    VerifiedApplication,
+    WaitlistEntry,
+)
 from shared.db.outbox import stage_event
 from shared.events import make_message
 
@@ -42,7 +49,8 @@ def create_round(session: Session, options: RoundOptions) -> Round:
     if session.get(Round, options.round_id) is not None:
         raise RoundExists(options.round_id)
     if options.number > 1:
-        previous = session.get(Round, round_id_for(options.year, options.level, options.number - 1))
+        earlier = round_id_for(options.year, options.level, options.number - 1, options.practice)
+        previous = session.get(Round, earlier)
         require_previous_round(options.number, previous.status if previous else None)
     round_ = Round(
         round_id=options.round_id,
@@ -55,6 +63,7 @@ def create_round(session: Session, options: RoundOptions) -> Round:
         offer_days=options.offer_days,
         created_at=datetime.now(UTC),
         preview_stale=False,
+        practice=options.practice,
     )
     session.add(round_)
     session.flush()
@@ -71,6 +80,7 @@ def open_round(session: Session, round_id: str) -> Round:
         "level": round_.level,
         "year": round_.year,
         "max_preferences": round_.max_preferences,
+        "practice": round_.practice,
     }
     stage_event(session, SERVICE, make_message("round_opened", payload))
     return round_
@@ -100,6 +110,25 @@ def finalize_round(session: Session, round_id: str) -> Round:
     round_.status = "finalized"
     round_.finalized_at = datetime.now(UTC)
     return round_
+
+
+# Everything allocation keeps about a round, children before the round itself.
+ROUND_DATA = (ExportChunk, WaitlistEntry, Placement, RoundSchool, VerifiedApplication)
+
+
+def discard_round(session: Session, round_id: str) -> None:
+    """Wipe a practice round, whatever its status, and announce `round_discarded` so that
+    registration and notification forget it too. A real round is never wiped."""
+    round_ = get_round(session, round_id, lock=True)
+    if not round_.practice:
+        raise InvalidTransition(f"{round_id} is a real round; only a practice round is wiped")
+    requested = round_.job_requested_at
+    if round_.job is not None and requested and datetime.now(UTC) - requested < STALE_JOB:
+        raise RoundBusy(f"the {round_.job} job of {round_id} is queued or running")
+    for model in ROUND_DATA:
+        session.execute(delete(model).where(model.round_id == round_id))
+    session.delete(round_)
+    stage_event(session, SERVICE, make_message("round_discarded", {"round_id": round_id}))
 
 
 def request_job(session: Session, round_id: str, job: str) -> Round:

@@ -14,6 +14,7 @@ class RoundView(Schema):
     status = fields.String()
     max_preferences = fields.Integer()
     opened_at = fields.AwareDateTime(allow_none=True)
+    practice = fields.Boolean()
 
 
 class RoundDetailView(RoundView):

@@ -84,6 +84,13 @@ class AllocationService:
         """`published → finalized` once every offer is answered; the waitlists close."""
         return self._done(rounds.finalize_round(self.db, round_id))
 
+    @rpc(expected_exceptions=(*ROUND_ERRORS, RoundBusy))
+    def discard_round(self, round_id: str) -> dict[str, str]:
+        """Wipe a practice round here, and (through `round_discarded`) everywhere else."""
+        rounds.discard_round(self.db, round_id)
+        self.db.commit()
+        return {"round_id": round_id, "status": "discarded"}
+
     @handle_event("allocation", "round_job_requested")
     def handle_round_job_requested(self, body: dict[str, Any]) -> None:
         """Run a round's queued allocate or publish job."""
@@ -175,8 +182,9 @@ class AllocationService:
 
     @rpc
     def list_open_rounds(self) -> list[dict[str, Any]]:
-        """Rounds that accept applications now."""
-        query = select(Round).where(Round.status == "open").order_by(Round.round_id)
+        """Rounds that accept applications now (real ones first, then practice ones)."""
+        query = select(Round).where(Round.status == "open")
+        query = query.order_by(Round.practice, Round.round_id)
         return RoundView(many=True).dump(self.db.scalars(query))
 
     @rpc(expected_exceptions=RoundNotFound)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from services.notification.messages import Email
-from services.notification.models import InboxMessage
+from services.notification.models import Delivery, InboxMessage
 from services.notification.notices import Notice
 
 
@@ -23,7 +23,16 @@ def row_for(notice: Notice, email: Email) -> dict[str, Any]:
         "subject": email.subject[:200],
         "body": email.text,
         "created_at": datetime.now(UTC),
+        "round_id": notice.context.get("round_id"),
     }
+
+
+def discard_round(session: Session, round_id: str) -> None:
+    """Delete the notices of a wiped practice round and their ledger rows (a practice round
+    sends to the inbox only, so its inbox rows name every event it caused). Idempotent."""
+    events = select(InboxMessage.event_id).where(InboxMessage.round_id == round_id)
+    session.execute(delete(Delivery).where(Delivery.event_id.in_(events)))
+    session.execute(delete(InboxMessage).where(InboxMessage.round_id == round_id))
 
 
 def messages_of(session: Session, reference: str) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.types import UtcDateTime
@@ -56,6 +56,22 @@ class InboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The round of the application, so a wiped practice round takes its notices with it.
+    round_id: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
+
+
+class ContactPreference(Base):
+    """How a parent account wants to be told: the language, and which channels besides the
+    inbox (which always gets everything). No row: the language of each application, and
+    both channels."""
+
+    __tablename__ = "contact_preferences"
+
+    owner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(String(2))
+    email: Mapped[bool] = mapped_column(Boolean)
+    sms: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class OtpSend(Base):

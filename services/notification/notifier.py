@@ -45,18 +45,22 @@ class Notifier:
         self.email = _email_transport(settings)
         self.sms = _sms_transport(settings)
 
-    def notify(self, session: Session, notices: Sequence[tuple[Notice, Contacts]]) -> None:
-        """Deliver each notice to its contacts; raises DeliveryFailed if a send should be
-        tried again (the others are recorded, so a retry sends only what is missing)."""
-        batch = list({notice.event_id: (notice, to) for notice, to in reversed(notices)}.values())
-        emails = {n.event_id: render_email(n.template, n.language, n.context) for n, _ in batch}
-        inbox_rows = [inbox.row_for(notice, emails[notice.event_id]) for notice, _ in batch]
+    def notify(
+        self, session: Session, notices: Sequence[tuple[Notice, Contacts, frozenset[str]]]
+    ) -> None:
+        """Deliver each notice to the inbox and, on the channels given with it, to its
+        contacts; raises DeliveryFailed if a send should be tried again (the others are
+        recorded, so a retry sends only what is missing)."""
+        batch = list({entry[0].event_id: entry for entry in reversed(notices)}.values())
+        emails = {n.event_id: render_email(n.template, n.language, n.context) for n, _, _ in batch}
+        inbox_rows = [inbox.row_for(notice, emails[notice.event_id]) for notice, _, _ in batch]
         deferred: list[str] = []
         for channel, transport, parallel in self._channels():
+            wanted = [(notice, to) for notice, to, channels in batch if channel in channels]
             # Claimed only as many at a time as go out at once: whatever a crash leaves
             # `sending` was really in the middle of its hand-over, never merely queued.
-            for start in range(0, len(batch), parallel):
-                chunk = batch[start : start + parallel]
+            for start in range(0, len(wanted), parallel):
+                chunk = wanted[start : start + parallel]
                 plans = [(notice, self._plan(channel, transport, to)) for notice, to in chunk]
                 claimed = ledger.claim(session, plans, inbox_rows)
                 inbox_rows = []

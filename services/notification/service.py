@@ -8,15 +8,15 @@ from nameko.rpc import RpcProxy
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.notification import inbox, ledger, otp
+from services.notification import inbox, ledger, otp, preferences
 from services.notification.dependencies import Channels
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
 from services.notification.notices import contacts_of, notice_for
 from services.notification.notifier import Notifier
 from shared.db.dependency import Database
-from shared.events import PoisonMessage, parse_message
+from shared.events import PoisonMessage, is_practice_round, parse_message
 from shared.messaging.batch import handle_event_batch
-from shared.messaging.entrypoints import rpc
+from shared.messaging.entrypoints import handle_event, rpc
 
 # Events per batch: at publish time one batch shares each commit and one registration call.
 # The container's max_workers (nameko's prefetch) must be at least this.
@@ -97,6 +97,27 @@ class NotificationService:
         """The school did not confirm the enrollment, with its reason."""
         self._notify(bodies, "school_rejected")
 
+    @handle_event("allocation", "round_discarded")
+    def handle_round_discarded(self, body: dict[str, Any]) -> None:
+        """Forget a wiped practice round: its inbox notices and their ledger rows."""
+        message = parse_message(body, "round_discarded")
+        inbox.discard_round(self.db, message.payload["round_id"])
+        self.db.commit()
+
+    @rpc
+    def get_preferences(self, owner_id: str) -> dict[str, Any]:
+        """A parent account's language and channels (defaults if it chose none)."""
+        return preferences.as_dict(preferences.preferences_of(self.db, owner_id))
+
+    @rpc
+    def set_preferences(
+        self, owner_id: str, language: str, email: bool, sms: bool
+    ) -> dict[str, Any]:
+        """Store a parent account's language and channels; later notices follow them."""
+        saved = preferences.save_preferences(self.db, owner_id, language, email, sms)
+        self.db.commit()
+        return preferences.as_dict(saved)
+
     @rpc(expected_exceptions=(OtpRateLimited, OtpNotSent))
     def send_otp(self, phone: str, language: str, code: str, valid_minutes: int = 5) -> None:
         """Text a login code to a phone, within the per-phone rate limits."""
@@ -123,11 +144,18 @@ class NotificationService:
         # One call for the batch: the guardians' contacts stay in registration's database.
         references = sorted({message.payload["reference"] for message in messages})
         applications = self.registration.get_applications(references)
+        owners = {a.get("owner_id") for a in applications.values()}
+        chosen = preferences.preferences_of_many(self.db, owners)
         notices = []
         for message in messages:
             application = applications.get(message.payload["reference"])
             if application is None:
+                if is_practice_round(str(message.payload.get("round_id", ""))):
+                    continue  # a wiped practice round: its late notices have no one to tell
                 raise PoisonMessage(f"no application {message.payload['reference']}")
+            wants = chosen.get(application.get("owner_id"), preferences.DEFAULT)
+            application = preferences.with_language(application, wants)
             notice = notice_for(message.event_id, message.type, message.payload, application)
-            notices.append((notice, contacts_of(application)))
+            channels = preferences.channels_for(wants, bool(application.get("practice")))
+            notices.append((notice, contacts_of(application), channels))
         self.notifier.notify(self.db, notices)

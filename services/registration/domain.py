@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 
@@ -99,3 +100,23 @@ def decide(round_open: bool, current: Current | None, submission: Submission) ->
     if same:
         return Outcome.UNCHANGED
     return Outcome.AMENDED
+
+
+HOUR = timedelta(hours=1)
+MAX_HOURS = 24 * 60  # of a window longer than sixty days, the last sixty days are shown
+
+
+def hourly_series(counts: Mapping[datetime, int]) -> list[tuple[datetime, int]]:
+    """Applications per hour from the first hour with one to the last, quiet hours as 0.
+
+    `counts` maps the start of an hour (aware) to the applications first submitted in it.
+    """
+    if not counts:
+        return []
+    hours = sorted(counts)
+    first, last = hours[0], hours[-1]
+    span = int((last - first) / HOUR) + 1
+    if span > MAX_HOURS:
+        first = last - (MAX_HOURS - 1) * HOUR
+        span = MAX_HOURS
+    return [(first + i * HOUR, int(counts.get(first + i * HOUR, 0))) for i in range(span)]

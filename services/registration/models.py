@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.registration.domain import Current, Guardian
@@ -68,6 +68,7 @@ class RoundView(Base):
     year: Mapped[int] = mapped_column(Integer)
     max_preferences: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
+    practice: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SchoolEntry(Base):

@@ -66,6 +66,13 @@ class RegistrationService:
         store.close_round(self.db, message.payload["round_id"])
         self.db.commit()
 
+    @handle_event("allocation", "round_discarded")
+    def handle_round_discarded(self, body: dict[str, Any]) -> None:
+        """Forget a wiped practice round: its applications and the round itself."""
+        message = parse_message(body, "round_discarded")
+        store.discard_round(self.db, message.payload["round_id"])
+        self.db.commit()
+
     @handle_event("allocation", "school_directory_updated")
     def handle_school_directory_updated(self, body: dict[str, Any]) -> None:
         """Replace the copy of the school directory that preferences are checked against."""
@@ -87,14 +94,18 @@ class RegistrationService:
         application = self.db.get(Application, reference)
         if application is None:
             raise ApplicationNotFound(reference)
-        return ApplicationView().dump(application)
+        view = ApplicationView().dump(application)
+        return {**view, "practice": store.is_practice(self.db, application.round_id)}
 
     @rpc
     def get_applications(self, references: list[str]) -> dict[str, dict[str, Any]]:
         """Applications by reference, for a batch of notices; unknown references are left out."""
         found = self.db.scalars(select(Application).where(Application.reference.in_(references)))
         views = ApplicationView(many=True).dump(found)
-        return {view["reference"]: view for view in views}
+        practice = {r: store.is_practice(self.db, r) for r in {v["round_id"] for v in views}}
+        return {
+            view["reference"]: {**view, "practice": practice[view["round_id"]]} for view in views
+        }
 
     @rpc
     def list_applications(self, owner_id: str) -> list[dict[str, Any]]:
@@ -107,6 +118,13 @@ class RegistrationService:
         events still on their way (queued on the broker or waiting in the outbox)."""
         status = store.intake_status(self.db, round_id)
         return {"round_id": round_id, "unverified": status["unverified"], "backlog": self.backlog()}
+
+    @rpc
+    def applications_per_hour(self, round_id: str) -> list[list[Any]]:
+        """`[[hour start (ISO, UTC), applications first submitted in it], ...]`, every hour
+        from the first to the last, for the department's chart of the window."""
+        series = store.applications_per_hour(self.db, round_id)
+        return [[start.isoformat(), count] for start, count in series]
 
     @rpc
     def health(self) -> dict[str, str]:

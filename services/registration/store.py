@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from services.registration.domain import OUTCOME_STATUS
+from services.registration.domain import OUTCOME_STATUS, hourly_series
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, RoundView, SchoolEntry
 from shared.db.outbox import stage_event
@@ -45,8 +45,34 @@ def open_round(session: Session, payload: dict[str, Any]) -> None:
     round_view.level = payload["level"]
     round_view.year = payload["year"]
     round_view.max_preferences = payload["max_preferences"]
+    round_view.practice = payload["practice"]
     round_view.status = "open"
     session.add(round_view)
+
+
+def discard_round(session: Session, round_id: str) -> int:
+    """Project `round_discarded` (practice rounds only): every application of the round and
+    the round itself are deleted. Deleting twice deletes nothing: safe to redeliver."""
+    gone = session.execute(delete(Application).where(Application.round_id == round_id))
+    session.execute(delete(RoundView).where(RoundView.round_id == round_id))
+    return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def is_practice(session: Session, round_id: str) -> bool:
+    """Whether the round is a practice round (as its `round_opened` said)."""
+    round_view = session.get(RoundView, round_id)
+    return bool(round_view and round_view.practice)
+
+
+def applications_per_hour(session: Session, round_id: str) -> list[tuple[datetime, int]]:
+    """How many of a round's applications were first submitted in each hour (UTC hours).
+
+    An amendment keeps the first `submitted_at`, so each child counts once, when the family
+    first applied. Counted in the database: a city's round holds 250,000 applications.
+    """
+    hour = _hour_of(session, Application.submitted_at)
+    query = select(hour, func.count()).where(Application.round_id == round_id).group_by(hour)
+    return hourly_series({_aware_hour(start): int(n) for start, n in session.execute(query)})
 
 
 def close_round(session: Session, round_id: str) -> None:
@@ -101,3 +127,15 @@ def event_about(event_type: str, application: Application, correlation_id: str) 
     if event_type == "application_received":
         payload["status"] = application.status
     return make_message(event_type, payload, correlation_id=correlation_id)
+
+
+def _hour_of(session: Session, column: Any) -> Any:
+    # The start of the hour a timestamp falls in, in UTC, on either database.
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc("hour", column.op("AT TIME ZONE")(literal_column("'UTC'")))
+    return func.strftime("%Y-%m-%d %H:00:00", column)
+
+
+def _aware_hour(value: datetime | str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -127,6 +127,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
         "owner", query=lambda w, ids: {"reference": ids["reference"]}
     ),
     ("POST", "/api/v1/offers/<string:reference>/accept"): parents("owner"),
+    ("GET", "/api/v1/me/preferences"): parents(),
+    ("PUT", "/api/v1/me/preferences"): parents(
+        body=lambda w: {"language": "en", "email": True, "sms": True}
+    ),
     ("GET", INTAKE): staff(),
     ("POST", INTAKE + "/<string:reference>/confirm"): staff(),
     ("POST", INTAKE + "/<string:reference>/reject"): staff(body=lambda w: {"reason": "papers"}),
@@ -140,6 +144,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", ROUNDS + "/allocate"): department(),
     ("POST", ROUNDS + "/publish"): department(),
     ("POST", ROUNDS + "/finalize"): department(),
+    ("POST", ROUNDS + "/discard"): department(),  # a real round: refused (409), never wiped
     ("POST", "/api/v1/auth/logout"): Rule(ALL_ROLES),
 }
 

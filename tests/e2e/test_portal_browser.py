@@ -41,6 +41,7 @@ CHROMIUM_ARGS = [
 SHOTS = ROOT / "docs" / "screenshots"
 WIDTHS = {"phone": (360, 740), "desktop": (1280, 900)}
 ROUND = "2027-grade_1"
+PRACTICE = "practice-2027-grade_1"
 CATALOGUE = ROOT / "gateway" / "portal" / "translations" / "vi" / "LC_MESSAGES" / "messages.po"
 VIETNAMESE = re.compile(
     "[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]", re.I
@@ -116,6 +117,11 @@ def play(system: Season, browser: Browser) -> None:
     step("Anyone: the levels, and which schools serve the child's ward.")
     public = browser.new_page()
     photograph(public, "home", f"{url}/")
+    # The keyboard: the first Tab reaches the skip link, Enter moves to the content.
+    public.keyboard.press("Tab")
+    assert public.evaluate("document.activeElement.className") == "skip"
+    public.keyboard.press("Enter")
+    assert public.evaluate("document.activeElement.id") == "main"
     assert "Thời điểm nộp hồ sơ không ảnh hưởng đến mức ưu tiên" in public.inner_text("main")
     public.goto(f"{url}/lookup")
     public.fill("#ward-filter", fold(child["ward_name"]))
@@ -167,6 +173,13 @@ def play(system: Season, browser: Browser) -> None:
     photograph(
         parent, "register", f"{url}/parent/register?round_id={ROUND}&ward={child['ward_code']}"
     )
+    # ... and chooses English for messages, by text message only (notification keeps it).
+    parent.goto(f"{url}/parent/preferences")
+    parent.check("input[name=language][value=en]")
+    parent.uncheck("#notify_email")
+    parent.click("form.card button[type=submit]")
+    assert "Đã lưu tuỳ chọn" in parent.inner_text(".notice.success")
+    assert not parent.is_checked("#notify_email") and parent.is_checked("#notify_sms")
     photograph(parent, "preferences", f"{url}/parent/preferences")
     both_languages_everywhere(
         parent,
@@ -187,9 +200,11 @@ def play(system: Season, browser: Browser) -> None:
     department.goto(round_page)
     department.click("button:has-text('Đóng đăng ký')")
     until(system, lambda: allocated(department, round_page), timeout=120)
-    for chart in ("#shares svg", "#fill svg", "#by-ward"):
+    for chart in ("#per-hour svg", "#shares svg", "#fill svg", "#by-ward"):
         assert department.locator(chart).count() == 1, chart
     assert "nguyện vọng 1" in department.inner_text("#shares")
+    assert department.locator("#per-hour svg rect.fill").count() >= 1
+    assert f"Tổng cộng {len(references) + 1} hồ sơ" in department.inner_text("#per-hour")
     photograph(department, "department-preview", round_page)
     department.click("text=Chạy công cụ kiểm chứng độc lập")
     assert "KHỚP" in department.inner_text("#verdict")
@@ -211,9 +226,13 @@ def play(system: Season, browser: Browser) -> None:
     assert parent.locator("table.explanation code").count() >= 1  # the cutoff's lottery number
     photograph(parent, "offer", application_page)
     offered_at = school_of(parent, system)
-    parent.click("button:has-text('Nhận chỗ học')")
+    parent.focus("button:has-text('Nhận chỗ học')")  # answered with the keyboard alone
+    parent.keyboard.press("Enter")
+    parent.wait_for_load_state()
     assert "Bạn đã nhận chỗ học" in parent.inner_text(".notice.success")
     until(system, lambda: reload(parent, f"{url}/parent/inbox").locator(".inbox li").count() >= 3)
+    # The offer's notice came in English, as the preferences asked.
+    assert parent.locator(".inbox .message[lang=en]").count() >= 1
     photograph(parent, "inbox", f"{url}/parent/inbox")
     photograph(parent, "applications", f"{url}/parent/applications")
 
@@ -230,12 +249,32 @@ def play(system: Season, browser: Browser) -> None:
     assert reference in Path(download.value.path()).read_text(encoding="utf-8")
     until(system, lambda: "Đã nhập học" in reload(parent, application_page).inner_text(".timeline"))
     photograph(parent, "enrolled", application_page)
-    photograph(department, "practice", f"{url}/department/practice")
+    rehearse_and_wipe(department, url)
     photograph(public, "login", f"{url}/login")
     assert references
 
 
 # --- steps ------------------------------------------------------------------------------------
+
+
+def rehearse_and_wipe(department: Page, url: str) -> None:
+    """The department creates a practice round (labelled on its pages), opens it, wipes it."""
+    step("The department rehearses in a practice round, then wipes it.")
+    department.goto(f"{url}/department/practice?year=2027")
+    department.select_option("#practice-level", "grade_1")
+    department.click("button:has-text('Tạo đợt tập dượt')")
+    department.wait_for_url(f"**/department/rounds/{PRACTICE}")
+    assert "Sở Giáo dục đang diễn tập" in department.inner_text(".practice-banner")
+    department.click("button:has-text('Mở đăng ký')")
+    assert "Đang mở đăng ký" in department.inner_text("#round-status")
+    photograph(department, "practice-round", department.url)
+    photograph(department, "practice", f"{url}/department/practice?year=2027")
+    department.goto(f"{url}/department/rounds/{PRACTICE}")
+    department.check("input[name=sure]")
+    department.click("button:has-text('Xoá sạch đợt tập dượt')")
+    department.wait_for_url("**/department/practice")
+    assert f"Đã xoá sạch đợt tập dượt {PRACTICE}" in department.inner_text(".notice.success")
+    assert PRACTICE not in department.inner_text("ul.rounds")
 
 
 def the_city_applies(system: Season, city: Path) -> list[str]:
@@ -377,6 +416,9 @@ def photograph(page: Page, name: str, target: str | None) -> None:
         if width == "phone":
             overflow = page.evaluate("document.documentElement.scrollWidth")
             assert overflow <= x, f"{name} is {overflow} px wide: {page.evaluate(WIDEST_JS, x)}"
+        else:
+            problems = page.evaluate(ACCESSIBILITY_JS)
+            assert not problems, f"{name}: {problems[:8]}"
         page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": WIDTHS["desktop"][0], "height": WIDTHS["desktop"][1]})
 
@@ -385,6 +427,51 @@ WIDEST_JS = """(width) => [...document.querySelectorAll('body *')]
   .filter(el => el.getBoundingClientRect().right > width)
   .slice(0, 5)
   .map(el => el.tagName + '.' + el.className + ' ' + el.getBoundingClientRect().right)"""
+
+# Every form control has a label; all visible text has WCAG AA contrast with the background
+# it is drawn on (4.5:1, or 3:1 for large text).
+ACCESSIBILITY_JS = """() => {
+  const problems = [];
+  const rgba = value => (value.match(/[\\d.]+/g) || []).map(Number);
+  const channel = c => {
+    c /= 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const backdrop = el => {
+    for (; el; el = el.parentElement) {
+      const c = rgba(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || c[3] > 0.5) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.type === 'hidden') continue;
+    const labelled = (el.id && document.querySelector(`label[for="${el.id}"]`))
+      || el.closest('label') || el.getAttribute('aria-label')
+      || el.getAttribute('aria-labelledby');
+    if (!labelled) problems.push(`no label: ${el.name || el.id}`);
+  }
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  while (walker.nextNode()) {
+    const el = walker.currentNode.parentElement;
+    if (!el || seen.has(el) || !walker.currentNode.textContent.trim()) continue;
+    seen.add(el);
+    if (el.closest('svg, .sr-only, option, script, style') || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden') continue;
+    const [hi, lo] = [luminance(rgba(style.color)), luminance(backdrop(el))].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (parseInt(style.fontWeight) >= 700 && size >= 18.66);
+    if (ratio < (large ? 3 : 4.5)) {
+      const text = walker.currentNode.textContent.trim().slice(0, 30);
+      problems.push(`contrast ${ratio.toFixed(2)}: ${el.tagName}.${el.className} "${text}"`);
+    }
+  }
+  return problems;
+}"""
 
 TEXTS_JS = """() => {
   const texts = [document.title];

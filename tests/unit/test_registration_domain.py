@@ -1,10 +1,18 @@
-"""What a (re)submission does to a child's one application in a round."""
+"""What a (re)submission does to a child's one application in a round; the window's hours."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from services.registration.domain import Current, Outcome, Submission, decide
+from services.registration.domain import (
+    MAX_HOURS,
+    Current,
+    Outcome,
+    Submission,
+    decide,
+    hourly_series,
+)
 from shared.events import parse_message
 from tests.support import factories
 
@@ -66,3 +74,31 @@ def test_preference_order_matters() -> None:
     current = stored(submission(), preferences=("TH-002", "TH-001"))
 
     assert decide(True, current, submission()) is Outcome.AMENDED
+
+
+H = datetime(2027, 6, 1, 1, tzinfo=UTC)  # 08:00 in Hanoi, opening morning
+
+
+def test_applications_per_hour_fill_the_quiet_hours_with_zero() -> None:
+    counts = {H: 120, H + timedelta(hours=3): 7}
+
+    assert hourly_series(counts) == [
+        (H, 120),
+        (H + timedelta(hours=1), 0),
+        (H + timedelta(hours=2), 0),
+        (H + timedelta(hours=3), 7),
+    ]
+
+
+def test_a_round_without_applications_has_no_hours() -> None:
+    assert hourly_series({}) == []
+
+
+def test_a_very_long_window_shows_its_last_sixty_days() -> None:
+    last = H + timedelta(days=90)
+
+    series = hourly_series({H: 5, last: 9})
+
+    assert len(series) == MAX_HOURS
+    assert series[-1] == (last, 9)
+    assert series[0] == (last - timedelta(hours=MAX_HOURS - 1), 0)

@@ -23,10 +23,11 @@ from gateway.auth.decorators import public
 from gateway.portal import charts, client
 from gateway.portal.i18n import gettext as _
 from gateway.portal.labels import LEVELS, ROUND_STATUSES, word
-from gateway.portal.verdicts import export_of, verdict_of
+from gateway.portal.verdicts import verdict_of
 from gateway.portal.views.common import expect, login_required, tell
 from gateway.portal.views.parent import school_names
 from gateway.portal.wards import wards_of
+from shared.events import round_id_for
 
 bp = Blueprint("department", __name__, url_prefix="/department")
 ROUNDS = "/api/v1/rounds"
@@ -38,19 +39,9 @@ PREVIEWED = ("allocated", "published", "finalized")
 @public(limit="lookup")
 @login_required
 def rounds() -> str:
-    """The rounds of a year, each level's first round and (once published) its second."""
+    """The real rounds of a year, each level's first round and (once published) its second."""
     year = _year()
-    found = []
-    for level in LEVELS:
-        for number in (1, 2):
-            suffix = "" if number == 1 else f"-r{number}"
-            answer = client.as_user("GET", f"{ROUNDS}/{year}-{level}{suffix}")
-            if answer.status != 200:
-                expect(answer, 404)
-                break
-            found.append(answer.body)
-            if answer.body["status"] not in ("published", "finalized"):
-                break
+    found = _rounds_of(year)
     return render_template("department/rounds.html", rounds=found, year=year, levels=LEVELS)
 
 
@@ -66,6 +57,7 @@ def create() -> Any:
         "number": _int(form.get("number"), 1),
         "max_preferences": _int(form.get("max_preferences"), 3),
         "offer_days": _int(form.get("offer_days"), 7),
+        "practice": form.get("practice") == "1",
     }
     answer = client.as_user("POST", ROUNDS, body=body)
     if answer.ok:
@@ -73,7 +65,8 @@ def create() -> Any:
         flash(_("Round %(round)s created as a draft.", round=answer.body["round_id"]), "success")
         return redirect(url_for("department.round_page", round_id=answer.body["round_id"]))
     tell(answer)
-    return redirect(url_for("department.rounds", year=body["year"]))
+    back = "department.practice" if body["practice"] else "department.rounds"
+    return redirect(url_for(back, year=body["year"]))
 
 
 @bp.route(
@@ -101,9 +94,15 @@ def round_page(round_id: str) -> str:
     figures = None
     if round_["status"] in PREVIEWED and round_.get("job") is None:
         stats = expect(client.as_user("GET", f"{ROUNDS}/{round_id}/stats")).body
-        figures = _figures(round_, stats)
+        figures = _figures(stats)
     verdict = verdict_of(round_) if request.args.get("verify") and figures else None
-    return render_template("department/round.html", round=round_, figures=figures, verdict=verdict)
+    return render_template(
+        "department/round.html",
+        round=round_,
+        figures=figures,
+        verdict=verdict,
+        practice=round_.get("practice"),
+    )
 
 
 @bp.route("/rounds/<round_id>/results.csv")
@@ -120,22 +119,55 @@ def results_csv(round_id: str) -> Response:
 @public(limit="lookup")
 @login_required
 def practice() -> str:
-    """The practice round: what it is for, and what the system still lacks for it."""
-    return render_template("department/practice.html")
+    """Practice rounds: create one, run it like a real one, wipe it."""
+    year = _year()
+    found = _rounds_of(year, practice=True)
+    return render_template("department/practice.html", rounds=found, year=year, levels=LEVELS)
 
 
-def _figures(round_: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
+@bp.route("/rounds/<round_id>/discard", methods=["POST"])
+@public(limit="lookup")
+@login_required
+def discard(round_id: str) -> Any:
+    """Wipe a practice round from every service, once the department has said it is sure."""
+    if request.form.get("sure") != "1":
+        flash(_("Tick the box to confirm the wipe."), "error")
+        return redirect(url_for("department.round_page", round_id=round_id))
+    answer = client.as_user("POST", f"{ROUNDS}/{round_id}/discard")
+    if answer.ok:
+        flash(_("Practice round %(round)s wiped.", round=round_id), "success")
+        return redirect(url_for("department.practice"))
+    tell(answer)
+    return redirect(url_for("department.round_page", round_id=round_id))
+
+
+def _rounds_of(year: int, practice: bool = False) -> list[dict[str, Any]]:
+    """Each level's first round of the year and (once it is published) its next ones."""
+    found = []
+    for level in LEVELS:
+        for number in (1, 2, 3):
+            round_id = round_id_for(year, level, number, practice)
+            answer = client.as_user("GET", f"{ROUNDS}/{round_id}")
+            if answer.status != 200:
+                expect(answer, 404)
+                break
+            found.append(answer.body)
+            if answer.body["status"] not in ("published", "finalized"):
+                break
+    return found
+
+
+def _figures(stats: dict[str, Any]) -> dict[str, Any]:
     statistics = stats.get("statistics") or {}
     province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
-    export = export_of(round_)
     return {
         "statistics": statistics,
         "statuses": stats.get("statuses") or {},
         "stale": stats.get("preview_stale"),
         "shares": charts.shares(statistics),
         "fill": charts.fill_rates(statistics, school_names()),
-        "per_hour": charts.per_hour(statistics),
-        "by_ward": charts.unplaced_by_ward(export, dict(wards_of(province))) if export else None,
+        "per_hour": charts.per_hour(stats.get("applications_per_hour") or []),
+        "by_ward": charts.unplaced_by_ward(statistics, dict(wards_of(province))),
     }
 
 

@@ -24,9 +24,11 @@ from gateway.portal.outcome import published_result, seconds_left, split_duratio
 from gateway.portal.views.common import expect, explain, login_required, tell
 from gateway.portal.views.forms import field_errors, register_reasons
 from gateway.portal.wards import folded, wards_of
+from shared.events import is_practice_round
 
 bp = Blueprint("parent", __name__, url_prefix="/parent")
-CONTACT_FIELDS = ("full_name", "phone", "email", "language")
+CONTACT_FIELDS = ("full_name", "phone", "email")
+PREFERENCES = "/api/v1/me/preferences"
 
 
 @bp.route("/applications")
@@ -63,6 +65,7 @@ def application(reference: str) -> str:
         left=split_duration(left) if left is not None else None,
         reasons=register_reasons(found, i18n.current_language()),
         names=school_names(),
+        practice=is_practice_round(found["round_id"]),
     )
 
 
@@ -99,8 +102,9 @@ def register() -> Any:
     rounds = expect(client.public("GET", "/api/v1/rounds")).body
     form = request.form if request.method == "POST" else request.args
     round_ = next((r for r in rounds if r["round_id"] == form.get("round_id")), None)
-    if round_ is None and len(rounds) == 1:
-        round_ = rounds[0]
+    real = [r for r in rounds if not r.get("practice")]
+    if round_ is None and len(real) == 1:  # a practice round is never chosen for the parent
+        round_ = real[0]
     ward = form.get("ward", "")
     errors: dict[str, str] = {}
     if request.method == "POST" and round_ is not None:
@@ -123,6 +127,7 @@ def register() -> Any:
         errors=errors,
         form=form,
         contact=session.get("contact", {}),
+        practice=bool(round_ and round_.get("practice")),
     )
 
 
@@ -136,7 +141,15 @@ def inbox() -> str:
     for found in mine:
         answer = client.as_user("GET", "/api/v1/inbox", query={"reference": found["reference"]})
         for notice in answer.body["messages"] if answer.ok else []:
-            notices.append({**notice, "reference": found["reference"], "child": found["child"]})
+            practice = is_practice_round(found["round_id"])
+            notices.append(
+                {
+                    **notice,
+                    "reference": found["reference"],
+                    "child": found["child"],
+                    "practice": practice,
+                }
+            )
     notices.sort(key=lambda n: str(n.get("created_at", "")), reverse=True)
     return render_template("parent/inbox.html", notices=notices)
 
@@ -145,16 +158,31 @@ def inbox() -> str:
 @public(limit="lookup")
 @login_required
 def preferences() -> Any:
-    """The portal's language, and the contact details new applications start from."""
+    """The portal's language; the language and channels of our notices (kept by the
+    notification service, which reads them at every notice); the contact details new
+    applications start from (kept in this browser's session only)."""
+    errors: dict[str, str] = {}
     if request.method == "POST":
-        session["contact"] = {key: request.form.get(key, "").strip() for key in CONTACT_FIELDS}
-        language = request.form.get("ui_language", i18n.current_language())
-        flash(_("Your preferences are saved."), "success")
-        response = redirect(url_for("parent.preferences"))
-        if language in i18n.LANGUAGES:
-            response.set_cookie(i18n.COOKIE, language, max_age=365 * 86400, samesite="Lax")
-        return response
-    return render_template("parent/preferences.html", contact=session.get("contact", {}))
+        form = request.form
+        session["contact"] = {key: form.get(key, "").strip() for key in CONTACT_FIELDS}
+        choice = {
+            "language": form.get("language", i18n.current_language()),
+            "email": form.get("notify_email") == "1",
+            "sms": form.get("notify_sms") == "1",
+        }
+        answer = client.as_user("PUT", PREFERENCES, body=choice)
+        if answer.ok:
+            flash(_("Your preferences are saved."), "success")
+            response = redirect(url_for("parent.preferences"))
+            language = form.get("ui_language", i18n.current_language())
+            if language in i18n.LANGUAGES:
+                response.set_cookie(i18n.COOKIE, language, max_age=365 * 86400, samesite="Lax")
+            return response
+        errors = field_errors(answer) if answer.status == 400 else {"": explain(answer)}
+    chosen = expect(client.as_user("GET", PREFERENCES)).body
+    return render_template(
+        "parent/preferences.html", contact=session.get("contact", {}), chosen=chosen, errors=errors
+    )
 
 
 def school_names() -> dict[str, str]:

@@ -22,7 +22,8 @@ bp = Blueprint("public_pages", __name__)
 def home() -> str:
     """The levels, which rounds are open now, and how priority works."""
     answer = client.public("GET", "/api/v1/rounds")
-    rounds = answer.body if answer.ok else []
+    # A practice round is the department's rehearsal: never announced to the public.
+    rounds = [r for r in answer.body if not r.get("practice")] if answer.ok else []
     year = max([r["year"] for r in rounds], default=date.today().year)
     levels = []
     for level in LEVELS:

@@ -13,6 +13,7 @@ from gateway.auth.decorators import public
 from gateway.portal import client
 from gateway.portal.i18n import gettext as _
 from gateway.portal.views.common import expect, login_required, tell
+from shared.events import is_practice_round
 
 bp = Blueprint("school", __name__, url_prefix="/school")
 STATUS_FILTERS = (
@@ -48,6 +49,7 @@ def intake() -> str:
         status=wanted,
         q=search,
         filters=STATUS_FILTERS,
+        practice=is_practice_round(str(found.get("round_id", ""))),
     )
 
 

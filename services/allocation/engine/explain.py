@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import numpy as np
@@ -92,7 +93,7 @@ def explain(allocation: Allocation, reference: str) -> Explanation:
 
 
 def statistics(allocation: Allocation) -> Statistics:
-    """First-choice and top-3 shares, unplaced by reason, and each school's fill rate."""
+    """First-choice and top-3 shares, unplaced by reason and by ward, each school's fill rate."""
     inst, rank, by = allocation.instance, allocation.da_rank, allocation.placed_by
     n = len(rank)
     school = allocation.school
@@ -112,6 +113,9 @@ def statistics(allocation: Allocation) -> Statistics:
             s.code: counts[i] / s.capacity if s.capacity else 0.0
             for i, s in enumerate(inst.schools)
         },
+        unplaced_by_ward=dict(
+            Counter(inst.applicants[a].ward for a in np.flatnonzero(by == UNPLACED).tolist())
+        ),
     )
 
 

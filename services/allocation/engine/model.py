@@ -136,6 +136,7 @@ class Statistics:
     top3_share: float
     unplaced_by_reason: dict[str, int]
     fill_rate: dict[str, float]
+    unplaced_by_ward: dict[str, int]  # residence ward (from the register) of the unplaced
 
 
 @dataclass(frozen=True, eq=False)

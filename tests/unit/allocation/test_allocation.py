@@ -266,6 +266,7 @@ def test_statistics_summarise_the_preview() -> None:
     assert stats.top3_share == 4 / 6
     assert stats.unplaced_by_reason == {"catchment_full": 0, "no_catchment_school": 1}
     assert stats.fill_rate == {"A": 1.0, "B": 1.0, "C": 1.0}
+    assert stats.unplaced_by_ward == {"W2": 1}
 
 
 def test_an_empty_round_or_a_round_without_schools_still_allocates() -> None:

@@ -16,6 +16,7 @@ from services.allocation.domain import (
     round_id_for,
 )
 from services.allocation.exceptions import InvalidRound, InvalidTransition
+from shared.events import is_practice_round
 
 
 @pytest.mark.parametrize(
@@ -53,6 +54,15 @@ def test_a_second_round_has_its_own_readable_id() -> None:
     assert RoundOptions("grade_1", 2027).round_id == "2027-grade_1"
     assert RoundOptions("grade_6", 2027, number=2).round_id == "2027-grade_6-r2"
     assert round_id_for(2027, "kindergarten", 3) == "2027-kindergarten-r3"
+
+
+def test_a_practice_round_can_never_take_a_real_rounds_id() -> None:
+    practice = RoundOptions("grade_1", 2027, practice=True)
+
+    assert practice.round_id == "practice-2027-grade_1"
+    assert is_practice_round(practice.round_id)
+    assert not is_practice_round(RoundOptions("grade_1", 2027).round_id)
+    assert round_id_for(2027, "grade_1", 2, practice=True) == "practice-2027-grade_1-r2"
 
 
 def test_the_round_options_become_the_engine_policy() -> None:
