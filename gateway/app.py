@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.api import applications, auth, health, inbox, intake, offers, rounds, schools
 from gateway.audit import AuditLog
+from gateway.auth.ownership import Claims
 from gateway.auth.revocation import Denylist
 from gateway.auth.service import Authenticator
 from gateway.backends import Backends
@@ -83,6 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "metrics": metrics,
             "db": db,
             "audit": AuditLog(db),
+            "claims": Claims(db),
             "ratelimits": RateLimits(storage, dict(config["RATE_LIMITS"]), metrics),
             "auth": Authenticator(config, db, Denylist(storage), backends.send_code),
         }

@@ -74,3 +74,31 @@ class BacklogGauge:
         self._depth = int(depth)
         if self._metrics is not None:
             self._metrics.backlog.set(self._depth)
+
+
+class InFlightLimit:
+    """At most `limit` submissions in progress in one worker; the next one is turned away.
+
+    The broker's backlog says registration is behind; this says the gateway itself is. A
+    worker that takes every request it is sent, when the crowd arrives faster than it can
+    confirm them, makes every one of them slow, until clients time out. Refusing the excess
+    at once (503 + Retry-After, in milliseconds) keeps the admitted ones fast.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def try_enter(self) -> bool:
+        """Take a slot if one is free."""
+        with self._lock:
+            if self._count >= self.limit:
+                return False
+            self._count += 1
+            return True
+
+    def leave(self) -> None:
+        """Give the slot back."""
+        with self._lock:
+            self._count -= 1
