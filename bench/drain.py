@@ -3,8 +3,9 @@
 Usage: python -m bench.drain [--count 20000]
 
 The queue is filled while registration is stopped (as after an opening-morning burst), then
-1 and then 2 instances start and the clock runs until every application is verified or
-rejected. Baseline in the same run: a bare kombu consumer that only acks, on the same queue.
+1 and then 2 instances start; the clock runs from their first committed batch until every
+application is verified or rejected. Baseline in the same run: a bare kombu consumer that
+only acks, on the same queue.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from services.registration.register_import import import_register
 from shared import topology
 from shared.db.engine import build_engine
 from shared.events import make_message
-from shared.messaging.bus import MessageBus, declare_topology
+from shared.messaging.bus import MessageBus, PipelinedPublisher, declare_topology
 from tests.support.broker import create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database
 from tests.support.processes import Processes
@@ -50,13 +51,25 @@ def _count(db_uri: str, sql: str) -> int:
         engine.dispose()
 
 
-def _fill(bus: MessageBus, bodies: list[bytes]) -> None:
+def _fill(amqp_uri: str, bodies: list[bytes]) -> None:
+    """Queue one `submit_application` command per body, as the gateway would (1,000 in
+    flight at a time: filling is set-up, not what is measured)."""
     schema = SubmitApplicationRequest()
-    for body in bodies:
-        form = schema.load(json.loads(body))
-        reference = application_reference("bench", form["round_id"], form["child"]["citizen_id"])
-        payload = {**form, "reference": reference, "submitted_at": datetime.now(UTC)}
-        bus.send_command("registration", make_message("submit_application", payload))
+    queue = topology.command_queue("registration", "submit_application").name
+    publisher = PipelinedPublisher(amqp_uri)
+    try:
+        for start in range(0, len(bodies), 1000):
+            batch = []
+            for body in bodies[start : start + 1000]:
+                form = schema.load(json.loads(body))
+                round_id, citizen_id = form["round_id"], form["child"]["citizen_id"]
+                reference = application_reference("bench", round_id, citizen_id)
+                payload = {**form, "reference": reference, "submitted_at": datetime.now(UTC)}
+                command = make_message("submit_application", payload)
+                batch.append((topology.COMMANDS.name, queue, command))
+            publisher.publish(batch)
+    finally:
+        publisher.close()
 
 
 def _bare_consume(amqp_uri: str, count: int) -> float:
@@ -77,7 +90,7 @@ def _bare_consume(amqp_uri: str, count: int) -> float:
             return count / (time.perf_counter() - started)
 
 
-def _prepare(amqp_uri: str, db_uri: str, workdir: Path) -> MessageBus:
+def _prepare(amqp_uri: str, db_uri: str, workdir: Path) -> None:
     city = city_files()
     engine = build_engine(db_uri)
     import_register(engine, city / "register.csv", progress=False)
@@ -95,18 +108,21 @@ def _prepare(amqp_uri: str, db_uri: str, workdir: Path) -> MessageBus:
     wait_for(lambda: _count(db_uri, "SELECT count(*) FROM rounds") == 3, what="the rounds")
     wait_for(lambda: _count(db_uri, "SELECT count(*) FROM schools") > 0, what="the schools")
     processes.stop_all()
-    return bus
 
 
 def _drain(amqp_uri: str, db_uri: str, workdir: Path, instances: int, target: int) -> float:
+    """Applications checked per second by `instances`, from the first batch committed (the
+    processes' start-up is not counted) until `target` are checked."""
     processes = Processes(workdir / f"drain-{instances}")
     env = {"AMQP_URI": amqp_uri, "REGISTRATION_DB_URI": db_uri, "LOG_LEVEL": "WARNING"}
-    started = time.perf_counter()
+    before = _count(db_uri, CHECKED)
     for n in range(instances):
         processes.start(f"registration-{n}", _nameko_args(), env)
     try:
+        wait_for(lambda: _count(db_uri, CHECKED) > before, timeout=120, interval=0.05)
+        started, first = time.perf_counter(), _count(db_uri, CHECKED)
         wait_for(lambda: _count(db_uri, CHECKED) >= target, timeout=1800, interval=0.5)
-        return time.perf_counter() - started
+        return (_count(db_uri, CHECKED) - first) / (time.perf_counter() - started)
     finally:
         processes.stop_all()
 
@@ -129,13 +145,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with tempfile.TemporaryDirectory() as scratch:
             workdir = Path(scratch)
-            bus = _prepare(amqp_uri, db_uri, workdir)
-            _fill(bus, bodies[: args.count])
+            _prepare(amqp_uri, db_uri, workdir)
+            _fill(amqp_uri, bodies[: args.count])
             rates["bare"] = _bare_consume(amqp_uri, args.count)
             for instances, chunk in ((1, 1), (2, 2)):
-                _fill(bus, bodies[chunk * args.count : (chunk + 1) * args.count])
-                seconds = _drain(amqp_uri, db_uri, workdir, instances, chunk * args.count)
-                rates[f"{instances}"] = args.count / seconds
+                _fill(amqp_uri, bodies[chunk * args.count : (chunk + 1) * args.count])
+                target = chunk * args.count
+                rates[f"{instances}"] = _drain(amqp_uri, db_uri, workdir, instances, target)
             checked = _count(db_uri, CHECKED)
             stored = _count(db_uri, "SELECT count(*) FROM applications")
     finally:
@@ -172,8 +188,9 @@ def _write(count: int, rates: dict[str, float], checked: int, stored: int) -> No
     body = table(["figure", "rate", "target", ""], rows)
     body += (
         f"\n\n{count:,} submissions pre-filled per measurement while registration was stopped;"
-        " the clock runs from starting the instances until every application is verified or"
-        f" rejected against the city register (980k rows) on PostgreSQL. At the end {stored:,}"
+        " the clock runs from the first batch the instances commit (their start-up is left"
+        " out) until every application is verified or rejected against the city register"
+        f" (980k rows) on PostgreSQL. At the end {stored:,}"
         f" applications were stored and {checked:,} checked, of {2 * count:,} sent to them."
     )
     write_section("drain", "P2: registration drain", COMMAND, body)
