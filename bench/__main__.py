@@ -33,7 +33,7 @@ def main() -> None:
             print(f"!! {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             failed.append(name)
         timings.append((name, time.monotonic() - started))
-    body = describe(load_before, load_average(), timings)
+    body = describe(load_before, load_average(), timings, failed)
     write_section("machine", "Machine, versions and load", "make bench", body)
     print(body)
     if failed:

@@ -71,7 +71,9 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def describe(load_before: str, load_after: str, timings: list[tuple[str, float]]) -> str:
+def describe(
+    load_before: str, load_after: str, timings: list[tuple[str, float]], failed: list[str]
+) -> str:
     """The body of the `machine` section of BENCHMARKS.md."""
     rows = [
         ["CPU", cpu_model()],
@@ -88,7 +90,10 @@ def describe(load_before: str, load_after: str, timings: list[tuple[str, float]]
     body = table(["", ""], rows)
     body += "\n\n" + table(
         ["benchmark", "wall time"],
-        [[f"`python -m {name}`", f"{seconds / 60:.1f} min"] for name, seconds in timings]
+        [
+            [f"`python -m {name}`", f"{seconds / 60:.1f} min" + (" (failed)" * (name in failed))]
+            for name, seconds in timings
+        ]
         + [["all (`make bench`)", f"{sum(s for _, s in timings) / 60:.1f} min"]],
     )
     body += (
@@ -98,3 +103,39 @@ def describe(load_before: str, load_after: str, timings: list[tuple[str, float]]
         " ratios stay meaningful."
     )
     return body
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, its own and its reaped children's.
+
+    On a shared machine the wall-clock rate moves with everyone else's load; the CPU a
+    process spent per unit of work does much less, so benchmarks report both.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
+def workers_of(pid: int) -> list[int]:
+    """The child processes of `pid` (gunicorn's workers of its master)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return children
+
+
+class CpuMeter:
+    """CPU seconds a set of processes spends between `start()` and `stop()`."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.seconds = 0.0
+
+    def start(self) -> None:
+        """Note where the processes are now."""
+        self.seconds = -sum(cpu_seconds(pid) for pid in self.pids)
+
+    def stop(self) -> float:
+        """CPU seconds spent since `start()`."""
+        self.seconds += sum(cpu_seconds(pid) for pid in self.pids)
+        return self.seconds

@@ -16,6 +16,7 @@ from gateway.auth.ownership import Claims
 from gateway.auth.revocation import Denylist
 from gateway.auth.service import Authenticator
 from gateway.backends import Backends
+from gateway.backlog import SubmissionGate
 from gateway.db import GatewayDatabase
 from gateway.errors import register_error_handlers
 from gateway.hooks import install_hooks
@@ -100,4 +101,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     install_hooks(app)
     register_error_handlers(app)
     mount_portal(app)  # the web pages, on the same port (gateway/portal)
+    app.wsgi_app = SubmissionGate(  # type: ignore[method-assign]
+        app.wsgi_app,
+        limit=int(config.get("SUBMIT_INFLIGHT_LIMIT", 64)),
+        retry_after=int(config.get("BACKLOG_RETRY_AFTER_SECONDS", 30)),
+        metrics=metrics,
+    )
     return app

@@ -9,7 +9,7 @@ from typing import Any
 from cachetools import TTLCache
 from nameko.amqp.publish import UndeliverableMessage
 
-from gateway.backlog import BacklogGauge, InFlightLimit
+from gateway.backlog import BacklogGauge
 from gateway.rpc import RpcPool
 from shared.messaging.bus import MessageBus, declare_topology, retry_delays
 
@@ -71,7 +71,6 @@ class Backends:
             refresh_seconds=float(config.get("BACKLOG_REFRESH_SECONDS", 1.0)),
             metrics=metrics,
         )
-        self.submissions = InFlightLimit(int(config.get("SUBMIT_INFLIGHT_LIMIT", 48)))
 
     def open_rounds(self) -> list[dict[str, Any]]:
         """Rounds accepting applications, as allocation said at most a few seconds ago."""
