@@ -31,28 +31,33 @@ from tests.support.waiting import wait_for
 
 COMMAND = "python -m bench.intake"
 PROFILE = """\
-What the profiles showed and what was done (py-spy on a gateway worker under P1). Before:
-a third of the worker's CPU built marshmallow schemas (webargs instantiated the request
-schema, and its nested ones, for every request); each submission wrote its ownership claim
-and its audit entry in a transaction of its own (pool checkout with a ping, BEGIN, INSERT,
-COMMIT, twice); when the 5-second round cache expired, every waiting request made the same
-RPC; and the envelope was validated a second time after the request schema had just done
-it. Done: one schema instance; claims and audit entries by group commit
-(`gateway/groupcommit.py`: requests arriving together share one transaction, and each
-still waits for the commit holding its row); one loader per cache key; the second pass
-skipped for the submission (its consumer still validates it). Gateway CPU per submission
-went from 5.1 ms to the figure in the table; baseline (a) spends what validating and a
-confirmed publish cost. What the gateway does beyond (a), per submission: the token check
-with two Redis round trips (denylist, rate limit), the claim and audit writes, Flask and
-flask-smorest, metrics. Next steps: one pipelined Redis round trip for the denylist and the
-rate limit; the claim and the audit entry in one statement; and, in production, gateways on
-cores of their own (here they share 2 cores with the load generator, three services,
-PostgreSQL and RabbitMQ). P7 before the gate: at 2x P1, 495 of 1,000 requests timed out and
-the first 503 came after 7 s, because overload piled up inside the worker (every request
-waiting its turn at each Redis, database and broker round trip) and the broker backlog
-limit never tripped. Now `SubmissionGate` (WSGI middleware in front of Flask) admits at
-most `SUBMIT_INFLIGHT_LIMIT` (64) submissions per worker and answers the next one 503 +
-Retry-After before any work."""
+What the profiles showed and what was done (py-spy on a gateway worker under P1, cProfile
+of the submission path in process). Before: a third of the worker's CPU built marshmallow
+schemas (webargs instantiated the request schema, and its nested ones, for every request);
+each submission wrote its ownership claim and its audit entry in a transaction of its own
+(pool checkout with a ping, BEGIN, INSERT, COMMIT, twice); when the 5-second round cache
+expired, every waiting request made the same RPC; and the envelope was validated a second
+time after the request schema had just done it. Done: one schema instance; claims and audit
+entries by group commit (`gateway/groupcommit.py`: requests arriving together share one
+transaction, and each still waits for the commit holding its row); one loader per cache
+key; the second pass skipped for the submission (its consumer still validates it). CPU per
+request moves with the machine's load (an earlier run at load ~10 measured 5.1 ms for the
+gateway and 1.6 ms for baseline (a)); follow the ratio to (a) in the same run. Where the
+rest goes (cProfile, sequential requests): the token check with its Redis denylist lookup
+and the rate limit (about 18 %), the claim (17 %), the confirmed publish (14 %), the audit
+entry (11 %), request parsing (7 %), Flask, flask-smorest and metrics. Next steps: one
+pipelined Redis round trip for the denylist and the rate limit; the claim and the audit
+entry in one statement; no pool ping per checkout on the gateway's hot path; and gateways
+on cores of their own (here 2 gunicorn workers share 2 cores with the load generator,
+three services, PostgreSQL, RabbitMQ and other engineers' test suites). P7: before the gate,
+at 2x P1, 495 of 1,000 requests timed out and the first 503 came after 7 s: overload piled
+up inside the worker and the broker backlog limit never tripped. `SubmissionGate` (WSGI
+middleware in front of Flask) now admits at most `SUBMIT_INFLIGHT_LIMIT` (64) submissions
+per worker and refuses the next with no work at all, but on a machine this loaded a worker
+gets so little CPU that a refused request still waits seconds before it is even read: the
+refusals themselves were slow. Shedding has to happen before the worker's event loop: a
+front proxy with a connection limit per upstream (nginx `limit_conn`, HAProxy `maxconn`
+with a queue timeout answering 503), and gateways sized so that each has a core."""
 
 
 def _baseline(
@@ -296,8 +301,9 @@ def _write(
         " gevent workers each. Databases on PostgreSQL. The registration, allocation and"
         " notification services run (and drain what P1 sends) on the same 2 cores meanwhile.",
         f"Server CPU per 2xx: user + system time of the gunicorn workers over the run, divided"
-        f" by the 2xx answers; it moves far less with the machine's other load than the rates"
-        f" do. Load average at the end of the run: {load_average()}.",
+        f" by the 2xx answers; it moves less with the machine's other load than the rates do,"
+        " but it moves too (contention for caches and cores): compare it within one run."
+        f" Load average at the end of the run: {load_average()}.",
     ]
     header = ["figure", "throughput", "latency p50 / p95 / p99", "server CPU per 2xx", "target"]
     body = table([*header, ""], rows)
