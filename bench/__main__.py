@@ -1,24 +1,43 @@
-"""`make bench`: run every benchmark; each rewrites its own section of BENCHMARKS.md."""
+"""`make bench`: run every benchmark; each rewrites its own section of BENCHMARKS.md, and a
+last section records the machine, the versions, the load and how long each one took."""
 
 from __future__ import annotations
 
 import importlib
 import sys
+import time
+
+from bench.environment import describe, load_average
+from bench.report import write_section
 
 BENCHMARKS = (
     "bench.allocation",
     "bench.allocation_job",
     "bench.register_import",
     "bench.drain",
+    "bench.notification",
     "bench.intake",
 )
 
 
 def main() -> None:
-    """Run the benchmarks named on the command line, or all of them."""
-    for name in sys.argv[1:] or BENCHMARKS:
+    """Run the benchmarks named on the command line, or all of them; exit 1 if one failed."""
+    names = sys.argv[1:] or list(BENCHMARKS)
+    load_before, timings, failed = load_average(), [], []
+    for name in names:
         print(f"== {name}", flush=True)
-        importlib.import_module(name).main([])
+        started = time.monotonic()
+        try:
+            importlib.import_module(name).main([])
+        except Exception as exc:  # the others still run; the exit status says it failed
+            print(f"!! {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            failed.append(name)
+        timings.append((name, time.monotonic() - started))
+    body = describe(load_before, load_average(), timings, failed)
+    write_section("machine", "Machine, versions and load", "make bench", body)
+    print(body)
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

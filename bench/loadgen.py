@@ -31,6 +31,7 @@ class LoadResult:
     timeouts: int = 0
     errors: int = 0
     first_503_ms: float | None = None
+    server_cpu_ms: float | None = None  # the server's CPU time per 2xx answer, if measured
 
     @property
     def ok(self) -> int:

@@ -22,9 +22,11 @@ from gateway.api import (
     schools,
 )
 from gateway.audit import AuditLog
+from gateway.auth.ownership import Claims
 from gateway.auth.revocation import Denylist
 from gateway.auth.service import Authenticator
 from gateway.backends import Backends
+from gateway.backlog import SubmissionGate
 from gateway.db import GatewayDatabase
 from gateway.errors import register_error_handlers
 from gateway.hooks import install_hooks
@@ -94,6 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "metrics": metrics,
             "db": db,
             "audit": AuditLog(db),
+            "claims": Claims(db),
             "ratelimits": RateLimits(storage, dict(config["RATE_LIMITS"]), metrics),
             "auth": Authenticator(config, db, Denylist(storage), backends.send_code),
         }
@@ -109,4 +112,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     install_hooks(app)
     register_error_handlers(app)
     mount_portal(app)  # the web pages, on the same port (gateway/portal)
+    app.wsgi_app = SubmissionGate(  # type: ignore[method-assign]
+        app.wsgi_app,
+        limit=int(config.get("SUBMIT_INFLIGHT_LIMIT", 64)),
+        retry_after=int(config.get("BACKLOG_RETRY_AFTER_SECONDS", 30)),
+        metrics=metrics,
+    )
     return app

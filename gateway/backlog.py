@@ -10,6 +10,7 @@ publish fails on its own (503) if the broker is really away.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -74,3 +75,55 @@ class BacklogGauge:
         self._depth = int(depth)
         if self._metrics is not None:
             self._metrics.backlog.set(self._depth)
+
+
+class SubmissionGate:
+    """WSGI middleware: at most `limit` submissions in progress in one worker; the next one
+    is answered 503 + Retry-After before anything else is done with it.
+
+    The broker's backlog says registration is behind; this says the gateway itself is. A
+    worker that takes every request it is sent, when the crowd arrives faster than it can
+    confirm them, makes every one of them slow, until clients time out. The gate stands in
+    front of Flask, so a refusal costs no token check, no Redis or database round trip and
+    no wait behind the admitted requests: it is answered in milliseconds.
+    """
+
+    PATH = "/api/v1/applications"
+
+    def __init__(self, app: Any, limit: int, retry_after: int, metrics: Any = None) -> None:
+        self.app, self.limit, self.metrics = app, limit, metrics
+        self._count = 0
+        self._lock = threading.Lock()
+        body = {
+            "error": {
+                "code": "busy",
+                "message": "Many families are applying right now. Nothing was saved; please"
+                f" try again in {retry_after} seconds.",
+                "fields": {},
+            }
+        }
+        self._refusal = json.dumps(body, ensure_ascii=False).encode()
+        self._headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(self._refusal))),
+            ("Retry-After", str(retry_after)),
+        ]
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != self.PATH:
+            return self.app(environ, start_response)
+        with self._lock:
+            admitted = self._count < self.limit
+            self._count += admitted
+        if not admitted:
+            if self.metrics is not None:
+                self.metrics.overloaded.labels(reason="in_flight").inc()
+            start_response("503 Service Unavailable", list(self._headers))
+            return [self._refusal]
+        try:
+            # Flask builds the whole JSON answer before returning, so the slot is held
+            # for the request's work, not for sending the answer.
+            return self.app(environ, start_response)
+        finally:
+            with self._lock:
+                self._count -= 1

@@ -7,16 +7,18 @@ so a guessed reference or school code tells nothing about whether it exists.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, g
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.auth.models import ApplicationClaim
 from gateway.auth.roles import Principal
-from gateway.db import utcnow
+from gateway.db import GatewayDatabase, utcnow
 from gateway.errors import ApiError, not_found
+from gateway.groupcommit import GroupCommit
 
 
 def current_principal() -> Principal:
@@ -47,6 +49,35 @@ def own_school(code: str) -> None:
         raise not_found("SchoolNotFound")
 
 
+class Claims:
+    """The first account to submit each child's application, written by group commit: the
+    claims of submissions arriving together share one transaction (gateway.groupcommit)."""
+
+    def __init__(self, db: GatewayDatabase) -> None:
+        self.db = db
+        self.claim = GroupCommit(self._claim_many)
+
+    def _claim_many(self, claims: list[tuple[str, str, str]]) -> list[str]:
+        """Claim `(reference, owner_id, round_id)` where unclaimed; each reference's holder."""
+        table = cast(Table, ApplicationClaim.__table__)
+        wanted = {reference: (owner, round_id) for reference, owner, round_id in reversed(claims)}
+        rows = [
+            {"reference": ref, "owner_id": owner, "round_id": round_id, "claimed_at": utcnow()}
+            for ref, (owner, round_id) in wanted.items()
+        ]
+        with self.db.engine.begin() as connection:
+            insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            statement = insert(table).on_conflict_do_nothing().returning(table.c.reference)
+            fresh = set(connection.scalars(statement, rows))
+            holders = {ref: wanted[ref][0] for ref in fresh}
+            earlier = [ref for ref in wanted if ref not in fresh]  # claimed before this batch
+            if earlier:
+                query = select(table.c.reference, table.c.owner_id)
+                query = query.where(table.c.reference.in_(earlier))
+                holders.update(connection.execute(query).tuples().all())
+        return [holders[reference] for reference, _, _ in claims]
+
+
 def claim_application(reference: str, round_id: str) -> None:
     """Bind a child's application in a round to the first account that submits it.
 
@@ -56,23 +87,7 @@ def claim_application(reference: str, round_id: str) -> None:
     submission may still be waiting in the queue, and a submission must not cost an RPC.
     """
     owner = current_principal().account_id
-    db = current_app.extensions["db"]
-    try:
-        with db.session() as session:
-            claim = session.get(ApplicationClaim, reference)
-            if claim is None:
-                session.add(
-                    ApplicationClaim(
-                        reference=reference, owner_id=owner, round_id=round_id, claimed_at=utcnow()
-                    )
-                )
-                return  # committed on the way out; a concurrent claim fails right there
-            holder = claim.owner_id
-    except IntegrityError:  # another worker claimed it a moment ago: read whose it is
-        with db.session() as session:
-            holder = session.scalar(
-                select(ApplicationClaim.owner_id).where(ApplicationClaim.reference == reference)
-            )
+    holder = current_app.extensions["claims"].claim((reference, owner, round_id))
     if holder != owner:
         raise ApiError(
             409,

@@ -117,9 +117,15 @@ class PipelinedPublisher:
 
     def publish_events(self, events: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         """Publish `(source, envelope)` pairs persistently; return once all are confirmed."""
+        key = topology.event_routing_key
+        self.publish([(topology.EVENTS.name, key(s, e["type"]), e) for s, e in events])
+
+    def publish(self, messages: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
+        """Publish `(exchange, routing_key, envelope)` triples persistently; return once all
+        are confirmed."""
         try:
             channel = self._open()
-            for source, envelope in events:
+            for exchange, routing_key, envelope in messages:
                 message = AmqpMessage(
                     json.dumps(envelope),
                     content_type="application/json",
@@ -128,8 +134,7 @@ class PipelinedPublisher:
                     message_id=envelope["event_id"],
                     correlation_id=envelope["correlation_id"],
                 )
-                routing_key = topology.event_routing_key(source, envelope["type"])
-                channel._basic_publish(message, topology.EVENTS.name, routing_key)
+                channel._basic_publish(message, exchange, routing_key)
                 self._sent += 1
                 self._unconfirmed.add(self._sent)  # delivery tags count from 1 per channel
             deadline = time.monotonic() + self.timeout
@@ -139,7 +144,7 @@ class PipelinedPublisher:
                     raise TimeoutError("the broker did not confirm the batch in time")
                 self._connection.drain_events(timeout=remaining)
             if self._nacked:
-                raise ConnectionError("the broker refused (nacked) a published event")
+                raise ConnectionError("the broker refused (nacked) a published message")
         except BaseException:
             self.close()  # a half-confirmed channel is not reused; the batch is published again
             raise
