@@ -158,6 +158,7 @@ def test_the_department_runs_a_round_parents_answer_and_a_school_confirms(
     assert until_job_done(client, department)["status"] == "allocated"
     stats = client.get(f"/api/v1/rounds/{ROUND}/stats", headers=department).json
     assert stats["statistics"]["applicants"] == applicants
+    assert stats["applications_per_hour"] == FakeRegistration.hours  # registration's figures
     assert 0 < stats["statistics"]["first_choice_share"] <= 1
     export = client.get(f"/api/v1/rounds/{ROUND}/results.csv", headers=department)
     assert export.status_code == 200 and export.mimetype == "text/csv"

@@ -48,18 +48,24 @@ class ApplicationNotFound(Exception):
 
 
 class FakeRegistration:
-    """Answers registration's `intake_status` as the test says, and `get_application` with
-    the owning account only (what the gateway's ownership check reads); it stands in for
-    the other service's RPC, over the real transport."""
+    """Answers registration's `intake_status` and `applications_per_hour` as the test says,
+    and `get_application` with the owning account only (what the gateway's ownership check
+    reads); it stands in for the other service's RPC, over the real transport."""
 
     name = "registration"
     answer: dict[str, int] = {"unverified": 0, "backlog": 0}
     owners: dict[str, str] = {}
+    hours: list[list[Any]] = [["2027-06-01T01:00:00+00:00", 3]]
 
     @rpc
     def intake_status(self, round_id: str) -> dict[str, Any]:
         """The intake of a round, as set by the test."""
         return {"round_id": round_id, **FakeRegistration.answer}
+
+    @rpc
+    def applications_per_hour(self, round_id: str) -> list[list[Any]]:
+        """The round's applications per hour, as set by the test."""
+        return FakeRegistration.hours
 
     @rpc(expected_exceptions=ApplicationNotFound)
     def get_application(self, reference: str) -> dict[str, Any]:
