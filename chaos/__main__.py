@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.loadgen import bodies_from
 from bench.report import write_section
 from bench.system import RunningSystem, city_files, running_system
-from chaos import scenarios, security
+from chaos import erasure, scenarios, security
 from chaos.infra import PrivatePostgres, PrivateRabbit
 from chaos.scenarios import Outcome, Submitter
 
@@ -53,6 +53,8 @@ HEADER = (
 # The services' own retry schedule (config.yml), not the benchmarks' short one: a database
 # or broker outage of a few seconds must not exhaust it and park good messages.
 PRODUCTION_RETRIES = {"RETRY_DELAYS_MS": "[1000, 5000, 30000]"}
+# Scenario 11 runs the retention rule at once (every other scenario never asks for erasure).
+CHAOS_ENV = {**PRODUCTION_RETRIES, **erasure.ERASURE_ENV}
 
 Scenario = Callable[[RunningSystem, Submitter, list[bytes]], Outcome]
 # name -> (title, scenario, share of --count it submits)
@@ -81,8 +83,9 @@ SCENARIOS: dict[str, tuple[str, Scenario, float]] = {
     "two_instances": ("6. two instances of every service", scenarios.two_instances, 1.0),
     "access_matrix": ("7. the access matrix", security.access_matrix, 0.0),
     "schemathesis": ("8. schemathesis, every check, authenticated", security.schemathesis, 0.0),
-    "brute_force": ("9. brute-force login and login codes", scenarios.brute_force, 0.01),
+    "brute_force": ("9. brute-force login and login codes", scenarios.brute_force, 0.02),
     "citizen_ids": ("10. citizen IDs in logs and messages", scenarios.citizen_ids, 0.2),
+    "erasure": ("11. withdrawal and erasure", erasure.erasure, 0.2),
 }
 
 
@@ -101,7 +104,7 @@ def run_scenario(name: str, bodies: list[bytes]) -> Outcome:
                 postgres=postgres,
                 rabbit=rabbit,
                 sms=True,
-                extra_env=PRODUCTION_RETRIES,
+                extra_env=CHAOS_ENV,
             ) as system:
                 return scenario(
                     system, scenarios.submitter(system, system.parent_headers()), bodies

@@ -10,7 +10,7 @@ from nameko.rpc import RpcProxy
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from services.allocation import jobs, offers, projection, results, rounds, schools
+from services.allocation import erasure, jobs, offers, projection, results, rounds, schools
 from services.allocation.dependencies import ApplicationBacklog, ConfigTimer, call_with_timeout
 from services.allocation.domain import RoundOptions, intake_refusal
 from services.allocation.exceptions import (
@@ -95,9 +95,14 @@ class AllocationService:
 
     @handle_event_group("applications")
     def handle_application_event(self, body: dict[str, Any]) -> None:
-        """Apply registration's verified, rejected or withdrawn verdict on an application."""
+        """Apply registration's verified, rejected or withdrawn verdict on an application, or
+        erase its personal data."""
         message = parse_message(body)
-        if first_delivery(self.db, "allocation.applications", message.event_id):
+        if not first_delivery(self.db, "allocation.applications", message.event_id):
+            pass
+        elif message.type == "application_erased":
+            erasure.erase_application(self.db, message)
+        else:
             projection.apply_application_event(self.db, message, _now())
         self.db.commit()
 

@@ -9,7 +9,7 @@ from nameko.rpc import RpcProxy
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.notification import inbox, ledger, otp
+from services.notification import erasure, inbox, ledger, otp
 from services.notification.contracts import parse_offer_expiring
 from services.notification.dependencies import Channels
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
@@ -94,6 +94,13 @@ class NotificationService:
         """The school did not confirm the enrollment, with its reason."""
         self._notify(parse_message(body, "school_rejected"))
 
+    @handle_event("registration", "application_erased")
+    def handle_application_erased(self, body: dict[str, Any]) -> None:
+        """The family asked for erasure: blank the inbox and the recipients of the ledger."""
+        message = parse_message(body, "application_erased")
+        erasure.erase_application(self.db, message.payload["reference"])
+        self.db.commit()
+
     @rpc(expected_exceptions=(OtpRateLimited, OtpNotSent))
     def send_otp(self, phone: str, language: str, code: str, valid_minutes: int = 5) -> None:
         """Text a login code to a phone, within the per-phone rate limits."""
@@ -123,5 +130,7 @@ class NotificationService:
             if exc.exc_type == "ApplicationNotFound":
                 raise PoisonMessage(f"no application {reference}") from exc
             raise
+        if application.get("erased_at"):
+            return  # erased at the family's request: no one left to tell, nothing to render
         notice = notice_for(message.event_id, message.type, message.payload, application)
         self.notifier.notify(self.db, notice, contacts_of(application))

@@ -32,5 +32,7 @@ class ApplicationView(Schema):
     owner_id = fields.String(allow_none=True)
     ward_code = fields.String(allow_none=True)
     rejection_reasons = fields.List(fields.Dict(), allow_none=True)
+    erasure_requested_at = fields.AwareDateTime(allow_none=True)
+    erased_at = fields.AwareDateTime(allow_none=True)
     child = fields.Function(lambda application: ChildView().dump(application))
     guardian = fields.Function(lambda application: GuardianView().dump(application))
