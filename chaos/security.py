@@ -3,6 +3,7 @@ its own real processes) and schemathesis (its CLI, against a live gateway)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import xml.etree.ElementTree as ElementTree
@@ -78,7 +79,15 @@ def schemathesis(
                 str(report),
                 "--no-color",
             ]
-            done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+            env = {
+                **os.environ,
+                "SCHEMATHESIS_HOOKS": "chaos.schemathesis_hooks",
+                "CHAOS_GATEWAY_DB": system.databases["gateway"],
+                "CHAOS_GATEWAY_URL": system.url,
+                "CHAOS_ROLE": role,
+                "CHAOS_SCHOOL": "TH-0001" if role == STAFF else "",
+            }
+            done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env)
             log = system.workdir / f"schemathesis-{role}.log"
             log.write_text(done.stdout + done.stderr)
             server_errors = len(re.findall(r"Server error", done.stdout))
