@@ -98,12 +98,11 @@ class AllocationService:
         """Apply registration's verified, rejected or withdrawn verdict on an application, or
         erase its personal data."""
         message = parse_message(body)
-        if not first_delivery(self.db, "allocation.applications", message.event_id):
-            pass
-        elif message.type == "application_erased":
-            erasure.erase_application(self.db, message)
-        else:
-            projection.apply_application_event(self.db, message, _now())
+        if first_delivery(self.db, "allocation.applications", message.event_id):
+            if message.type == "application_erased":
+                erasure.erase_application(self.db, message)
+            else:
+                projection.apply_application_event(self.db, message, _now())
         self.db.commit()
 
     @ConfigTimer.decorator("OFFER_EXPIRY_SECONDS", 60.0)
