@@ -12,6 +12,7 @@ section per scenario, with the command that made them.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import tempfile
@@ -126,6 +127,15 @@ def run_scenario(name: str, bodies: list[bytes]) -> Outcome:
             postgres.stop()
 
 
+def tidy_report(path: Path = RELIABILITY) -> None:
+    """The current header, then one section per scenario in their order (any other dropped)."""
+    text = path.read_text(encoding="utf-8")
+    pattern = r"(<!-- bench:(\w+) -->.*?<!-- /bench:\2 -->\n)"
+    sections = {name: section for section, name in re.findall(pattern, text, re.S)}
+    kept = [sections[name] for name in SCENARIOS if name in sections]
+    path.write_text(HEADER + "".join(f"\n{section}" for section in kept), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the named scenarios (all by default) and write RELIABILITY.md."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -157,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: {status}: {outcome.figures}", flush=True)
         if not outcome.passed:
             failed.append(name)
+    tidy_report()
     if failed:
         raise SystemExit(f"scenarios failed: {', '.join(failed)}")
 
