@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -31,7 +30,7 @@ from services.allocation.schemas import RoundDetailView, RoundView, SchoolView, 
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
-from shared.messaging.entrypoints import handle_event, handle_event_group, rpc
+from shared.messaging.entrypoints import ResilientRpcProxy, handle_event, handle_event_group, rpc
 
 ROUND_ERRORS = (RoundNotFound, InvalidTransition)
 SEAT_ERRORS = (OfferNotFound, SeatConflict)
@@ -44,7 +43,7 @@ class AllocationService:
 
     db: Session = Database()
     config: dict[str, Any] = Config()
-    registration: Any = RpcProxy("registration")
+    registration: Any = ResilientRpcProxy("registration")
     application_backlog: Any = ApplicationBacklog()
 
     @rpc(expected_exceptions=(InvalidRound, RoundExists))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.exceptions import RemoteError
-from nameko.rpc import RpcProxy
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -17,7 +16,7 @@ from services.notification.notices import contacts_of, notice_for
 from services.notification.notifier import Notifier
 from shared.db.dependency import Database
 from shared.events import Message, PoisonMessage, parse_message
-from shared.messaging.entrypoints import handle_event, rpc
+from shared.messaging.entrypoints import ResilientRpcProxy, handle_event, rpc
 
 
 class NotificationService:
@@ -27,7 +26,7 @@ class NotificationService:
 
     db: Session = Database()
     notifier: Notifier = Channels()
-    registration = RpcProxy("registration")
+    registration = ResilientRpcProxy("registration")
 
     @handle_event("registration", "application_received")
     def handle_application_received(self, body: dict[str, Any]) -> None:
