@@ -69,7 +69,9 @@ CHAOS_ENV = {**PRODUCTION_RETRIES, **erasure.ERASURE_ENV}
 Scenario = Callable[[RunningSystem, Submitter, list[bytes]], Outcome]
 # name -> (title, scenario, share of --count it submits). With the default --count 10000:
 # 10,000 submissions in 1, 2,000 in 2 and 6, 3,000 bodies (the grade-1 ones, ~1,000) in 3,
-# 200 in 4, 5 and 10, 20 in 9, 300 bodies (the grade-1 ones) in 11: about 25 minutes here.
+# 200 in 4, 5 and 10, 20 in 9, 300 bodies (the grade-1 ones) in 11. Meant to take about 25
+# minutes on a quiet 2-core machine; on a loaded one (load average 8-12) scenario 1 alone
+# took 20 minutes, notification's sending being the slowest part: pass a smaller --count.
 SCENARIOS: dict[str, tuple[str, Scenario, float]] = {
     "kill_registration": (
         "1. kill -9 the registration service during submissions",
