@@ -46,6 +46,10 @@ class ApplicationView(Schema):
     rejection_reasons = fields.List(
         fields.Dict(), allow_none=True, metadata={"description": "field, code, message_vi/en"}
     )
+    erasure_requested_at = fields.String(allow_none=True)
+    erased_at = fields.String(
+        allow_none=True, metadata={"description": "set once the personal data was erased"}
+    )
     child = fields.Dict()
     guardian = fields.Dict()
     result = fields.Dict(
@@ -56,6 +60,13 @@ class ApplicationView(Schema):
             " preference); null before"
         },
     )
+
+
+class AccountErasure(Schema):
+    """202: the account is erased; its applications' erasure is under way."""
+
+    status = fields.String(metadata={"example": "erasure_requested"})
+    applications = fields.Integer(metadata={"description": "applications asked to be erased"})
 
 
 class RoundView(Schema):

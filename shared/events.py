@@ -161,6 +161,24 @@ class WithdrawApplicationV1(Schema):
     round_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
 
 
+# Statuses whose application may be erased once its round has closed: the child holds no
+# seat and no waitlist place (while the round is open, any application may: it is withdrawn).
+ERASABLE_STATUSES = frozenset(
+    {"withdrawn", "rejected", "unplaced", "declined", "expired", "school_rejected"}
+)
+
+
+class RequestErasureV1(Schema):
+    """Command: the parent asked for their child's personal data in an application to be
+    erased (the application is withdrawn first if its round is still open)."""
+
+    class Meta:
+        unknown = RAISE
+
+    reference = fields.String(required=True, validate=validate.Length(min=8, max=32))
+    round_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
 class SchoolEntrySchema(Schema):
     """A school as other services need to know it: its code and level, nothing else."""
 
@@ -311,6 +329,8 @@ PAYLOADS: dict[tuple[str, int], type[Schema]] = {
     ("application_amended", 1): ApplicationAmendedV1,
     ("application_withdrawn", 1): ApplicationRefV1,
     ("application_refused", 1): ApplicationRefV1,
+    ("request_erasure", 1): RequestErasureV1,
+    ("application_erased", 1): ApplicationRefV1,
     ("application_verified", 1): ApplicationVerifiedV1,
     ("application_rejected", 1): ApplicationRejectedV1,
     ("seat_offered", 1): SeatOfferedV1,

@@ -18,6 +18,7 @@ DEAD_LETTERS = Exchange("tuyensinh.dead", type="direct", durable=True)
 COMMAND_ROUTES: tuple[tuple[str, str], ...] = (
     ("registration", "submit_application"),
     ("registration", "withdraw_application"),
+    ("registration", "request_erasure"),
 )
 
 # (consuming service, source service, event type): who listens to what.
@@ -42,6 +43,8 @@ SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
     ("notification", "allocation", "offer_expired"),
     ("notification", "allocation", "enrollment_confirmed"),
     ("notification", "allocation", "school_rejected"),
+    # Erasure: the child's personal data goes from notification's inbox and ledger too.
+    ("notification", "registration", "application_erased"),
     # Allocation runs its long allocate and publish jobs off the RPC that asked for them.
     ("allocation", "allocation", "round_job_requested"),
 )
@@ -66,7 +69,12 @@ EVENT_GROUPS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     # Allocation keeps its own copy of the verified applications, in one ordered queue.
     ("allocation", "applications"): tuple(
         ("registration", event_type)
-        for event_type in ("application_verified", "application_rejected", "application_withdrawn")
+        for event_type in (
+            "application_verified",
+            "application_rejected",
+            "application_withdrawn",
+            "application_erased",
+        )
     ),
 }
 

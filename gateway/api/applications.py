@@ -26,7 +26,7 @@ from gateway.schemas import (
     SubmitApplicationRequest,
 )
 from gateway.smorest import Blueprint
-from shared.events import make_message
+from shared.events import ERASABLE_STATUSES, make_message
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications")
 # One schema instance for every submission: given the class, webargs would build a new
@@ -164,3 +164,51 @@ class Withdrawal(MethodView):
         command = make_message("withdraw_application", payload, correlation_id=correlation_id())
         gateway.send_command("registration", command)
         return {"reference": reference, "status": "withdrawal_received"}, 202
+
+
+@blp.route("/<string:reference>/erasure")
+class Erasure(MethodView):
+    """Asking for the child's personal data in an application to be erased."""
+
+    @require(PARENT, audit="application.erasure", limit="submit")
+    @blp.response(202, ApplicationAccepted)
+    @blp.alt_response(404, schema=ErrorBody, description="No such application (of yours).")
+    @blp.alt_response(
+        409, schema=ErrorBody, description="The child holds a seat or a waitlist place."
+    )
+    @blp.alt_response(503, schema=ErrorBody, description="Busy; nothing done. Retry-After.")
+    def post(self, reference: str) -> tuple[dict[str, str], int]:
+        """Withdraw the application (while its round is open) and erase the child's data.
+
+        The names, birth date, citizen ID, residence and the guardian's contacts are erased
+        in every service once the round has closed and the retention period has passed;
+        the application's reference and status stay, so the round's figures do not change.
+        Once the round has closed, a child holding a seat or a waitlist place must decline
+        it first (409). Example: `curl -X POST
+        localhost:8000/api/v1/applications/TSABCDEFGHIJKLMNOP/erasure -H 'Authorization:
+        Bearer ...'`
+        """
+        gateway = current_app.extensions["tuyensinh"]
+        application = owned_application(reference)
+        if not erasable(application):
+            raise ApiError(
+                409,
+                "holds_a_place",
+                "Your child holds a seat or a waitlist place in this round: decline it first,"
+                " then ask again.",
+            )
+        payload = {"reference": reference, "round_id": application["round_id"]}
+        command = make_message("request_erasure", payload, correlation_id=correlation_id())
+        gateway.send_command("registration", command)
+        return {"reference": reference, "status": "erasure_requested"}, 202
+
+
+def erasable(application: dict[str, Any]) -> bool:
+    """Whether an application may be erased now: its round is open (it is withdrawn first),
+    or the child holds no seat and no waitlist place. The round's status is asked afresh
+    (the cached list of open rounds may be seconds old); registration checks again."""
+    if application["status"] in ERASABLE_STATUSES:
+        return True
+    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        round_ = rpc.allocation.get_round(application["round_id"])
+    return bool(round_["status"] == "open")

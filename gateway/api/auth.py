@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import current_app, g
 
+from gateway.api.applications import erasable
+from gateway.auth import accounts
 from gateway.auth.decorators import public, require
 from gateway.auth.ownership import current_principal
-from gateway.auth.roles import ROLES, Principal
+from gateway.auth.roles import PARENT, ROLES, Principal
 from gateway.auth.schemas import (
     AccountView,
     CodeRequest,
@@ -22,8 +24,12 @@ from gateway.auth.schemas import (
     VerifyRequest,
 )
 from gateway.auth.service import Session
-from gateway.schemas import ErrorBody
+from gateway.db import utcnow
+from gateway.errors import ApiError
+from gateway.logging import correlation_id
+from gateway.schemas import AccountErasure, ErrorBody
 from gateway.smorest import Blueprint
+from shared.events import make_message
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
@@ -152,3 +158,39 @@ def me() -> dict[str, Any]:
         "role": principal.role,
         "school_code": principal.school_code,
     }
+
+
+@blp.route("/me/erasure", methods=["POST"])
+@require(PARENT, limit="submit", audit="auth.erase_account")
+@blp.response(202, AccountErasure)
+@blp.alt_response(409, schema=ErrorBody, description="A child holds a seat or waitlist place.")
+def erase_account() -> tuple[dict[str, Any], int]:
+    """Erase this parent account and ask for every one of its applications to be erased.
+
+    Each application is withdrawn if its round is open, and its child's data erased once
+    the round has closed and the retention period has passed. The account loses its phone,
+    password and tokens now; this token stops working. Refused (409, nothing done) while a
+    child holds a seat or a waitlist place in a closed round: decline it first. Example:
+    `curl -X POST localhost:8000/api/v1/auth/me/erasure -H 'Authorization: Bearer ...'`
+    """
+    principal = current_principal()
+    gateway = current_app.extensions["tuyensinh"]
+    with gateway.rpc.cluster() as rpc:
+        mine = rpc.registration.list_applications(principal.account_id)
+    pending = [a for a in mine if not a.get("erased_at")]
+    held = [a["reference"] for a in pending if not erasable(a)]
+    if held:
+        raise ApiError(
+            409,
+            "holds_a_place",
+            "A child holds a seat or a waitlist place: decline it first, then ask again.",
+            {"applications": held},
+        )
+    for application in pending:
+        payload = {"reference": application["reference"], "round_id": application["round_id"]}
+        command = make_message("request_erasure", payload, correlation_id=correlation_id())
+        gateway.send_command("registration", command)
+    with current_app.extensions["db"].session() as session:
+        accounts.erase(session, principal.account_id, utcnow())
+    _auth().log_out(principal, None)
+    return {"status": "erasure_requested", "applications": len(pending)}, 202

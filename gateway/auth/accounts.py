@@ -6,10 +6,10 @@ import re
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from gateway.auth.models import Account, RefreshToken
+from gateway.auth.models import Account, OtpChallenge, RefreshToken
 from gateway.auth.roles import DEPARTMENT, PARENT, STAFF
 from gateway.auth.tokens import new_refresh_token, refresh_token_hash
 from gateway.db import aware, utcnow
@@ -133,3 +133,20 @@ def revoke_family(session: Session, family_id: str) -> None:
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+def erase(session: Session, account_id: str, now: datetime) -> None:
+    """Erase a parent's account at their request: no phone, no password, no tokens or codes.
+
+    The row stays, disabled, under its id: the audit log and the application claims name it
+    (neither holds personal data; the claims keep another account from taking over the
+    children's references while their round is open).
+    """
+    account = session.get(Account, account_id, with_for_update=True)
+    if account is None:
+        return
+    account.phone = account.username = None
+    account.password_hash = "!erased"  # matches no password: argon2 hashes start with $
+    account.disabled_at = account.erased_at = now
+    session.execute(delete(RefreshToken).where(RefreshToken.account_id == account_id))
+    session.execute(delete(OtpChallenge).where(OtpChallenge.account_id == account_id))

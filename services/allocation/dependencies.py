@@ -1,4 +1,4 @@
-"""nameko extensions of the allocation service: a configurable timer and the intake gauges."""
+"""nameko extensions of the allocation service: the intake gauges (and the shared timer)."""
 
 from __future__ import annotations
 
@@ -10,23 +10,14 @@ import eventlet
 from kombu import Connection
 from nameko.containers import WorkerContext
 from nameko.extensions import DependencyProvider
-from nameko.timer import Timer
 
 from shared import topology
 from shared.messaging.bus import retry_delays
+from shared.messaging.timers import ConfigTimer
+
+__all__ = ["ApplicationBacklog", "ConfigTimer", "call_with_timeout"]
 
 log = logging.getLogger(__name__)
-
-
-class ConfigTimer(Timer):
-    """nameko's timer, with its interval read from the config at setup (`key`, in seconds)."""
-
-    def __init__(self, key: str, default: float, **kwargs: Any) -> None:
-        self.key, self.default = key, default
-        super().__init__(interval=default, **kwargs)
-
-    def setup(self) -> None:
-        self.interval = float(self.container.config.get(self.key, self.default))
 
 
 class ApplicationBacklog(DependencyProvider):

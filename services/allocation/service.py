@@ -6,11 +6,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from services.allocation import jobs, offers, projection, reminders, results, rounds, schools
+from services.allocation import (
+    erasure,
+    jobs,
+    offers,
+    projection,
+    reminders,
+    results,
+    rounds,
+    schools,
+)
 from services.allocation.dependencies import ApplicationBacklog, ConfigTimer, call_with_timeout
 from services.allocation.domain import RoundOptions, intake_refusal
 from services.allocation.exceptions import (
@@ -31,7 +39,7 @@ from services.allocation.schemas import RoundDetailView, RoundView, SchoolView, 
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
-from shared.messaging.entrypoints import handle_event, handle_event_group, rpc
+from shared.messaging.entrypoints import ResilientRpcProxy, handle_event, handle_event_group, rpc
 
 ROUND_ERRORS = (RoundNotFound, InvalidTransition)
 SEAT_ERRORS = (OfferNotFound, SeatConflict)
@@ -44,7 +52,7 @@ class AllocationService:
 
     db: Session = Database()
     config: dict[str, Any] = Config()
-    registration: Any = RpcProxy("registration")
+    registration: Any = ResilientRpcProxy("registration")
     application_backlog: Any = ApplicationBacklog()
 
     @rpc(expected_exceptions=(InvalidRound, RoundExists))
@@ -102,10 +110,14 @@ class AllocationService:
 
     @handle_event_group("applications")
     def handle_application_event(self, body: dict[str, Any]) -> None:
-        """Apply registration's verified, rejected or withdrawn verdict on an application."""
+        """Apply registration's verified, rejected or withdrawn verdict on an application, or
+        erase its personal data."""
         message = parse_message(body)
         if first_delivery(self.db, "allocation.applications", message.event_id):
-            projection.apply_application_event(self.db, message, _now())
+            if message.type == "application_erased":
+                erasure.erase_application(self.db, message)
+            else:
+                projection.apply_application_event(self.db, message, _now())
         self.db.commit()
 
     @ConfigTimer.decorator("OFFER_EXPIRY_SECONDS", 60.0)

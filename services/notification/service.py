@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.notification import inbox, ledger, otp, preferences
+from services.notification import erasure, inbox, ledger, otp, preferences
 from services.notification.dependencies import Channels
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
 from services.notification.notices import contacts_of, notice_for
@@ -16,7 +15,7 @@ from services.notification.notifier import Notifier
 from shared.db.dependency import Database
 from shared.events import PoisonMessage, is_practice_round, parse_message
 from shared.messaging.batch import handle_event_batch
-from shared.messaging.entrypoints import handle_event, rpc
+from shared.messaging.entrypoints import ResilientRpcProxy, handle_event, rpc
 
 # Events per batch: at publish time one batch shares each commit and one registration call.
 # The container's max_workers (nameko's prefetch) must be at least this.
@@ -30,7 +29,7 @@ class NotificationService:
 
     db: Session = Database()
     notifier: Notifier = Channels()
-    registration = RpcProxy("registration")
+    registration = ResilientRpcProxy("registration")
 
     @handle_event_batch("registration", "application_received", size=BATCH)
     def handle_application_received(self, bodies: list[dict[str, Any]]) -> None:
@@ -118,6 +117,13 @@ class NotificationService:
         self.db.commit()
         return preferences.as_dict(saved)
 
+    @handle_event("registration", "application_erased")
+    def handle_application_erased(self, body: dict[str, Any]) -> None:
+        """The family asked for erasure: blank the inbox and the recipients of the ledger."""
+        message = parse_message(body, "application_erased")
+        erasure.erase_application(self.db, message.payload["reference"])
+        self.db.commit()
+
     @rpc(expected_exceptions=(OtpRateLimited, OtpNotSent))
     def send_otp(self, phone: str, language: str, code: str, valid_minutes: int = 5) -> None:
         """Text a login code to a phone, within the per-phone rate limits."""
@@ -153,6 +159,8 @@ class NotificationService:
                 if is_practice_round(str(message.payload.get("round_id", ""))):
                     continue  # a wiped practice round: its late notices have no one to tell
                 raise PoisonMessage(f"no application {message.payload['reference']}")
+            if application.get("erased_at"):
+                continue  # erased at the family's request: no one left to tell
             wants = chosen.get(application.get("owner_id"), preferences.DEFAULT)
             application = preferences.with_language(application, wants)
             notice = notice_for(message.event_id, message.type, message.payload, application)

@@ -23,13 +23,17 @@ class Application(Base):
 
     reference: Mapped[str] = mapped_column(String(32), primary_key=True)
     round_id: Mapped[str] = mapped_column(String(40), index=True)
-    citizen_id: Mapped[str] = mapped_column(String(12))
-    child_name: Mapped[str] = mapped_column(String(120))
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    # The personal data is NULL once the application is erased (services/registration/
+    # erasure.py); reference, round, status and preferences stay for the statistics. Typed
+    # as never None: an erased application is never amended or checked again (its round
+    # has closed), so no rule reads these from an erased row.
+    citizen_id: Mapped[str] = mapped_column(String(12), nullable=True)
+    child_name: Mapped[str] = mapped_column(String(120), nullable=True)
+    date_of_birth: Mapped[date] = mapped_column(Date, nullable=True)
     preferences: Mapped[list[str]] = mapped_column(JSON)
-    guardian_name: Mapped[str] = mapped_column(String(120))
-    guardian_phone: Mapped[str] = mapped_column(String(16))
-    guardian_email: Mapped[str] = mapped_column(String(254))
+    guardian_name: Mapped[str] = mapped_column(String(120), nullable=True)
+    guardian_phone: Mapped[str] = mapped_column(String(16), nullable=True)
+    guardian_email: Mapped[str] = mapped_column(String(254), nullable=True)
     language: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(20))
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -44,6 +48,10 @@ class Application(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The parent account that submitted it (None for applications entered by staff or tests).
     owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The parent asked for erasure; the retention rule erases it once the round has closed
+    # and the retention period has passed (then `erased_at`).
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     def current(self) -> Current:
         """The amendable parts, for the domain rules."""

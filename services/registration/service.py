@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from nameko.dependency_providers import Config
 from nameko.timer import timer
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from services.registration import checking, store
+from services.registration import checking, erasure, store
 from services.registration.dependencies import Backlog, Register, RegisterFactory
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.intake import take_submissions
@@ -19,6 +21,7 @@ from shared.db.inbox import first_delivery
 from shared.events import parse_message
 from shared.messaging.batch import handle_command_batch
 from shared.messaging.entrypoints import handle_command, handle_event, handle_event_group, rpc
+from shared.messaging.timers import ConfigTimer
 
 
 class RegistrationService:
@@ -30,6 +33,7 @@ class RegistrationService:
     db: Session = Database()
     register: RegisterFactory = Register()
     backlog: Any = Backlog()
+    config: dict[str, Any] = Config()
 
     @handle_command_batch("submit_application", size=200)
     def handle_submit_application(self, bodies: list[dict[str, Any]]) -> None:
@@ -44,6 +48,24 @@ class RegistrationService:
         message = parse_message(body, "withdraw_application")
         if first_delivery(self.db, "registration.withdraw_application", message.event_id):
             store.withdraw(self.db, message.payload["reference"], message.correlation_id)
+        self.db.commit()
+
+    @handle_command("request_erasure")
+    def handle_request_erasure(self, body: dict[str, Any]) -> None:
+        """Record a parent's request to erase an application (withdrawing it if still open)."""
+        message = parse_message(body, "request_erasure")
+        if first_delivery(self.db, "registration.request_erasure", message.event_id):
+            erasure.request_erasure(
+                self.db, message.payload["reference"], message.correlation_id, datetime.now(UTC)
+            )
+        self.db.commit()
+
+    @ConfigTimer.decorator("ERASURE_SWEEP_SECONDS", 60.0)
+    def erase_due(self) -> None:
+        """The retention rule: erase the applications whose erasure is due, in batches."""
+        retention = timedelta(days=float(self.config.get("ERASURE_RETENTION_DAYS", 30)))
+        while erasure.erase_due(self.db, datetime.now(UTC), retention):
+            self.db.commit()
         self.db.commit()
 
     @timer(interval=5)

@@ -16,8 +16,8 @@ from kombu import Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.message import Message as KombuMessage
 from nameko.extensions import SharedExtension
-from nameko.messaging import Consumer
-from nameko.rpc import Rpc, RpcConsumer
+from nameko.messaging import Consumer, QueueConsumer
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy
 
 from shared import topology
 from shared.events import PoisonMessage
@@ -158,3 +158,26 @@ class ResilientRpc(Rpc):
 
 
 rpc = ResilientRpc.decorator
+
+
+class _SettleSafeQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except that an ack the broker can no longer take (its
+    connection just died) is logged instead of raised: the message is redelivered anyway."""
+
+    def ack_message(self, message: Any) -> None:
+        try:
+            super().ack_message(message)
+        except (OSError, AMQPConnectionError, KombuOperationalError) as exc:
+            log.warning("could not ack an RPC reply (connection lost): %r", exc)
+
+
+class _ResilientReplyListener(ReplyListener):
+    # nameko acks each reply before handing it over; an ack into a connection the broker has
+    # just dropped raised in the listener's thread, which ends the whole service.
+    queue_consumer = _SettleSafeQueueConsumer()
+
+
+class ResilientRpcProxy(RpcProxy):
+    """`RpcProxy` that survives the broker going away while a reply comes in."""
+
+    rpc_reply_listener = _ResilientReplyListener()

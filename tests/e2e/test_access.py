@@ -132,6 +132,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
         body=lambda w: {"language": "en", "email": True, "sms": True}
     ),
     ("GET", INTAKE): staff(),
+    # Both children hold a seat in the published round: erasure is refused (409), nothing
+    # is erased, and another family's reference is the missing-object answer.
+    ("POST", APP + "/erasure"): parents("owner", status=409),
+    ("POST", "/api/v1/auth/me/erasure"): parents(status=409),
     ("POST", INTAKE + "/<string:reference>/confirm"): staff(),
     ("POST", INTAKE + "/<string:reference>/reject"): staff(body=lambda w: {"reason": "papers"}),
     ("POST", "/api/v1/offers/<string:reference>/decline"): parents("owner"),

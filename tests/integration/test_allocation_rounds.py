@@ -578,3 +578,19 @@ def test_distance_breaks_ties_before_the_lottery_when_the_round_asks(harness: Ha
     assert far["explanation"][0]["distance_m"] == pytest.approx(3002, abs=5)
     assert (far["explanation"][0]["tier"], far["explanation"][0]["outcome"]) == (2, "rejected")
     assert far["explanation"][0]["cutoff"]["distance_m"] == near["explanation"][0]["distance_m"]
+
+
+def test_an_erased_application_loses_its_residences_point_too(harness: Harness) -> None:
+    add_schools(harness, ("SCH-A", 1, "00001"))
+    open_round(harness, distance_tiebreak=True)
+    harness.verify("TSE0000000001", "001200000011", "00001", "SCH-A", lat=21.01, lon=105.81)
+    with harness.session() as session:
+        kept = session.get(VerifiedApplication, "TSE0000000001")
+        assert kept is not None and (kept.lat, kept.lon) == (21.01, 105.81)
+
+    harness.verdict("application_erased", "TSE0000000001")
+
+    with harness.session() as session:
+        erased = session.get(VerifiedApplication, "TSE0000000001")
+        assert erased is not None
+        assert (erased.citizen_id, erased.ward_code, erased.lat, erased.lon) == (None,) * 4
