@@ -25,8 +25,9 @@ the database mid-send). A live one settles the row itself, overwriting `uncertai
 one leaves it `uncertain`. Waiting for an age would only delay the answer: whatever the age,
 the outcome of that send is unknown, and resending is the one thing we will not do.
 
-Claims and settlements take a batch of events: at publish time (a quarter of a million
-offers) every commit is an fsync, so the events of one batch share them, channel by channel.
+Claims and settlements take several events at once: at publish time (a quarter of a million
+offers) every commit is an fsync, so the events sent together on one channel (as many as the
+transport's connections, see `notifier`) share them.
 """
 
 from __future__ import annotations
