@@ -44,7 +44,8 @@ def naive_orm_insert(engine: Engine, path: Path, sample: int) -> float:
     started = time.perf_counter()
     with open(path, "rb") as raw, Session(engine) as session:
         rows = islice(read_rows(ByteCountingLines(raw), lambda _: None), sample)
-        for number, (cid, name, born, gender, ward, household, priority) in enumerate(rows, 1):
+        for number, row in enumerate(rows, 1):
+            cid, name, born, gender, ward, household, priority, lat, lon = row
             session.add(
                 RegisterPerson(
                     citizen_id=cid,
@@ -54,6 +55,8 @@ def naive_orm_insert(engine: Engine, path: Path, sample: int) -> float:
                     ward_code=ward,
                     household_id=household,
                     priority_category=priority,
+                    lat=None if lat is None else float(lat),
+                    lon=None if lon is None else float(lon),
                 )
             )
             if number % 1000 == 0:
