@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the process that started it dies, even by SIGKILL.
+
+    A killed or crashed pytest would otherwise leave its services running and consuming.
+    The signal follows the starting *thread*, so only children of the main thread get it.
+    """
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _child_setup() -> Callable[[], None] | None:
+    main_thread = threading.current_thread() is threading.main_thread()
+    return _die_with_parent if sys.platform.startswith("linux") and main_thread else None
 
 
 def free_port() -> int:
@@ -45,6 +65,7 @@ class Processes:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_child_setup(),  # noqa: PLW1509 - one prctl call, no locks taken
         )
         self.running[name] = process
         return process
