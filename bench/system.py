@@ -53,6 +53,7 @@ class RunningSystem:
     management: str = MANAGEMENT  # the broker's management API
     postgres: PrivatePostgres | None = None
     rabbit: PrivateRabbit | None = None
+    background_nice: int = 0  # the services' and sinks' niceness (see running_system)
 
     @property
     def maildir(self) -> Path:
@@ -82,9 +83,7 @@ class RunningSystem:
 
     def start_service(self, service: str, name: str | None = None) -> None:
         """Start (another instance of) a service under `name` (default: the service's name)."""
-        config = f"services/{service}/config.yml"
-        args = [str(BIN / "nameko"), "run", "--config", config, f"services.{service}.service"]
-        self.processes.start(name or service, args, self.env)
+        self.processes.nameko(service, self.env, name, self.background_nice)
 
     def count(self, service: str, sql: str) -> int:
         """One integer from a service's database."""
@@ -133,13 +132,16 @@ def running_system(
     sms: bool = False,
     extra_env: dict[str, str] | None = None,
     city: Path | None = None,
+    background_nice: int = 0,
 ) -> Iterator[RunningSystem]:
     """Start everything on fresh databases; stop and drop it all afterwards.
 
     By default on the machine's PostgreSQL and RabbitMQ; the chaos scenarios pass a private
     cluster and node they started themselves (and may restart). `sms` sends SMS over HTTP to
     a local sink that keeps every text, instead of the console transport. `city`: another
-    demo city's files (default: the city-scale one).
+    demo city's files (default: the city-scale one). `background_nice`: the niceness of the
+    services and the sinks, so that the gateway, which answers people, gets the cores first
+    when they share them; the services drain their queues with what is left.
     """
     city = city or city_files()
     amqp_uri = rabbit.amqp_uri if rabbit else create_vhost()
@@ -167,15 +169,16 @@ def running_system(
             **(extra_env or {}),
         }
         sink = [str(BIN / "python"), "-m", "tools.smtp_sink", "--port", str(smtp_port)]
-        processes.start("smtp", [*sink, "--maildir", str(workdir / "mail"), "--quiet"], {})
+        mail = ["--maildir", str(workdir / "mail"), "--quiet"]
+        processes.start("smtp", [*sink, *mail], {}, background_nice)
         if sms:
             sms_port = free_port()
             env |= {"SMS_TRANSPORT": "http", "SMS_URL": f"http://127.0.0.1:{sms_port}/sms"}
             texts = [str(BIN / "python"), "-m", "tools.sms_sink", "--port", str(sms_port)]
             outbox = str(workdir / "sms.jsonl")
-            processes.start("sms", [*texts, "--outbox", outbox, "--quiet"], {})
+            processes.start("sms", [*texts, "--outbox", outbox, "--quiet"], {}, background_nice)
         for service in SERVICES:
-            processes.nameko(service, env)
+            processes.nameko(service, env, nice=background_nice)
         gunicorn = [str(BIN / "gunicorn"), "-c", "gateway/gunicorn.conf.py"]
         processes.start("gateway", [*gunicorn, "gateway.app:create_app()"], env)
         url = f"http://127.0.0.1:{gateway_port}"
@@ -185,7 +188,16 @@ def running_system(
                 raise TimeoutError("the system did not become ready in 90 s")
             time.sleep(0.5)
         yield RunningSystem(
-            url, amqp_uri, databases, processes, env, workdir, management, postgres, rabbit
+            url,
+            amqp_uri,
+            databases,
+            processes,
+            env,
+            workdir,
+            management,
+            postgres,
+            rabbit,
+            background_nice,
         )
     finally:
         processes.stop_all()

@@ -22,6 +22,7 @@ from gateway.api import (
     schools,
 )
 from gateway.audit import AuditLog
+from gateway.auth.checks import RequestChecks
 from gateway.auth.ownership import Claims
 from gateway.auth.revocation import Denylist
 from gateway.auth.service import Authenticator
@@ -29,6 +30,7 @@ from gateway.backends import Backends
 from gateway.backlog import SubmissionGate
 from gateway.db import GatewayDatabase
 from gateway.errors import register_error_handlers
+from gateway.groupcommit import SharedTransaction
 from gateway.hooks import install_hooks
 from gateway.logging import configure_logging
 from gateway.metrics import Metrics
@@ -90,15 +92,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     backends = Backends(config, metrics)
     storage = connect_storage(config)
     db = GatewayDatabase(config["GATEWAY_DB_URI"], int(config.get("GATEWAY_DB_POOL_SIZE", 10)))
+    limits = RateLimits(storage, dict(config["RATE_LIMITS"]), metrics)
+    denylist = Denylist(storage)
+    writes = SharedTransaction(db.transaction)  # claims and audit entries, group-committed
     app.extensions.update(
         {
             "tuyensinh": backends,
             "metrics": metrics,
             "db": db,
-            "audit": AuditLog(db),
-            "claims": Claims(db),
-            "ratelimits": RateLimits(storage, dict(config["RATE_LIMITS"]), metrics),
-            "auth": Authenticator(config, db, Denylist(storage), backends.send_code),
+            "audit": AuditLog(writes),
+            "claims": Claims(writes),
+            "ratelimits": limits,
+            "checks": RequestChecks(denylist, limits),
+            "auth": Authenticator(config, db, denylist, backends.send_code),
         }
     )
     atexit.register(backends.rpc.close)

@@ -11,11 +11,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, insert
+from sqlalchemy import JSON, BigInteger, Connection, DateTime, Integer, String, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, GatewayDatabase, utcnow
-from gateway.groupcommit import GroupCommit
+from gateway.db import Base, utcnow
+from gateway.groupcommit import SharedTransaction
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,12 @@ class AuditEntry(Base):
 
 class AuditLog:
     """Writes entries to the gateway's database. Entries of requests finishing together
-    share one transaction (group commit); each request waits until its entry is committed."""
+    share one transaction with each other and with the claims being made at that moment
+    (gateway.groupcommit); each request waits until its entry is committed."""
 
-    def __init__(self, db: GatewayDatabase) -> None:
-        self.db = db
-        self._write = GroupCommit(self._write_many)
+    def __init__(self, writes: SharedTransaction) -> None:
+        self._writes = writes
+        writes.register("audit", self._write_many)
 
     def record(
         self,
@@ -68,10 +69,10 @@ class AuditLog:
             "ip": ip,
             "correlation_id": correlation_id,
         }
-        self._write(row)
+        self._writes("audit", row)
 
-    def _write_many(self, rows: list[dict[str, Any]]) -> list[None]:
+    @staticmethod
+    def _write_many(connection: Connection, rows: list[dict[str, Any]]) -> list[None]:
         # A Core insert of many rows, not ORM objects: this runs after every audited request.
-        with self.db.engine.begin() as connection:
-            connection.execute(insert(AuditEntry), rows)
+        connection.execute(insert(AuditEntry), rows)
         return [None] * len(rows)

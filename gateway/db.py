@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from shared.db.engine import build_engine
@@ -75,6 +75,10 @@ class GatewayDatabase:
         assert self._sessions is not None
         with self._sessions() as session, session.begin():
             yield session
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """A pooled connection in a transaction, committed on leaving (Core writes)."""
+        return self.engine.begin()
 
     def dispose(self) -> None:
         """Close every pooled connection (worker exit, test teardown)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -83,3 +83,38 @@ class GroupCommit(Generic[T, R]):
                     self._leading = False
             for slot in batch:
                 slot.done.set()
+
+
+class SharedTransaction:
+    """One group commit for writes of several kinds: the claim of a submission and the audit
+    entry of another one arriving together share a transaction, not one each.
+
+    `register(kind, write)` names a writer, `write(connection, items)` returning one result
+    per item; `__call__(kind, item)` waits for the commit holding the item and returns its
+    result. A failure fails every caller of that transaction, whatever its kind.
+    """
+
+    def __init__(self, begin: Callable[[], Any], max_batch: int = 500) -> None:
+        self._begin = begin  # a context manager: one connection in one transaction
+        self._writers: dict[str, Callable[[Any, list[Any]], Sequence[Any]]] = {}
+        self._group: GroupCommit[tuple[str, Any], Any] = GroupCommit(self._apply, max_batch)
+
+    def register(self, kind: str, write: Callable[[Any, list[Any]], Sequence[Any]]) -> None:
+        """Make `kind` writable."""
+        self._writers[kind] = write
+
+    def __call__(self, kind: str, item: Any) -> Any:
+        """Have `item` written by the writer of `kind`; its result once committed."""
+        return self._group((kind, item))
+
+    def _apply(self, batch: list[tuple[str, Any]]) -> list[Any]:
+        places: dict[str, list[int]] = {}
+        for index, (kind, _) in enumerate(batch):
+            places.setdefault(kind, []).append(index)
+        results: list[Any] = [None] * len(batch)
+        with self._begin() as connection:
+            for kind, indexes in places.items():
+                written = self._writers[kind](connection, [batch[i][1] for i in indexes])
+                for index, result in zip(indexes, written, strict=True):
+                    results[index] = result
+        return results

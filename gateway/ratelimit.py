@@ -61,6 +61,20 @@ class RateLimits:
         """The configured limit names."""
         return set(self._items)
 
+    @property
+    def redis(self) -> Any:
+        """The Redis client behind the counters, or None when they are in memory."""
+        return self.storage.storage if isinstance(self.storage, RedisStorage) else None
+
+    def counter(self, name: str, key: str) -> tuple[str, int]:
+        """The Redis key that counts `key` against limit `name`, and its window in seconds."""
+        item = self._items[name]
+        return self.storage.prefixed_key(item.key_for(name, key)), item.get_expiry()  # type: ignore[attr-defined]
+
+    def allowance(self, name: str) -> int:
+        """How many requests limit `name` allows per window."""
+        return self._items[name].amount
+
     def hit(self, name: str, key: str) -> None:
         """Count one request of `key` (an IP, an account, a phone) against limit `name`."""
         item = self._items[name]
@@ -71,9 +85,13 @@ class RateLimits:
                 return
             reset_at, _ = self._limiter.get_window_stats(item, name, key)
         except Exception as exc:  # the store is down: let traffic through, say so once a minute
-            self._storage_failed(exc)
+            self.storage_failed(exc)
             return
-        retry_after = max(1, math.ceil(reset_at - time.time()))
+        self.refuse(name, math.ceil(reset_at - time.time()))
+
+    def refuse(self, name: str, retry_after: int) -> None:
+        """429 for limit `name`, to be tried again in `retry_after` seconds (at least 1)."""
+        retry_after = max(1, retry_after)
         if self._metrics is not None:
             self._metrics.rate_limited.labels(limit=name).inc()
         raise ApiError(
@@ -83,7 +101,8 @@ class RateLimits:
             headers={"Retry-After": str(retry_after)},
         )
 
-    def _storage_failed(self, exc: Exception) -> None:
+    def storage_failed(self, exc: Exception) -> None:
+        """The store did not answer: traffic goes through unlimited; say so once a minute."""
         now = time.monotonic()
         if self._failing_since is None or now - self._failing_since > 60:
             self._failing_since = now

@@ -10,15 +10,15 @@ import re
 from typing import Any, cast
 
 from flask import current_app, g
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Connection, Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.auth.models import ApplicationClaim
 from gateway.auth.roles import Principal
-from gateway.db import GatewayDatabase, utcnow
+from gateway.db import utcnow
 from gateway.errors import ApiError, not_found
-from gateway.groupcommit import GroupCommit
+from gateway.groupcommit import SharedTransaction
 
 
 def current_principal() -> Principal:
@@ -51,13 +51,19 @@ def own_school(code: str) -> None:
 
 class Claims:
     """The first account to submit each child's application, written by group commit: the
-    claims of submissions arriving together share one transaction (gateway.groupcommit)."""
+    claims (and audit entries) of requests arriving together share one transaction."""
 
-    def __init__(self, db: GatewayDatabase) -> None:
-        self.db = db
-        self.claim = GroupCommit(self._claim_many)
+    def __init__(self, writes: SharedTransaction) -> None:
+        self._writes = writes
+        writes.register("claim", self._claim_many)
 
-    def _claim_many(self, claims: list[tuple[str, str, str]]) -> list[str]:
+    def claim(self, reference: str, owner_id: str, round_id: str) -> str:
+        """Claim the child's `reference` for `owner_id` unless claimed; the holder's id."""
+        holder: str = self._writes("claim", (reference, owner_id, round_id))
+        return holder
+
+    @staticmethod
+    def _claim_many(connection: Connection, claims: list[tuple[str, str, str]]) -> list[str]:
         """Claim `(reference, owner_id, round_id)` where unclaimed; each reference's holder."""
         table = cast(Table, ApplicationClaim.__table__)
         wanted = {reference: (owner, round_id) for reference, owner, round_id in reversed(claims)}
@@ -65,16 +71,15 @@ class Claims:
             {"reference": ref, "owner_id": owner, "round_id": round_id, "claimed_at": utcnow()}
             for ref, (owner, round_id) in wanted.items()
         ]
-        with self.db.engine.begin() as connection:
-            insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-            statement = insert(table).on_conflict_do_nothing().returning(table.c.reference)
-            fresh = set(connection.scalars(statement, rows))
-            holders = {ref: wanted[ref][0] for ref in fresh}
-            earlier = [ref for ref in wanted if ref not in fresh]  # claimed before this batch
-            if earlier:
-                query = select(table.c.reference, table.c.owner_id)
-                query = query.where(table.c.reference.in_(earlier))
-                holders.update(connection.execute(query).tuples().all())
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(table).on_conflict_do_nothing().returning(table.c.reference)
+        fresh = set(connection.scalars(statement, rows))
+        holders = {ref: wanted[ref][0] for ref in fresh}
+        earlier = [ref for ref in wanted if ref not in fresh]  # claimed before this batch
+        if earlier:
+            query = select(table.c.reference, table.c.owner_id)
+            query = query.where(table.c.reference.in_(earlier))
+            holders.update(connection.execute(query).tuples().all())
         return [holders[reference] for reference, _, _ in claims]
 
 
@@ -87,7 +92,7 @@ def claim_application(reference: str, round_id: str) -> None:
     submission may still be waiting in the queue, and a submission must not cost an RPC.
     """
     owner = current_principal().account_id
-    holder = current_app.extensions["claims"].claim((reference, owner, round_id))
+    holder = current_app.extensions["claims"].claim(reference, owner, round_id)
     if holder != owner:
         raise ApiError(
             409,

@@ -25,12 +25,16 @@ class Denylist:
         self._memory: dict[str, float] = {}
         self._lock = threading.Lock()
 
+    def key(self, token_id: str) -> str:
+        """The Redis key that marks `token_id` revoked."""
+        return self._prefix + token_id
+
     def revoke(self, token_id: str, expires_at: int) -> None:
         """Refuse the token from now until `expires_at` (Unix seconds)."""
         ttl = max(1, int(expires_at - time.time()) + 5)
         if self._redis is not None:
             try:
-                self._redis.set(self._prefix + token_id, "1", ex=ttl)
+                self._redis.set(self.key(token_id), "1", ex=ttl)
             except Exception as exc:  # the token still dies at its expiry, minutes from now
                 log.warning("access token not denylisted (%s)", type(exc).__name__)
             return
@@ -41,7 +45,7 @@ class Denylist:
         """Whether the token was revoked; if Redis fails, the token's short life is the bound."""
         if self._redis is not None:
             try:
-                return bool(self._redis.exists(self._prefix + token_id))
+                return bool(self._redis.exists(self.key(token_id)))
             except Exception:
                 return False
         with self._lock:

@@ -84,6 +84,39 @@ def child(number: int) -> dict[str, str]:
     }
 
 
+@pytest.mark.parametrize("storage", ["redis", "memory"])
+def test_a_revoked_token_is_401_and_not_counted_against_the_limit(
+    start_gateway: Callable[..., Gateway], storage: str
+) -> None:
+    """The token check and the rate limit share one Redis round trip (gateway.auth.checks);
+    without Redis they are asked one after the other, with the same answers."""
+    uri = "memory://" if storage == "memory" else "redis://127.0.0.1:6379/0"
+    gateway = start_gateway(
+        RATE_LIMITS={"submit": "2/minute"},
+        RATELIMIT_STORAGE_URI=uri,
+        RATELIMIT_KEY_PREFIX=f"ts-test-{uuid.uuid4().hex[:10]}",
+    )
+    account = make_account(gateway.db, PARENT)
+    revoked, live = gateway.login(account), gateway.login(account)
+    gone = gateway.client.post("/api/v1/auth/logout", headers=revoked, json={})
+    assert gone.status_code == 204
+
+    refused = [
+        gateway.client.post("/api/v1/applications", json=form(child=child(n)), headers=revoked)
+        for n in range(3)
+    ]
+    answers = [
+        gateway.client.post("/api/v1/applications", json=form(child=child(n)), headers=live)
+        for n in range(3)
+    ]
+
+    assert [a.status_code for a in refused] == [401, 401, 401]
+    assert refused[0].json["error"]["message"] == "The token was revoked; log in again."
+    # The same account's two submissions are still allowed: the refused ones were not counted.
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 60
+
+
 def test_submissions_past_the_limit_are_429_with_retry_after_per_account(
     start_gateway: Callable[..., Gateway],
 ) -> None:

@@ -19,18 +19,24 @@ BIN = Path(sys.executable).parent
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """In the child: SIGKILL when the process that started it dies, even by SIGKILL.
+def _child_setup(nice: int) -> Callable[[], None] | None:
+    """What the child runs before exec: its niceness, and, on Linux when started from the
+    main thread, SIGKILL when the process that started it dies, even by SIGKILL (a killed
+    pytest would otherwise leave its services running). The death signal follows the
+    starting *thread*, hence the main thread only."""
+    die_with_parent = sys.platform.startswith("linux") and (
+        threading.current_thread() is threading.main_thread()
+    )
+    if not nice and not die_with_parent:
+        return None
 
-    A killed or crashed pytest would otherwise leave its services running and consuming.
-    The signal follows the starting *thread*, so only children of the main thread get it.
-    """
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    def setup() -> None:
+        if nice:
+            os.nice(nice)
+        if die_with_parent:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
-
-def _child_setup() -> Callable[[], None] | None:
-    main_thread = threading.current_thread() is threading.main_thread()
-    return _die_with_parent if sys.platform.startswith("linux") and main_thread else None
+    return setup
 
 
 def free_port() -> int:
@@ -55,8 +61,10 @@ class Processes:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         log_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        """Start `args` from the repository root with `env` on top of ours."""
+    def start(
+        self, name: str, args: list[str], env: dict[str, str], nice: int = 0
+    ) -> subprocess.Popen[bytes]:
+        """Start `args` from the repository root with `env` on top of ours, `nice`r than us."""
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
         process = subprocess.Popen(
             args,
@@ -65,16 +73,19 @@ class Processes:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_child_setup(),  # noqa: PLW1509 - one prctl call, no locks taken
+            preexec_fn=_child_setup(nice),  # noqa: PLW1509 - one prctl call, no locks taken
         )
         self.running[name] = process
         return process
 
-    def nameko(self, service: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-        """`nameko run` one service with its own config file."""
+    def nameko(
+        self, service: str, env: dict[str, str], name: str | None = None, nice: int = 0
+    ) -> subprocess.Popen[bytes]:
+        """`nameko run` one service with its own config file, as `name` (default: service)."""
         config = f"services/{service}/config.yml"
         module = f"services.{service}.service"
-        return self.start(service, [str(BIN / "nameko"), "run", "--config", config, module], env)
+        args = [str(BIN / "nameko"), "run", "--config", config, module]
+        return self.start(name or service, args, env, nice)
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         """Stop one process (SIGKILL if it does not stop within 10 s)."""

@@ -4,10 +4,13 @@ its own result, and a failed write fails exactly the callers that were in it."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
-from gateway.groupcommit import GroupCommit
+from gateway.groupcommit import GroupCommit, SharedTransaction
 
 
 class SlowStore:
@@ -87,3 +90,78 @@ def test_batches_are_capped_at_max_batch() -> None:
     for thread in threads:
         thread.join(5)
     assert [len(batch) for batch in store.batches] == [1, 5, 5, 1]
+
+
+class Transactions:
+    """Stands in for `engine.begin()`: counts transactions and whether each one committed."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[str] = []
+
+    @contextmanager
+    def begin(self) -> Iterator[str]:
+        try:
+            yield f"connection {len(self.outcomes)}"
+        except Exception:
+            self.outcomes.append("rolled back")
+            raise
+        self.outcomes.append("committed")
+
+
+def test_writes_of_different_kinds_waiting_together_share_one_transaction() -> None:
+    transactions = Transactions()
+    shared = SharedTransaction(transactions.begin)
+    seen: dict[str, list[tuple[str, list[int]]]] = {"claim": [], "audit": []}
+    release = threading.Event()
+
+    def writer(kind: str) -> Any:
+        def write(connection: str, items: list[int]) -> list[str]:
+            if not transactions.outcomes and not seen["claim"] and not seen["audit"]:
+                release.wait(5)  # hold the first transaction while the others queue up
+            seen[kind].append((connection, items))
+            return [f"{kind} {item}" for item in items]
+
+        return write
+
+    shared.register("claim", writer("claim"))
+    shared.register("audit", writer("audit"))
+    results: dict[tuple[str, int], str] = {}
+
+    def call(kind: str, item: int) -> None:
+        results[(kind, item)] = shared(kind, item)
+
+    first = threading.Thread(target=call, args=("claim", 0))
+    first.start()
+    while not shared._group._leading:
+        pass
+    others = [
+        threading.Thread(target=call, args=(("claim", "audit")[n % 2], n)) for n in range(1, 9)
+    ]
+    for thread in others:
+        thread.start()
+    while len(shared._group._pending) < 8:
+        threading.Event().wait(0.01)
+    release.set()
+    for thread in [first, *others]:
+        thread.join(5)
+
+    assert results == {(kind, n): f"{kind} {n}" for kind, n in results} and len(results) == 9
+    assert transactions.outcomes == ["committed", "committed"]  # 9 writes, 2 transactions
+    assert seen["claim"][1][0] == seen["audit"][0][0] == "connection 1"
+    assert sorted(seen["claim"][1][1]) == [2, 4, 6, 8]
+    assert sorted(seen["audit"][0][1]) == [1, 3, 5, 7]
+
+
+def test_a_failing_writer_rolls_back_the_shared_transaction_for_every_kind() -> None:
+    transactions = Transactions()
+    shared = SharedTransaction(transactions.begin)
+
+    def refuse(connection: str, items: list[int]) -> list[int]:
+        raise RuntimeError("database away")
+
+    shared.register("claim", lambda connection, items: items)
+    shared.register("audit", refuse)
+    with pytest.raises(RuntimeError, match="database away"):
+        shared("audit", 1)
+    assert shared("claim", 2) == 2
+    assert transactions.outcomes == ["rolled back", "committed"]
