@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from cachetools import TTLCache
+from cachetools import LRUCache
 from nameko.amqp.publish import UndeliverableMessage
 
 from gateway.backlog import BacklogGauge
 from gateway.rpc import RpcPool
 from shared.messaging.bus import MessageBus, declare_topology, retry_delays
 
+log = logging.getLogger(__name__)
 SERVICES = ("registration", "allocation", "notification")
 
 
@@ -21,30 +24,53 @@ class LookupCache:
     for the same wards and rounds does not turn into one RPC per page view.
 
     One caller per key loads a missing answer; the others asking meanwhile wait for it
-    instead of each making the same call (when the open rounds expire under a thousand
-    submissions a second, that is one RPC instead of hundreds).
+    instead of each making the same call. Once an answer is older than `ttl`, one caller
+    refreshes it while the others keep getting the last answer, for up to `stale` seconds:
+    at the peak the services are busy draining the queue, an RPC can take a second, and
+    every submission would otherwise wait for it each time the open rounds expire. (The
+    services decide with their own data; a round that closed a moment ago is refused there.)
+    A refresh that fails leaves the last answer in place until `stale`; errors are not cached.
     """
 
-    def __init__(self, ttl: float, maxsize: int = 4096) -> None:
-        self._cache: TTLCache[Hashable, Any] = TTLCache(maxsize=maxsize, ttl=ttl)
+    def __init__(self, ttl: float, maxsize: int = 4096, stale: float | None = None) -> None:
+        self._ttl = ttl
+        self._stale = stale if stale is not None else 12 * ttl
+        self._entries: LRUCache[Hashable, tuple[Any, float]] = LRUCache(maxsize=maxsize)
         self._lock = threading.Lock()
         self._loading: dict[Hashable, threading.Lock] = {}
 
     def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
-        """The cached answer for `key`, or `load()`'s (errors are not cached)."""
+        """The cached answer for `key`, or `load()`'s."""
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
+            entry = self._entries.get(key)
             loading = self._loading.setdefault(key, threading.Lock())
+        if entry is not None:
+            value, age = entry[0], time.monotonic() - entry[1]
+            if age < self._ttl:
+                return value
+            if age < self._stale:
+                if not loading.acquire(blocking=False):
+                    return value  # another caller is refreshing it
+                try:
+                    return self._load(key, load)
+                except Exception as exc:
+                    log.warning("lookup refresh failed (%s): serving the last answer", exc)
+                    return value
+                finally:
+                    loading.release()
         # Outside the cache lock: one slow service call must not hold up other keys.
         with loading:
             with self._lock:
-                if key in self._cache:  # loaded by whoever held `loading` before us
-                    return self._cache[key]
-            value = load()
-            with self._lock:
-                self._cache[key] = value
-                self._loading.pop(key, None)
+                entry = self._entries.get(key)
+            if entry is not None and time.monotonic() - entry[1] < self._ttl:
+                return entry[0]  # loaded by whoever held `loading` before us
+            return self._load(key, load)
+
+    def _load(self, key: Hashable, load: Callable[[], Any]) -> Any:
+        value = load()
+        with self._lock:
+            self._entries[key] = (value, time.monotonic())
+            self._loading.pop(key, None)
         return value
 
 

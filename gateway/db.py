@@ -64,7 +64,9 @@ class GatewayDatabase:
         """The engine, created on first use."""
         if self._engine is None:
             patch_driver_for_green_threads()
-            self._engine = build_engine(self.uri, pool_size=self._pool_size)
+            # No ping per checkout: at the peak it would be one more round trip per group
+            # commit. After a database restart one batch fails (503, try again), not more.
+            self._engine = build_engine(self.uri, pool_size=self._pool_size, pre_ping=False)
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         return self._engine
 

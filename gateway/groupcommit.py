@@ -37,34 +37,42 @@ class _Slot(Generic[T, R]):
 
 class GroupCommit(Generic[T, R]):
     """Calls `apply(items)` (one transaction, one result per item, in order) for the
-    callers waiting together; `__call__(item)` returns that item's result or raises."""
+    callers waiting together; `__call__(item)` returns that item's result or raises.
 
-    def __init__(self, apply: Callable[[list[T]], Sequence[R]], max_batch: int = 500) -> None:
+    Up to `leaders` batches are written at once: while one waits for the database's commit,
+    the next can be on its way (PostgreSQL then flushes their commits together too).
+    """
+
+    def __init__(
+        self, apply: Callable[[list[T]], Sequence[R]], max_batch: int = 500, leaders: int = 1
+    ) -> None:
         self._apply = apply
         self._max_batch = max_batch
+        self._max_leaders = leaders
         self._pending: list[_Slot[T, R]] = []
         self._lock = threading.Lock()
-        self._leading = False
+        self._leading = 0  # batches being written now
 
     def __call__(self, item: T) -> R:
         """Have `item` written (with whatever else is waiting); its result once committed."""
         slot: _Slot[T, R] = _Slot(item)
         with self._lock:
-            self._pending.append(slot)
-            lead = not self._leading
-            self._leading = True
+            lead = self._leading < self._max_leaders
+            if lead:
+                self._leading += 1
+            else:
+                self._pending.append(slot)
         if not lead:
             slot.done.wait()
             if not slot.lead:
                 return slot.outcome()
-        # The leader's slot is always first in line, so it is in the batch it writes.
-        self._lead()
+        self._lead(slot)
         return slot.outcome()
 
-    def _lead(self) -> None:
-        with self._lock:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
+    def _lead(self, own: _Slot[T, R]) -> None:
+        with self._lock:  # the leader's own item, then whoever waits longest
+            batch = [own, *self._pending[: self._max_batch - 1]]
+            del self._pending[: self._max_batch - 1]
         try:
             results = self._apply([slot.item for slot in batch])
             for slot, result in zip(batch, results, strict=True):
@@ -76,11 +84,13 @@ class GroupCommit(Generic[T, R]):
                 raise
         finally:
             with self._lock:
-                if self._pending:  # the next in line leads the next batch
-                    self._pending[0].lead = True
-                    self._pending[0].done.set()
-                else:
-                    self._leading = False
+                successor = self._pending.pop(0) if self._pending else None
+                if successor is None:
+                    self._leading -= 1
+                else:  # the next in line leads the next batch
+                    successor.lead = True
+            if successor is not None:
+                successor.done.set()
             for slot in batch:
                 slot.done.set()
 
@@ -94,10 +104,12 @@ class SharedTransaction:
     result. A failure fails every caller of that transaction, whatever its kind.
     """
 
-    def __init__(self, begin: Callable[[], Any], max_batch: int = 500) -> None:
+    def __init__(self, begin: Callable[[], Any], max_batch: int = 500, leaders: int = 4) -> None:
         self._begin = begin  # a context manager: one connection in one transaction
         self._writers: dict[str, Callable[[Any, list[Any]], Sequence[Any]]] = {}
-        self._group: GroupCommit[tuple[str, Any], Any] = GroupCommit(self._apply, max_batch)
+        self._group: GroupCommit[tuple[str, Any], Any] = GroupCommit(
+            self._apply, max_batch, leaders
+        )
 
     def register(self, kind: str, write: Callable[[Any, list[Any]], Sequence[Any]]) -> None:
         """Make `kind` writable."""

@@ -67,9 +67,9 @@ class Claims:
         """Claim `(reference, owner_id, round_id)` where unclaimed; each reference's holder."""
         table = cast(Table, ApplicationClaim.__table__)
         wanted = {reference: (owner, round_id) for reference, owner, round_id in reversed(claims)}
-        rows = [
+        rows = [  # in key order: batches written at once then lock rows in the same order
             {"reference": ref, "owner_id": owner, "round_id": round_id, "claimed_at": utcnow()}
-            for ref, (owner, round_id) in wanted.items()
+            for ref, (owner, round_id) in sorted(wanted.items())
         ]
         insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
         statement = insert(table).on_conflict_do_nothing().returning(table.c.reference)

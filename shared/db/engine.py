@@ -8,8 +8,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 
-def build_engine(uri: str, *, green: bool = False, pool_size: int = 10) -> Engine:
-    """Make an engine for `uri`; `green` makes psycopg2 yield to the eventlet hub."""
+def build_engine(
+    uri: str, *, green: bool = False, pool_size: int = 10, pre_ping: bool = True
+) -> Engine:
+    """Make an engine for `uri`; `green` makes psycopg2 yield to the eventlet hub.
+
+    `pre_ping` tests each pooled connection with a round trip as it is checked out. Without
+    it, a connection the server dropped (a restart) fails the one transaction that meets it,
+    and the pool then replaces every connection older than that failure.
+    """
     url = make_url(uri)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(uri)
@@ -22,7 +29,7 @@ def build_engine(uri: str, *, green: bool = False, pool_size: int = 10) -> Engin
         uri,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         hide_parameters=True,  # parameters are children's data; keep them out of logs
     )
 

@@ -110,7 +110,7 @@ class Transactions:
 
 def test_writes_of_different_kinds_waiting_together_share_one_transaction() -> None:
     transactions = Transactions()
-    shared = SharedTransaction(transactions.begin)
+    shared = SharedTransaction(transactions.begin, leaders=1)
     seen: dict[str, list[tuple[str, list[int]]]] = {"claim": [], "audit": []}
     release = threading.Event()
 
@@ -165,3 +165,24 @@ def test_a_failing_writer_rolls_back_the_shared_transaction_for_every_kind() -> 
         shared("audit", 1)
     assert shared("claim", 2) == 2
     assert transactions.outcomes == ["rolled back", "committed"]
+
+
+def test_with_two_leaders_a_second_batch_is_written_while_the_first_is_still_open() -> None:
+    first_open, second_done = threading.Event(), threading.Event()
+    batches: list[list[int]] = []
+
+    def write(items: list[int]) -> list[int]:
+        batches.append(items)
+        if items == [0]:
+            first_open.set()
+            assert second_done.wait(5), "the second batch waited for the first"
+        return items
+
+    group = GroupCommit(write, leaders=2)
+    first = threading.Thread(target=group, args=(0,))
+    first.start()
+    assert first_open.wait(5)
+    assert group(1) == 1  # written while batch [0] is still in its transaction
+    second_done.set()
+    first.join(5)
+    assert batches == [[0], [1]] and group._leading == 0
