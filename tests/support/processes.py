@@ -19,6 +19,16 @@ BIN = Path(sys.executable).parent
 PR_SET_PDEATHSIG = 1
 
 
+def _nice_session(nice: int) -> None:
+    """With autogroup scheduling (Linux's default on desktops and these machines), a new
+    session's processes share one CPU share among themselves, whatever their niceness: the
+    group's own niceness is what counts against other sessions, so set that too."""
+    try:
+        Path("/proc/self/autogroup").write_text(str(nice))
+    except OSError:
+        pass  # no autogroup scheduling here: the process's own niceness is enough
+
+
 def _child_setup(nice: int) -> Callable[[], None] | None:
     """What the child runs before exec: its niceness, and, on Linux when started from the
     main thread, SIGKILL when the process that started it dies, even by SIGKILL (a killed
@@ -33,6 +43,7 @@ def _child_setup(nice: int) -> Callable[[], None] | None:
     def setup() -> None:
         if nice:
             os.nice(nice)
+            _nice_session(nice)
         if die_with_parent:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
