@@ -19,7 +19,7 @@ from kombu import Connection, Exchange, Queue
 
 from bench.loadgen import LoadResult, closed_loop, run
 from bench.system import RunningSystem
-from chaos.invariants import Sinks, Verdict, check, rows
+from chaos.invariants import Sinks, Verdict, check, queue_depths, rows
 from services.notification.sms import normalise_phone
 from shared import topology
 from shared.messaging.bus import MessageBus
@@ -69,10 +69,28 @@ def settle(system: RunningSystem, answered: set[str], timeout: float, **expect: 
     deadline = time.monotonic() + max(timeout, 0.1 * len(answered))
     sinks = Sinks(system.maildir, system.sms_outbox)
     while True:
+        # While messages are still queued (work or delay queues) the invariants cannot hold
+        # yet: ask the broker, which is cheap, before reading every database and the sinks.
+        if time.monotonic() <= deadline and _still_queued(system):
+            time.sleep(1)
+            continue
         verdict = check(system, answered, sinks=sinks, **expect)
         if verdict.ok or time.monotonic() > deadline:
             return verdict
-        time.sleep(2)
+        time.sleep(1)
+
+
+def _still_queued(system: RunningSystem) -> bool:
+    """Whether a work or delay queue holds messages (dead-letter queues and taps aside)."""
+    try:
+        depths = queue_depths(system.management, system.amqp_uri)
+    except requests.RequestException:
+        return True  # the broker is restarting: certainly not settled
+    return any(
+        n
+        for name, n in depths.items()
+        if not name.endswith(".dead") and not name.startswith("test.")
+    )
 
 
 def _statuses(result: LoadResult) -> str:
