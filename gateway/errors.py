@@ -95,7 +95,10 @@ def http_exception_response(error: HTTPException) -> tuple[Response, int, dict[s
             fields.update(found if isinstance(found, dict) else {location: found})
         return error_response(400, "invalid", "Some fields are not valid.", fields)
     code = (error.name or "error").lower().replace(" ", "_")
-    return error_response(status, code, error.description or error.name or "Error")
+    # The exception's own headers stay (a 405's `Allow`, which RFC 9110 requires); the
+    # body is ours, so its Content-Type is too.
+    headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+    return error_response(status, code, error.description or error.name or "Error", None, headers)
 
 
 def register_error_handlers(app: Flask) -> None:
