@@ -93,12 +93,22 @@ def http_exception_response(error: HTTPException) -> tuple[Response, int, dict[s
             # Per-field messages of a location; a list is about the location as a whole
             # (e.g. `{"json": ["Invalid JSON body."]}`).
             fields.update(found if isinstance(found, dict) else {location: found})
-        return error_response(400, "invalid", "Some fields are not valid.", fields)
+        return error_response(400, "invalid", "Some fields are not valid.", _keys_as_text(fields))
     code = (error.name or "error").lower().replace(" ", "_")
     # The exception's own headers stay (a 405's `Allow`, which RFC 9110 requires); the
     # body is ours, so its Content-Type is too.
     headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
     return error_response(status, code, error.description or error.name or "Error", None, headers)
+
+
+def _keys_as_text(messages: Any) -> Any:
+    """marshmallow keys a list item's messages by its index (an int) beside names such as
+    `_schema`: JSON would turn both into strings, but sorting the mixed keys first fails."""
+    if isinstance(messages, dict):
+        return {str(key): _keys_as_text(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [_keys_as_text(value) for value in messages]
+    return messages
 
 
 def register_error_handlers(app: Flask) -> None:
