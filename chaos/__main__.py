@@ -83,9 +83,12 @@ SCENARIO_ENV = {"schemathesis": security.SCHEMATHESIS_ENV}
 Scenario = Callable[[RunningSystem, Submitter, list[bytes]], Outcome]
 # name -> (title, scenario, share of --count it submits). With the default --count 10000:
 # 10,000 submissions in 1, 2,000 in 2 and 6, 3,000 bodies (the grade-1 ones, ~1,000) in 3,
-# 200 in 4, 5 and 10, 20 in 9, 300 bodies (the grade-1 ones) in 11. Meant to take about 25
-# minutes on a quiet 2-core machine; on a loaded one (load average 8-12) scenario 1 alone
-# took 20 minutes, notification's sending being the slowest part: pass a smaller --count.
+# 200 in 4, 5 and 10, 20 in 9, 300 bodies (the grade-1 ones) in 11. Every scenario starts
+# on a copy of one cluster the city was imported into once (`golden_cluster`). Estimated at
+# 25-30 minutes on a quiet 2-core machine, from single runs on a loaded one (load average
+# 5-10, 2026-11-25): scenario 1 about 10 minutes (notification's sending is the slowest
+# part), 2 about 5, 8 about 4, 3 about 2, the other seven under a minute or two each, and
+# the city import once. On a loaded machine pass a smaller --count.
 SCENARIOS: dict[str, tuple[str, Scenario, float]] = {
     "kill_registration": (
         "1. kill -9 the registration service during submissions",

@@ -115,7 +115,7 @@ def schemathesis(
     # the time of the longest one.
     with ThreadPoolExecutor(max_workers=len(runs)) as pool:
         answers = list(pool.map(lambda run: _schemathesis_run(system, *run), runs))
-    results, ok = [], True
+    results, ok, notes = [], True, []
     for (who, _school, given, names), answer in zip(runs, answers, strict=True):
         part = " (logout, account erasure)" if given == PER_CALL_LOGIN else ""
         honoured = (
@@ -133,7 +133,10 @@ def schemathesis(
         # Authenticated means answered past the token check: a role's own operation that
         # only ever got 401 would be a run that tested nothing.
         ok = ok and (who == PUBLIC or not answer.only_unauthenticated)
-    return Outcome("schemathesis", "; ".join(results), ok=ok)
+        notes += [
+            f"Server error ({who}{part}):\n\n```\n{r}\n```" for r in answer.server_error_reports
+        ]
+    return Outcome("schemathesis", "; ".join(results), ok=ok, notes=notes)
 
 
 @dataclass
@@ -147,6 +150,8 @@ class RunAnswer:
     statuses: Counter[int] = field(default_factory=Counter)
     # operations whose every request carrying the run's token got 401
     only_unauthenticated: list[str] = field(default_factory=list)
+    # schemathesis's report of each server error (operation, response, how to reproduce)
+    server_error_reports: list[str] = field(default_factory=list)
 
     def statuses_text(self) -> str:
         """Responses by status class, e.g. {2xx: 310, 4xx: 2,050}."""
@@ -178,6 +183,9 @@ def _schemathesis_run(
             str(EXAMPLES),
             "--phases",
             PHASES,
+            # By default schemathesis stops an operation at its first failing check: every
+            # operation gets its examples, failing or not.
+            "--continue-on-failure",
             "--include-name-regex",
             "^(" + "|".join(re.escape(name) for name in names) + ")$",
             "--report",
@@ -216,7 +224,15 @@ def _schemathesis_run(
         summary[-1].strip() if summary else "no summary",
         statuses,
         unauthenticated if authorization is not None else [],
+        _server_error_reports(done.stdout),
     )
+
+
+def _server_error_reports(output: str) -> list[str]:
+    """The failure blocks of schemathesis's output that report a server error (the scratch
+    directory with the full logs goes away with the system)."""
+    blocks = re.split(r"\n(?=_{3,} )", output.split("= FAILURES =", 1)[-1])
+    return [block.strip()[:3000] for block in blocks if "Server error" in block]
 
 
 def _har(path: Path, names: list[str]) -> tuple[Counter[int], list[str]]:
