@@ -10,7 +10,10 @@ from flask import Flask, Response, jsonify
 from kombu.exceptions import OperationalError
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.exceptions import RemoteError, RpcTimeout
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
+
+from shared.db.errors import database_unavailable
 
 RETRY_AFTER_SECONDS = 5
 
@@ -146,3 +149,11 @@ def register_error_handlers(app: Flask) -> None:
 
     for exception in UNAVAILABLE:
         app.register_error_handler(exception, _unavailable)
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(error: DBAPIError) -> Any:
+        # The gateway's own database restarting is "come back later", like a broker away;
+        # any other database error stays a server error.
+        if database_unavailable(error):
+            return _unavailable(error)
+        raise error
