@@ -10,7 +10,10 @@ from flask import Flask, Response, jsonify
 from kombu.exceptions import OperationalError
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.exceptions import RemoteError, RpcTimeout
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
+
+from shared.db.errors import database_unavailable
 
 RETRY_AFTER_SECONDS = 5
 
@@ -93,9 +96,22 @@ def http_exception_response(error: HTTPException) -> tuple[Response, int, dict[s
             # Per-field messages of a location; a list is about the location as a whole
             # (e.g. `{"json": ["Invalid JSON body."]}`).
             fields.update(found if isinstance(found, dict) else {location: found})
-        return error_response(400, "invalid", "Some fields are not valid.", fields)
+        return error_response(400, "invalid", "Some fields are not valid.", _keys_as_text(fields))
     code = (error.name or "error").lower().replace(" ", "_")
-    return error_response(status, code, error.description or error.name or "Error")
+    # The exception's own headers stay (a 405's `Allow`, which RFC 9110 requires); the
+    # body is ours, so its Content-Type is too.
+    headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+    return error_response(status, code, error.description or error.name or "Error", None, headers)
+
+
+def _keys_as_text(messages: Any) -> Any:
+    """marshmallow keys a list item's messages by its index (an int) beside names such as
+    `_schema`: JSON would turn both into strings, but sorting the mixed keys first fails."""
+    if isinstance(messages, dict):
+        return {str(key): _keys_as_text(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [_keys_as_text(value) for value in messages]
+    return messages
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -133,3 +149,11 @@ def register_error_handlers(app: Flask) -> None:
 
     for exception in UNAVAILABLE:
         app.register_error_handler(exception, _unavailable)
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(error: DBAPIError) -> Any:
+        # The gateway's own database restarting is "come back later", like a broker away;
+        # any other database error stays a server error.
+        if database_unavailable(error):
+            return _unavailable(error)
+        raise error

@@ -16,6 +16,8 @@ from shared import topology
 
 DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000)
 ATTEMPT_HEADER = "x-tuyensinh-attempt"
+# Retries while the handler's database was unreachable (they spend no attempt).
+OUTAGE_HEADER = "x-tuyensinh-outage-retries"
 
 
 def retry_delays(config: Mapping[str, Any]) -> tuple[int, ...]:

@@ -21,11 +21,11 @@ from kombu.message import Message as KombuMessage
 from nameko.amqp.publish import Publisher
 
 from shared import topology
-from shared.messaging.bus import ATTEMPT_HEADER
+from shared.messaging.bus import ATTEMPT_HEADER, OUTAGE_HEADER
 
 FAILURE_HEADER, DETAIL_HEADER = "x-tuyensinh-failure", "x-tuyensinh-detail"
 REPLAYED_HEADER = "x-tuyensinh-replayed"
-STRIPPED_ON_REPLAY = (ATTEMPT_HEADER, FAILURE_HEADER, DETAIL_HEADER)
+STRIPPED_ON_REPLAY = (ATTEMPT_HEADER, OUTAGE_HEADER, FAILURE_HEADER, DETAIL_HEADER)
 DEFAULT_EXCHANGE = Exchange("")  # routes to the queue named by the routing key
 
 

@@ -3,6 +3,12 @@
 nameko 2.14 acks a message whose handler raised, so the work would vanish. These consumers
 instead republish a failed message (confirmed) to a delay queue, and after the last retry to
 the queue's dead-letter queue, and only then ack the original.
+
+A handler that failed because its database was unreachable does not spend that budget: the
+message is good, only the server is away (a restart, a failover). It is retried on the same
+schedule, then every longest delay, until the database is back, up to `DB_OUTAGE_RETRIES`
+times (default 120: about an hour at 30 s); past that cap it goes on to the ordinary budget
+and, if the database is still away, to the dead-letter queue for an operator.
 """
 
 from __future__ import annotations
@@ -20,10 +26,18 @@ from nameko.messaging import Consumer, QueueConsumer
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy
 
 from shared import topology
+from shared.db.errors import database_unavailable
 from shared.events import PoisonMessage
-from shared.messaging.bus import ATTEMPT_HEADER, MessageBus, declare_topology, retry_delays
+from shared.messaging.bus import (
+    ATTEMPT_HEADER,
+    OUTAGE_HEADER,
+    MessageBus,
+    declare_topology,
+    retry_delays,
+)
 
 log = logging.getLogger(__name__)
+DEFAULT_OUTAGE_RETRIES = 120
 
 
 class Topology(SharedExtension):
@@ -38,12 +52,26 @@ class FailureRouter(SharedExtension):
     """Decides where a failed message goes next: a delay queue, or the dead-letter queue."""
 
     def setup(self) -> None:
-        self.delays = retry_delays(self.container.config)
-        self.bus = MessageBus(self.container.config["AMQP_URI"])
+        config = self.container.config
+        self.delays = retry_delays(config)
+        self.outage_retries = int(config.get("DB_OUTAGE_RETRIES", DEFAULT_OUTAGE_RETRIES))
+        self.bus = MessageBus(config["AMQP_URI"])
 
     def route(self, queue_name: str, message: KombuMessage, exc: BaseException) -> str:
         """Republish `message` for its next attempt or for an operator; returns where it went."""
-        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
+        headers = message.headers or {}
+        outages = int(headers.get(OUTAGE_HEADER, 0))
+        if self.delays and outages < self.outage_retries and database_unavailable(exc):
+            # Not an attempt: the attempt count stays, so the budget is whole afterwards.
+            delay = self.delays[min(outages, len(self.delays) - 1)]
+            self.bus.forward(
+                message,
+                exchange=topology.delay_exchange(delay),
+                routing_key=queue_name,
+                headers={OUTAGE_HEADER: outages + 1},
+            )
+            return f"database unavailable, retry in {delay} ms ({outages + 1} so far)"
+        attempt = int(headers.get(ATTEMPT_HEADER, 0)) + 1
         retryable = not isinstance(exc, PoisonMessage)
         if retryable and attempt <= len(self.delays):
             delay = self.delays[attempt - 1]
