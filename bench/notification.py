@@ -1,6 +1,6 @@
 """P5: notification deliveries per second to a local SMTP sink, at publish time.
 
-Usage: python -m bench.notification [--count 20000] [--instances 1]
+Usage: python -m bench.notification [--count 20000] [--instances 1 2]
 
 `--count` `seat_offered` events (what publishing a round emits, one per child) are published
 to the real notification queue while the notifier is stopped; then the real notification
@@ -9,13 +9,16 @@ on PostgreSQL) and the clock runs until the ledger records every e-mail `sent`. 
 is rendered (vi/en, text + HTML), stored in the inbox, claimed and settled in the ledger, and
 handed to an aiosmtpd sink over SMTP. SMS is off for the measurement: the figure is e-mail
 deliveries to the sink, as the issue states it. Baseline in the same run: the raw SMTP send
-rate of one reused connection (smtplib, the same messages, nothing else).
+rate of one reused connection (smtplib, the same messages, nothing else). Each `--instances`
+figure is a run of its own (fresh databases and queues): N notifiers compete for the same
+queue, and the sink's count shows whether any e-mail went out twice.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import shutil
 import signal
@@ -46,18 +49,24 @@ ROUND = "2027-grade_1"
 DEADLINE = datetime(2027, 7, 20, 10, 0, tzinfo=UTC)
 SENT = "SELECT count(*) FROM deliveries WHERE channel = 'email' AND status = 'sent'"
 TARGET = 1000.0
+BASELINE_SENDS = 5000
 
 
 def main(argv: list[str] | None = None) -> None:
     """Measure P5 and write its section of BENCHMARKS.md."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=20000)
-    parser.add_argument("--instances", type=int, default=1)
+    parser.add_argument("--instances", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)  # run as the SMTP sink
     args = parser.parse_args(argv)
     if args.sink:
         _serve_sink(args.sink)
         return
+    results = {n: _run(args.count, n) for n in args.instances}
+    _write(args.count, results)
+
+
+def _run(count: int, instances: int) -> dict[str, float]:
     amqp_uri = create_vhost()
     registration_db, notification_db = (
         create_database("registration"),
@@ -65,18 +74,22 @@ def main(argv: list[str] | None = None) -> None:
     )
     try:
         # The processes' logs stay in var/bench-notification/ for a look after the run.
-        work = ROOT / "var" / "bench-notification"
+        work = ROOT / "var" / "bench-notification" / f"{instances}-instances"
         shutil.rmtree(work, ignore_errors=True)
-        result = _measure(args, amqp_uri, registration_db, notification_db, work)
+        return _measure(count, instances, amqp_uri, registration_db, notification_db, work)
     finally:
         drop_database(registration_db)
         drop_database(notification_db)
         delete_vhost(amqp_uri)
-    _write(args.count, args.instances, result)
 
 
 def _measure(
-    args: argparse.Namespace, amqp_uri: str, registration_db: str, notification_db: str, work: Path
+    count: int,
+    instances: int,
+    amqp_uri: str,
+    registration_db: str,
+    notification_db: str,
+    work: Path,
 ) -> dict[str, float]:
     processes = Processes(work / "logs")
     port = free_port()
@@ -85,8 +98,8 @@ def _measure(
     )
     wait_for(lambda: port_open(port), timeout=15, what="the SMTP sink")
     try:
-        references = _applications(registration_db, args.count)
-        baseline = _raw_smtp_rate(port, references[: min(5000, args.count)])
+        references = _applications(registration_db, count)
+        baseline = _raw_smtp_rate(port, references[: min(BASELINE_SENDS, count)])
         declare_topology(amqp_uri, [1000, 5000])
         bus = MessageBus(amqp_uri)
         for reference in references:
@@ -109,7 +122,7 @@ def _measure(
         }
         notifiers = [
             processes.start(f"notification-{n}", _nameko("notification"), notifier_env).pid
-            for n in range(args.instances)
+            for n in range(instances)
         ]
         watched = {
             "notifier": notifiers,
@@ -118,9 +131,9 @@ def _measure(
         }
         first, first_count = _first_delivery(notification_db)
         cpu_before = {name: _cpu_seconds(pids) for name, pids in watched.items()}
-        wait_for(lambda: _count(notification_db, SENT) >= args.count, timeout=3600, interval=0.2)
+        wait_for(lambda: _count(notification_db, SENT) >= count, timeout=3600, interval=0.2)
         ended = time.perf_counter()
-        delivered_meanwhile = args.count - first_count
+        delivered_meanwhile = count - first_count
         cpu = {
             f"{name}_cpu_ms": 1000 * (_cpu_seconds(pids) - cpu_before[name]) / delivered_meanwhile
             for name, pids in watched.items()
@@ -129,11 +142,13 @@ def _measure(
         processes.stop_all()
     delivered = _sink_count(work / "logs")
     return {
-        "rate": (args.count - first_count) / (ended - first),
-        "overall": args.count / (ended - started),
+        "rate": (count - first_count) / (ended - first),
+        "overall": count / (ended - started),
         "startup": first - started,
         "baseline": baseline,
         "sink": float(delivered),
+        # The sink counts every message it took: beyond the baseline's, one per event.
+        "duplicates": float(delivered - min(BASELINE_SENDS, count) - count),
         "load": os.getloadavg()[0],
         **cpu,
     }
@@ -254,71 +269,100 @@ def _sink_count(logs: Path) -> int:
     return -1
 
 
-def _write(count: int, instances: int, result: dict[str, float]) -> None:
-    rate, baseline = result["rate"], result["baseline"]
-    rows = [
-        [
-            f"notification, {instances} instance(s): e-mails delivered to the sink",
-            f"{rate:,.0f}/s",
-            f"≥ {TARGET:,.0f}/s",
-            "PASS" if rate >= TARGET else "MISS",
-        ],
-        ["  the same, counting process start-up", f"{result['overall']:,.0f}/s", "", ""],
-        ["  baseline: raw SMTP sends over one reused connection", f"{baseline:,.0f}/s", "", ""],
-        [
-            "  notifier CPU per delivery (what one free core would give)",
-            f"{result['notifier_cpu_ms']:.2f} ms ({1000 / result['notifier_cpu_ms']:,.0f}/s)",
-            "",
-            "",
-        ],
-        ["  aiosmtpd sink CPU per message", f"{result['sink_cpu_ms']:.2f} ms", "", ""],
-        [
-            "  registration CPU per event (its own status update + the contact lookups)",
-            f"{result['registration_cpu_ms']:.2f} ms",
-            "",
-            "",
-        ],
-        [
-            "  250,000 offers at this rate",
-            f"{250000 / rate / 60:.1f} min",
-            "≤ 4 min",
-            "PASS" if 250000 / rate <= 240 else "MISS",
-        ],
-    ]
+def _write(count: int, results: dict[int, dict[str, float]]) -> None:
+    rows = []
+    for instances, result in results.items():
+        rate, cpu = result["rate"], result["notifier_cpu_ms"]
+        pass_ = "PASS" if rate >= TARGET else "MISS"
+        rows += [
+            [
+                f"notification, {instances} instance(s): e-mails delivered",
+                f"{rate:,.0f}/s",
+                f"≥ {TARGET:,.0f}/s",
+                pass_,
+            ],
+            ["  the same, counting process start-up", f"{result['overall']:,.0f}/s", "", ""],
+            [
+                "  baseline in this run: raw SMTP sends over one reused connection",
+                f"{result['baseline']:,.0f}/s",
+                "",
+                f"{rate / result['baseline']:.2f}×",
+            ],
+            [
+                "  notifier CPU per delivery, all instances (what free cores would give)",
+                f"{cpu:.2f} ms ({1000 / cpu:,.0f}/s a core)",
+                "",
+                "",
+            ],
+            ["  aiosmtpd sink CPU per message", f"{result['sink_cpu_ms']:.2f} ms", "", ""],
+            [
+                "  registration CPU per event (its status update + the contact lookups)",
+                f"{result['registration_cpu_ms']:.2f} ms",
+                "",
+                "",
+            ],
+            [
+                "  e-mails the sink took twice",
+                f"{result['duplicates']:.0f}",
+                "0",
+                "PASS" if result["duplicates"] == 0 else "FAIL",
+            ],
+            [
+                "  250,000 offers at this rate",
+                f"{250000 / rate / 60:.1f} min",
+                "≤ 4 min",
+                "PASS" if 250000 / rate <= 240 else "MISS",
+            ],
+        ]
+    one = results[min(results)]
+    floor = one["sink_cpu_ms"] + one["registration_cpu_ms"]
     body = table(["figure", "rate", "target", ""], rows)
     body += (
-        f"\n\n{count:,} `seat_offered` events pre-filled while the notifier was stopped; the rate"
-        " runs from the first e-mail recorded `sent` in the ledger to the last (start-up took"
-        f" {result['startup']:.1f} s). The sink accepted {result['sink']:,.0f} messages in all"
-        f" ({count:,} from the notifier plus the baseline's). Each event: one registration RPC"
-        " per batch of 100 for the guardians' contacts, vi/en rendering (text + HTML), the inbox"
-        " copy, the ledger's claim and record (PostgreSQL, one commit each per batch), SMTP to"
-        " aiosmtpd over up to 10 pooled connections. SMS off. Registration's CPU is mostly its"
-        " own handling of the same `seat_offered` events (it shows parents their status, one"
-        " transaction per event), which runs beside the notifier at publish time."
-        "\n\n**Why the target is missed, and what next.** The machine has 2 cores shared with"
-        " RabbitMQ, PostgreSQL, the sink and other engineers' test runs (load average"
-        f" {result['load']:.1f} at the end of this run), so the wall-clock figures are far below"
-        " what the CPU figures allow; the raw SMTP baseline itself reaches only"
-        f" {baseline:,.0f}/s here, and the notifier delivers {rate / baseline:.0%} of that."
-        " The CPU figures are the ones to read: the aiosmtpd sink alone needs"
-        f" {result['sink_cpu_ms']:.1f} ms of a core per message, so one sink process cannot take"
-        f" 1,000/s, and the notifier needs {result['notifier_cpu_ms']:.1f} ms a delivery, so"
-        f" 1,000/s needs {result['notifier_cpu_ms']:.0f} free cores of notifier instances"
-        " (competing consumers on the same queue) besides the sink's. py-spy on the"
-        " notifier (`py-spy record -p <pid> -f raw` during this benchmark) showed it busy in"
-        " the e-mail library: MIME generation ~37 % (header folding alone ~15 %, a regex"
-        " compiled per message for the boundary ~6 %), smtplib ~18 %, ledger ~8 %, Jinja"
-        " rendering ~7 %, and ~20 % waiting for the CPU-starved sink and database. Done: a"
-        " batch consumer instead of one event at a time (acked after the batch's commits, one"
-        " by one on failure), one `get_applications` call per batch instead of an RPC per"
-        " event, ledger claims and records per batch and channel instead of three commits per"
-        " event, sends in parallel green threads over the SMTP pool, a fixed MIME boundary,"
-        " short headers written without compat32's folding (byte-identical; 580 → 390 µs to"
-        " build and serialise a message), registration's view dumped with shared schemas"
-        " (270 → 90 µs per application). Next: measure on a quiet machine with two notifier"
-        " instances and the sink on cores of their own; cache the rendered template modules;"
-        " and batch registration's outcome handler as its submissions already are."
+        f"\n\n{count:,} `seat_offered` events pre-filled while the notifier was stopped, per"
+        " run; the rate runs from the first e-mail recorded `sent` in the ledger to the last."
+        " Each event: one registration RPC per batch of 100 for the guardians' contacts, vi/en"
+        " rendering (text + HTML), the inbox copy, the ledger's claim and record (PostgreSQL),"
+        " SMTP to aiosmtpd over up to 10 pooled connections per instance. SMS off. Two"
+        " instances compete for the one queue; the ledger's (event, channel) key is what keeps"
+        " a redelivered event from being sent twice, and the sink's own count checks it."
+        " Registration handles the same `seat_offered` events beside the notifier (it shows"
+        " parents their status)."
+        "\n\n**Why the target is missed, and what next.** 1,000/s does not fit on this"
+        " machine, whatever the notifier does: it has 2 cores, shared with RabbitMQ,"
+        " PostgreSQL and other engineers' runs (load average"
+        f" {one['load']:.1f} at the end), and the raw SMTP baseline itself reaches only"
+        f" {one['baseline']:,.0f}/s. Per delivery the sink alone needs"
+        f" {one['sink_cpu_ms']:.2f} ms of a core and registration {one['registration_cpu_ms']:.2f}"
+        f" ms: {floor:.2f} ms, so at 1,000/s those two would take {floor:.1f} cores before the"
+        f" notifier ({one['notifier_cpu_ms']:.2f} ms, {one['notifier_cpu_ms']:.1f} cores more),"
+        " RabbitMQ or PostgreSQL get any. The notifier's CPU per delivery is the figure to"
+        " read, and it swells with the machine's load (the sink's too, for the same work), so"
+        " compare it back to back: 5,000 events at load average ~10, the code before this round"
+        " 2.47 ms (sink 0.78 ms), after it 1.81 ms (sink 0.91 ms); per millisecond of the sink's"
+        " fixed work per message, 3.2 → 2.0, the same 3.0 → 2.0 every run of this round showed"
+        " (3.25 ms at load 2.2 in the last published run). Done in this round: the e-mail"
+        " written straight as bytes from its one MIME layout and sent with `SMTP.sendmail`"
+        " (850 → 35 µs a message; the tests parse it"
+        " and compare it with the email package's message), each e-mail rendered once per"
+        " template, language and shape into a skeleton that only takes the event's values"
+        " (430 → 25 µs; the values are those the templates provably print as they are),"
+        " a chunk's outcomes recorded in the commit that claims the next chunk (one commit per"
+        " chunk, not two), and registration's outcome handler batched (one transaction per"
+        " batch of up to 200: 3.1 → 0.7 ms an event back to back). Earlier rounds: batch consumer,"
+        " one"
+        " `get_applications` call per batch, ledger claims per chunk, parallel sends over the"
+        " SMTP pool. py-spy now (`py-spy record --gil -p <pid> -f raw` during this"
+        " benchmark, samples holding the GIL): the ledger ~36 % (its multi-row inserts, the"
+        " inbox copies with their bodies and the delivery rows, ~17 %; the pool's pre-ping"
+        " `SELECT 1` at each checkout ~3 %), sending ~16 % (smtplib ~11 %), the AMQP consumer"
+        " ~15 %, the event contract's marshmallow parsing ~13 %, rendering ~4 %, the e-mail"
+        " bytes ~3.5 %, the registration RPC ~2 %. Next: larger chunks per claim (a bigger"
+        " SMTP pool: the ledger's cost is per chunk), parsing the event contract without"
+        " marshmallow, no pre-ping per checkout inside a batch and one"
+        " `basic_ack(multiple=True)` per batch (shared code), and above all a machine where the"
+        " sink, PostgreSQL and the notifiers have cores of their own: at this CPU per delivery,"
+        f" 1,000/s needs {math.ceil(one['notifier_cpu_ms'])} notifier instance(s) with a core"
+        " each."
     )
     write_section("notification", "P5: notification throughput", COMMAND, body)
     print(body)  # noqa: T201

@@ -3,6 +3,10 @@
 Each `templates/<language>/<template>.j2` defines macros `subject()`, `text()` and `sms()` side
 by side, so the forms of one message are written (and reviewed) together. The HTML part is
 built from the text by one layout, so the two parts of an e-mail can never say different things.
+
+At publish time a quarter of a million e-mails differ only in names and references, so an
+e-mail is rendered once per template, language and "shape" into a skeleton (see
+`skeletons`), and each event only fills its own values in.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from services.notification import skeletons
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("vi", "en")
@@ -40,7 +46,11 @@ def _environment() -> Environment:
 
 
 def render_email(template: str, language: str, context: dict[str, Any]) -> Email:
-    """Subject, text and HTML of `template` in `language`."""
+    """Subject, text and HTML of `template` in `language` (from a skeleton when one fits)."""
+    return Email(*skeletons.fill(_environment(), template, language, context, _render_email))
+
+
+def _render_email(template: str, language: str, context: dict[str, Any]) -> skeletons.Forms:
     module = _module(template, language, context)
     subject = " ".join(str(module.subject()).split())
     text = _tidy(str(module.text()))
@@ -49,7 +59,7 @@ def render_email(template: str, language: str, context: dict[str, Any]) -> Email
         .get_template("_email.html")
         .render(language=language, subject=subject, blocks=_blocks(text))
     )
-    return Email(subject=subject, text=text, html=html)
+    return subject, text, html
 
 
 def render_sms(template: str, language: str, context: dict[str, Any]) -> str:

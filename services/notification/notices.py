@@ -89,7 +89,8 @@ def _nothing(payload: Mapping[str, Any], _: Mapping[str, Any], __: str) -> dict[
 
 
 def _received(payload: Mapping[str, Any], app: Mapping[str, Any], _: str) -> dict[str, Any]:
-    return {"preferences": list(app["preferences"])}
+    # Joined here rather than in the template: a plain value fills the e-mail's skeleton.
+    return {"preferences": ", ".join(app["preferences"])}
 
 
 def _rejected(payload: Mapping[str, Any], _: Mapping[str, Any], language: str) -> dict[str, Any]:

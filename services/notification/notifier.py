@@ -3,7 +3,8 @@
 Channels go one after the other (see `ledger`): claim a channel's sends, send them, record
 how they ended, then the next channel. A batch of notices shares those steps in chunks as
 large as the transport's connection pool: a chunk is claimed in one commit, goes out in
-parallel, and is recorded in one commit, so a crash can leave `uncertain` only the sends
+parallel, and is recorded in the commit that claims the next chunk (or its own after the
+last), so a crash can leave `uncertain` only the sends
 that were really being handed over, at most one per connection. A
 transient failure on any send makes the whole call fail after every channel was tried,
 which sends the events round the retry queues; a permanent one is recorded and done.
@@ -55,6 +56,7 @@ class Notifier:
         emails = {n.event_id: render_email(n.template, n.language, n.context) for n, _, _ in batch}
         inbox_rows = [inbox.row_for(notice, emails[notice.event_id]) for notice, _, _ in batch]
         deferred: list[str] = []
+        settling: ledger.Settlement | None = None
         for channel, transport, parallel in self._channels():
             wanted = [(notice, to) for notice, to, channels in batch if channel in channels]
             # Claimed only as many at a time as go out at once: whatever a crash leaves
@@ -62,7 +64,7 @@ class Notifier:
             for start in range(0, len(wanted), parallel):
                 chunk = wanted[start : start + parallel]
                 plans = [(notice, self._plan(channel, transport, to)) for notice, to in chunk]
-                claimed = ledger.claim(session, plans, inbox_rows)
+                claimed = ledger.claim(session, plans, inbox_rows, settling)
                 inbox_rows = []
                 sends = [
                     self._outgoing(channel, notice, to, emails[notice.event_id])
@@ -70,10 +72,13 @@ class Notifier:
                     if notice.event_id in claimed
                 ]
                 outcomes = _send_all(transport, sends, parallel)
-                ledger.settle(session, channel, outcomes)
+                # Recorded with the next chunk's claim, or on its own after the last one.
+                settling = ledger.Settlement(channel, outcomes)
                 deferred += [
                     f"{o.event_id}.{channel} {o.error}" for o in outcomes if o.status == DEFERRED
                 ]
+        if settling is not None:
+            ledger.settle(session, settling.channel, settling.outcomes)
         if inbox_rows:  # no channel is enabled: the inbox alone
             ledger.claim(session, [], inbox_rows)
         if deferred:

@@ -21,6 +21,7 @@ from email.policy import Compat32
 
 from services.notification.channels import Outgoing, PermanentFailure, TransientFailure
 from services.notification.settings import SmtpSettings
+from services.notification.wire import email_bytes
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,26 @@ class SmtpTransport:
 
     def send(self, outgoing: Outgoing) -> None:
         """Deliver one e-mail; a 5xx about the recipient or the message is permanent."""
-        message = build_message(self.settings.sender, outgoing)
+        assert outgoing.email is not None
+        email = outgoing.email
+        # The plain case as bytes, built once (see `wire`); the rest through the email package.
+        raw = email_bytes(
+            self.settings.sender,
+            outgoing.recipient,
+            outgoing.key,
+            outgoing.template,
+            email.subject,
+            email.text,
+            email.html,
+        )
+        message = raw if raw is not None else build_message(self.settings.sender, outgoing)
         with self._slots:
             connection = self._borrow()
             try:
-                connection.client.send_message(message)
+                if isinstance(message, bytes):
+                    connection.client.sendmail(self.settings.sender, [outgoing.recipient], message)
+                else:
+                    connection.client.send_message(message)
             except BaseException as exc:
                 connection.client.close()  # no QUIT: the session is in an unknown state
                 if isinstance(exc, Exception):

@@ -19,9 +19,10 @@ from services.registration.schemas import ApplicationView
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
-from shared.messaging.batch import handle_command_batch
-from shared.messaging.entrypoints import handle_command, handle_event, handle_event_group, rpc
+from shared.messaging.batch import BatchConsumer, handle_command_batch
+from shared.messaging.entrypoints import handle_command, handle_event, rpc
 from shared.messaging.timers import ConfigTimer
+from shared.topology import group_queue
 
 
 class RegistrationService:
@@ -102,12 +103,13 @@ class RegistrationService:
         store.replace_school_directory(self.db, message.payload["schools"])
         self.db.commit()
 
-    @handle_event_group("outcomes")
-    def handle_application_outcome(self, body: dict[str, Any]) -> None:
-        """Show the parent the status an allocation event gives their application."""
-        message = parse_message(body)
-        reference = message.payload["reference"]
-        store.apply_outcome(self.db, message.type, reference, message.occurred_at)
+    # A batch per commit: publishing a round sends one event per child at once.
+    @BatchConsumer.decorator(queue_for=lambda service: group_queue(service, "outcomes"), size=200)
+    def handle_application_outcome(self, bodies: list[dict[str, Any]]) -> None:
+        """Show parents the statuses a batch of allocation's events gives their applications."""
+        messages = [parse_message(body) for body in bodies]
+        outcomes = [(m.type, m.payload["reference"], m.occurred_at) for m in messages]
+        store.apply_outcomes(self.db, outcomes)
         self.db.commit()
 
     @rpc(expected_exceptions=ApplicationNotFound)

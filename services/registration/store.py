@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,15 +89,21 @@ def replace_school_directory(session: Session, schools: list[dict[str, str]]) ->
     session.add_all(SchoolEntry(code=s["code"], level=s["level"]) for s in schools)
 
 
-def apply_outcome(session: Session, event_type: str, reference: str, at: datetime) -> None:
-    """Project one of allocation's outcome events onto the application's status."""
-    application = session.get(Application, reference, with_for_update=True)
-    if application is None:
-        return  # not ours (another deployment's round); nothing to show a parent
-    changed = application.status_changed_at
-    if changed is not None and changed > at:
-        return  # a newer status is already shown; this event arrived late
-    set_status(application, OUTCOME_STATUS[event_type], at)
+def apply_outcomes(session: Session, outcomes: Sequence[tuple[str, str, datetime]]) -> None:
+    """Project a batch of allocation's outcome events (type, reference, when), in order, onto
+    the applications' statuses: one query locks them all, in reference order."""
+    references = sorted({reference for _, reference, _ in outcomes})
+    query = select(Application).where(Application.reference.in_(references))
+    locked = session.scalars(query.order_by(Application.reference).with_for_update())
+    applications = {application.reference: application for application in locked}
+    for event_type, reference, at in outcomes:
+        application = applications.get(reference)
+        if application is None:
+            continue  # not ours (another deployment's round); nothing to show a parent
+        changed = application.status_changed_at
+        if changed is not None and changed > at:
+            continue  # a newer status is already shown; this event arrived late
+        set_status(application, OUTCOME_STATUS[event_type], at)
 
 
 def applications_of(session: Session, owner_id: str) -> list[Application]:

@@ -315,3 +315,27 @@ def test_allocation_outcomes_become_the_parents_status_and_a_late_event_does_not
             bus.publish_event("allocation", event)
 
     assert application(registration, "TSTESTREFERENCE01")["status"] == "accepted"
+
+
+def test_outcomes_published_together_land_in_one_batch_in_order_skipping_unknown_references(
+    registration: Any, bus: MessageBus
+) -> None:
+    submit_and_settle(registration, bus)
+    ref = {"reference": "TSTESTREFERENCE01", "round_id": "2027-grade_1", "school_code": "TH-0001"}
+    deadline = datetime(2027, 7, 1, tzinfo=UTC)
+    offered = make_message("seat_offered", {**ref, "preference_rank": 1, "deadline": deadline})
+    accepted = make_message("offer_accepted", ref)
+    stranger = make_message("offer_accepted", {**ref, "reference": "TSNOSUCHREFERENCE"})
+
+    handled: list[Any] = []
+
+    def all_three(worker_ctx: Any, result: Any, exc_info: Any) -> bool:
+        handled.extend(worker_ctx.args[0] if exc_info is None else [])
+        return len(handled) >= 3
+
+    # The acceptance first, then the older offer it answered: the offer must not win.
+    with entrypoint_waiter(registration, "handle_application_outcome", callback=all_three):
+        for event in (accepted, stranger, offered):
+            bus.publish_event("allocation", event)
+
+    assert application(registration, "TSTESTREFERENCE01")["status"] == "accepted"
