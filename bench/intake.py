@@ -33,33 +33,47 @@ COMMAND = "python -m bench.intake"
 # The services drain at a lower CPU priority than the gateway answers (see the notes).
 BACKGROUND_NICE = 10
 PROFILE = """\
-What the profiles showed and what was done (py-spy on a gateway worker under P1, cProfile
-of the submission path in process). Before: a third of the worker's CPU built marshmallow
-schemas (webargs instantiated the request schema, and its nested ones, for every request);
-each submission wrote its ownership claim and its audit entry in a transaction of its own
-(pool checkout with a ping, BEGIN, INSERT, COMMIT, twice); when the 5-second round cache
-expired, every waiting request made the same RPC; and the envelope was validated a second
-time after the request schema had just done it. Done: one schema instance; claims and audit
-entries by group commit (`gateway/groupcommit.py`: requests arriving together share one
-transaction, and each still waits for the commit holding its row); one loader per cache
-key; the second pass skipped for the submission (its consumer still validates it). CPU per
-request moves with the machine's load (an earlier run at load ~10 measured 5.1 ms for the
-gateway and 1.6 ms for baseline (a)); follow the ratio to (a) in the same run. Where the
-rest goes (cProfile, sequential requests): the token check with its Redis denylist lookup
-and the rate limit (about 18 %), the claim (17 %), the confirmed publish (14 %), the audit
-entry (11 %), request parsing (7 %), Flask, flask-smorest and metrics. Next steps: one
-pipelined Redis round trip for the denylist and the rate limit; the claim and the audit
-entry in one statement; no pool ping per checkout on the gateway's hot path; and gateways
-on cores of their own (here 2 gunicorn workers share 2 cores with the load generator,
-three services, PostgreSQL, RabbitMQ and other engineers' test suites). P7: before the gate,
-at 2x P1, 495 of 1,000 requests timed out and the first 503 came after 7 s: overload piled
-up inside the worker and the broker backlog limit never tripped. `SubmissionGate` (WSGI
-middleware in front of Flask) now admits at most `SUBMIT_INFLIGHT_LIMIT` (64) submissions
-per worker and refuses the next with no work at all, but on a machine this loaded a worker
-gets so little CPU that a refused request still waits seconds before it is even read: the
-refusals themselves were slow. Shedding has to happen before the worker's event loop: a
-front proxy with a connection limit per upstream (nginx `limit_conn`, HAProxy `maxconn`
-with a queue timeout answering 503), and gateways sized so that each has a core."""
+What the profiles showed and what was done. First round (py-spy on a gateway worker under
+P1, cProfile of the submission path in process): a third of the worker's CPU built
+marshmallow schemas per request (now one instance); each submission wrote its ownership
+claim and its audit entry in a transaction of its own (now group commit,
+`gateway/groupcommit.py`); every waiting request made the same RPC when the round cache
+expired (now one loader per key); the envelope was validated twice (now once).
+
+Second round (a stage timer around each step of the submission, in process under gevent,
+64 concurrent callers, plus the event loop's lag): the worker used a sixth of a core, yet
+each request took about a second, and a 5 ms timer woke 100 ms to 900 ms late. The machine
+runs autogroup scheduling: every process session gets an equal share of the CPU whatever
+its niceness, so the gateway's two workers got the same share as each service and as the
+SMTP sink, and every round trip to PostgreSQL, Redis and RabbitMQ waited for the CPU behind
+them. Done: the services and sinks start at niceness 10 for their session too
+(`/proc/self/autogroup`, tests/support/processes.py), so they drain with what the gateway
+leaves; the token's revocation and the rate limit in one Redis round trip (a Lua script on
+the same keys, `gateway/auth/checks.py`); claims and audit entries in one shared group
+commit with up to 4 batches in flight (`SharedTransaction`), without a ping per pooled
+connection; the open rounds served from the last answer for up to a minute while one
+caller refreshes them (an RPC to a service busy draining took up to a second, and every
+submission waited for it each time the 5-second cache expired). With the round-trip changes
+in place in both runs, the session niceness alone took P1 from 87/s to 361/s (0.09x to
+0.25x of baseline (a)), in back-to-back runs on the same machine.
+
+What is left, and why the targets are out of reach here: the gateway spends about 3x
+baseline (a)'s CPU per answer (token, rate limit, claim, audit entry, Flask and
+flask-smorest, metrics, the access log line), and on 2 cores it shares the CPU with the
+load generator, PostgreSQL, RabbitMQ, Redis and the three services that drain what it
+takes. 1,500/s needs the gateway on cores of its own: at about 3 ms per answer, 1,500/s is
+4.5 cores of gateway workers. P6 (receipts within 2 s at 200/s): each application costs
+four notices (receipt and verdict, e-mail and SMS) at about 1.5 ms of notifier CPU each,
+plus the sink's and registration's work; at 200/s that is more CPU than the machine has
+once the gateway is served first, so the receipts queue behind. Next step: send the
+receipt ahead of the verdict notices (a queue of its own with priority), or one notice for
+both when the verdict comes in the same batch as the receipt. P7: the in-flight gate
+refuses with no work once 64 submissions are in progress in a worker, but when the cores
+are saturated a refused request waits to be accepted and read like any other; a lower
+limit made it worse (at 16, closed-loop clients retrying at once turned P1 into a storm of
+refusals: 23/s of 202s). Next step: shed before the worker, in a front proxy with a
+connection limit and a queue timeout per upstream (HAProxy `maxconn` + `timeout queue`,
+answering 503 itself), with gateways sized so that each has a core."""
 
 
 def _baseline(
