@@ -3,6 +3,7 @@ then the invariants are checked on what the databases, the broker and the sinks 
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -137,27 +138,45 @@ def restart_broker(
 ) -> Outcome:
     """Scenario 2: SIGKILL and restart the (private) RabbitMQ node under load, 5 times."""
     assert system.rabbit is not None, "the broker scenario needs a private RabbitMQ node"
-    load, result = _in_background(submit, bodies)
+    stop = threading.Event()
+    results: list[LoadResult] = []
+
+    def load() -> None:
+        # Until the last restart is over, however fast the system is: 50 at a time, paced,
+        # then the same forms again for new children once the bodies run out.
+        for round_ in itertools.count():
+            for start in range(0, len(bodies), 50):
+                if stop.is_set():
+                    return
+                chunk = bodies[start : start + 50]
+                results.append(submit(chunk if round_ == 0 else [_fresh(b) for b in chunk]))
+                time.sleep(0.2)
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
     done, downtime = 0, 0.0
-    while load.is_alive() and done < restarts:
+    while done < restarts:
         time.sleep(3)
         started = time.monotonic()
         system.rabbit.restart(down=2.0)
         downtime += time.monotonic() - started
         done += 1
-    load.join()
+    stop.set()
+    loader.join()
+    under_load = LoadResult(statuses=sum((r.statuses for r in results), Counter()))
+    under_load.references = [ref for r in results for ref in r.references]
     # Everybody must have reconnected on their own: one more round of submissions after the
     # last restart has to go through the gateway, registration and notification.
     time.sleep(5)
     after = submit([_fresh(body) for body in bodies[:50]])
-    answered = set(result[0].references) | set(after.references)
+    answered = set(under_load.references) | set(after.references)
     verdict = settle(system, answered, timeout=600)
     alive = [name for name, process in system.processes.running.items() if process.poll() is None]
     figures = (
-        f"{len(bodies):,} submissions ({_statuses(result[0])}), RabbitMQ SIGKILLed and"
-        f" restarted {done} times ({downtime:.0f} s without a broker in all); 50 submissions"
-        f" after the last restart: {_statuses(after)}; processes still running:"
-        f" {len(alive)}/{len(system.processes.running)}"
+        f"{sum(under_load.statuses.values()):,} submissions ({_statuses(under_load)}),"
+        f" RabbitMQ SIGKILLed and restarted {done} times ({downtime:.0f} s without a broker"
+        f" in all); 50 submissions after the last restart: {_statuses(after)}; processes"
+        f" still running: {len(alive)}/{len(system.processes.running)}"
     )
     ok = len(after.references) == 50 and len(alive) == len(system.processes.running)
     return Outcome("restart_broker", figures, verdict, ok=ok)
