@@ -97,10 +97,10 @@ def describe(
         + [["all (`make bench`)", f"{sum(s for _, s in timings) / 60:.1f} min"]],
     )
     body += (
-        "\n\nThe machine is shared: other engineers' test suites ran during the run (see the"
-        " load averages; 2 means both cores busy). Absolute figures move with that load;"
-        " each figure's baseline was measured in the same run, on the same machine, so the"
-        " ratios stay meaningful."
+        "\n\nThe load averages above are the machine's, the benchmarks' own work included (2 means"
+        " both cores busy); other work on a shared machine would show there too. Absolute figures"
+        " move with that load; each figure's baseline was measured in the same run, on the same"
+        " machine, so the ratios stay meaningful."
     )
     return body
 
