@@ -329,7 +329,7 @@ def _write(count: int, results: dict[int, dict[str, float]]) -> None:
         " parents their status)."
         "\n\n**Why the target is missed, and what next.** 1,000/s does not fit on this"
         " machine, whatever the notifier does: it has 2 cores, shared with RabbitMQ,"
-        " PostgreSQL and other engineers' runs (load average"
+        " PostgreSQL and whatever else runs on it (load average"
         f" {one['load']:.1f} at the end), and the raw SMTP baseline itself reaches only"
         f" {one['baseline']:,.0f}/s. Per delivery the sink alone needs"
         f" {one['sink_cpu_ms']:.2f} ms of a core and registration {one['registration_cpu_ms']:.2f}"
