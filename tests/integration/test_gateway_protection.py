@@ -114,7 +114,8 @@ def test_a_revoked_token_is_401_and_not_counted_against_the_limit(
     assert refused[0].json["error"]["message"] == "The token was revoked; log in again."
     # The same account's two submissions are still allowed: the refused ones were not counted.
     assert [a.status_code for a in answers] == [202, 202, 429]
-    assert 1 <= int(answers[2].headers["Retry-After"]) <= 60
+    # The window opened with the first counted submission, a moment ago: most of it is left.
+    assert 50 <= int(answers[2].headers["Retry-After"]) <= 60
 
 
 def test_submissions_past_the_limit_are_429_with_retry_after_per_account(
@@ -130,7 +131,7 @@ def test_submissions_past_the_limit_are_429_with_retry_after_per_account(
 
     assert [a.status_code for a in answers] == [202, 202, 429]
     limited = answers[2]
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert 50 <= int(limited.headers["Retry-After"]) <= 60  # the window opened moments ago
     assert limited.json["error"]["code"] == "too_many_requests"
     assert limited.json["error"].keys() == {"code", "message", "fields"}
     other = gateway.client.post("/api/v1/applications", json=form(child=child(9)), headers=second)
