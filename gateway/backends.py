@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
+from datetime import UTC, datetime
 from typing import Any
 
 from cachetools import LRUCache
@@ -13,6 +14,8 @@ from nameko.amqp.publish import UndeliverableMessage
 
 from gateway.backlog import BacklogGauge
 from gateway.rpc import RpcPool
+from gateway.windows import RoundWindows, inside
+from shared.events import LEVELS
 from shared.messaging.bus import MessageBus, declare_topology, retry_delays
 
 log = logging.getLogger(__name__)
@@ -27,8 +30,8 @@ class LookupCache:
     instead of each making the same call. Once an answer is older than `ttl`, one caller
     refreshes it while the others keep getting the last answer, for up to `stale` seconds:
     at the peak the services are busy draining the queue, an RPC can take a second, and
-    every submission would otherwise wait for it each time the open rounds expire. (The
-    services decide with their own data; a round that closed a moment ago is refused there.)
+    every lookup would otherwise wait for it each time its answer expires. (Rounds have
+    their own, stricter cache: gateway/windows.py.)
     A refresh that fails leaves the last answer in place until `stale`; errors are not cached.
     """
 
@@ -89,7 +92,11 @@ class Backends:
             size=int(config["RPC_POOL_SIZE"]),
             timeout=float(config["RPC_TIMEOUT_SECONDS"]),
         )
-        self._rounds = LookupCache(float(config["ROUND_CACHE_SECONDS"]))
+        self.windows = RoundWindows(
+            self._load_open_rounds,
+            ttl=float(config["ROUND_CACHE_SECONDS"]),
+            max_age=float(config["ROUND_VIEW_MAX_SECONDS"]),
+        )
         self._schools = LookupCache(float(config.get("SCHOOL_CACHE_SECONDS", 60)))
         self.backlog = BacklogGauge(
             config["AMQP_URI"],
@@ -99,18 +106,25 @@ class Backends:
         )
 
     def open_rounds(self) -> list[dict[str, Any]]:
-        """Rounds accepting applications, as allocation said at most a few seconds ago."""
-        return self._rounds.get("open", self._load_open_rounds)
+        """Rounds accepting applications now (their windows as allocation said at most
+        ROUND_VIEW_MAX_SECONDS ago, judged by this machine's clock)."""
+        now = datetime.now(UTC)
+        return [r for r in self.windows.rounds() if inside(r, now)]
 
-    def open_round(self, round_id: str) -> dict[str, Any] | None:
-        """The open round with that id, if any."""
-        return next((r for r in self.open_rounds() if r["round_id"] == round_id), None)
+    def open_round(self, round_id: str, at: datetime | None = None) -> dict[str, Any] | None:
+        """The round if it accepts a submission stamped `at` (default now), else None."""
+        return self.windows.accepting(round_id, at or datetime.now(UTC))
 
     def schools(self, level: str) -> list[dict[str, Any]]:
         """Schools of a level, from the allocation service, cached for a minute."""
         return self._schools.get(
             ("schools", level), lambda: self._call("allocation", "list_schools", level)
         )
+
+    def school_levels(self) -> dict[str, str]:
+        """Every school's code -> level (the whole directory), cached as `schools` is."""
+        levels: dict[str, str] = self._schools.get("levels", self._load_school_levels)
+        return levels
 
     def catchment(self, ward: str, level: str) -> dict[str, Any]:
         """The schools serving a ward, from the allocation service, cached for a minute."""
@@ -147,6 +161,9 @@ class Backends:
             except Exception as exc:  # readiness reports, it does not raise
                 states[service] = f"unavailable ({type(exc).__name__})"
         return states
+
+    def _load_school_levels(self) -> dict[str, str]:
+        return {s["code"]: s["level"] for level in LEVELS for s in self.schools(level)}
 
     def _load_open_rounds(self) -> list[dict[str, Any]]:
         return self._call("allocation", "list_open_rounds")

@@ -50,6 +50,14 @@ class ApplicationView(Schema):
     erased_at = fields.String(
         allow_none=True, metadata={"description": "set once the personal data was erased"}
     )
+    refusal = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "the last change answered 202 and refused later: what (submission,"
+            " amendment, withdrawal), code (round_closed, round_not_open), message_vi/en, at;"
+            " a refused submission has status `refused`"
+        },
+    )
     child = fields.Dict()
     guardian = fields.Dict()
     result = fields.Dict(
@@ -79,6 +87,10 @@ class RoundView(Schema):
     max_preferences = fields.Integer()
     practice = fields.Boolean(metadata={"description": "a department's rehearsal, not real"})
     opened_at = fields.String(allow_none=True)
+    opens_at = fields.String(allow_none=True, metadata={"description": "accepted from"})
+    closes_at = fields.String(
+        allow_none=True, metadata={"description": "accepted until (null: not scheduled yet)"}
+    )
 
 
 class ErrorDetail(Schema):

@@ -98,15 +98,21 @@ class RoundOpenedV1(Schema):
     year = fields.Integer(required=True)
     max_preferences = fields.Integer(required=True)
     practice = fields.Boolean(load_default=False)
+    # The window: submissions stamped in [opens_at, closes_at) count (None: not bounded).
+    opens_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    closes_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
-class RoundClosedV1(Schema):
-    """Event: the department closed a round; no more submissions or amendments."""
+class RoundWindowV1(Schema):
+    """Event: a round's window changed (`round_window_changed`: the department scheduled the
+    close), or it ended (`round_closed`: no more submissions or amendments)."""
 
     class Meta:
         unknown = EXCLUDE
 
     round_id = fields.String(required=True)
+    opens_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    closes_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
 class RoundDiscardedV1(Schema):
@@ -129,6 +135,12 @@ class ApplicationReceivedV1(Schema):
     reference = fields.String(required=True)
     round_id = fields.String(required=True)
     status = fields.String(required=True)
+    # Checked in the same transaction: the verdict travels with the receipt, so the family
+    # gets one notice ("received and checked") in the right order, not two that may cross.
+    verdict = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(("verified", "rejected"))
+    )
+    reasons = fields.List(fields.Nested(lambda: ReasonSchema()), load_default=None, allow_none=True)
 
 
 class ApplicationAmendedV1(Schema):
@@ -151,6 +163,22 @@ class ApplicationRefV1(Schema):
     round_id = fields.String(required=True)
 
 
+REFUSAL_REASONS = ("round_closed", "round_not_open", "holds_a_place")
+REFUSED_CHANGES = ("submission", "amendment", "withdrawal", "erasure")
+
+
+class ApplicationRefusedV1(Schema):
+    """Event: something the gateway had answered 202 for was refused later; what and why."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reference = fields.String(required=True)
+    round_id = fields.String(required=True)
+    reason = fields.String(load_default="round_closed", validate=validate.OneOf(REFUSAL_REASONS))
+    what = fields.String(load_default="submission", validate=validate.OneOf(REFUSED_CHANGES))
+
+
 class WithdrawApplicationV1(Schema):
     """Command: the parent withdrew an application while the round is open."""
 
@@ -164,7 +192,7 @@ class WithdrawApplicationV1(Schema):
 # Statuses whose application may be erased once its round has closed: the child holds no
 # seat and no waitlist place (while the round is open, any application may: it is withdrawn).
 ERASABLE_STATUSES = frozenset(
-    {"withdrawn", "rejected", "unplaced", "declined", "expired", "school_rejected"}
+    {"withdrawn", "rejected", "refused", "unplaced", "declined", "expired", "school_rejected"}
 )
 
 
@@ -217,6 +245,8 @@ class ApplicationVerifiedV1(Schema):
     preferences = fields.List(fields.String(validate=SCHOOL_CODE), required=True)
     lat = fields.Float(load_default=None, allow_none=True, validate=LATITUDE)
     lon = fields.Float(load_default=None, allow_none=True, validate=LONGITUDE)
+    # True when `application_received` carried this verdict (the family was told with it).
+    with_receipt = fields.Boolean(load_default=False)
 
 
 class ReasonSchema(Schema):
@@ -235,6 +265,7 @@ class ApplicationRejectedV1(Schema):
     reference = fields.String(required=True)
     round_id = fields.String(required=True)
     reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+    with_receipt = fields.Boolean(load_default=False)
 
 
 class SeatOfferedV1(Schema):
@@ -322,13 +353,14 @@ PAYLOADS: dict[tuple[str, int], type[Schema]] = {
     ("submit_application", 1): SubmitApplicationV1,
     ("withdraw_application", 1): WithdrawApplicationV1,
     ("round_opened", 1): RoundOpenedV1,
-    ("round_closed", 1): RoundClosedV1,
+    ("round_closed", 1): RoundWindowV1,
+    ("round_window_changed", 1): RoundWindowV1,
     ("round_discarded", 1): RoundDiscardedV1,
     ("school_directory_updated", 1): SchoolDirectoryUpdatedV1,
     ("application_received", 1): ApplicationReceivedV1,
     ("application_amended", 1): ApplicationAmendedV1,
     ("application_withdrawn", 1): ApplicationRefV1,
-    ("application_refused", 1): ApplicationRefV1,
+    ("application_refused", 1): ApplicationRefusedV1,
     ("request_erasure", 1): RequestErasureV1,
     ("application_erased", 1): ApplicationRefV1,
     ("application_verified", 1): ApplicationVerifiedV1,

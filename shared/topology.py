@@ -24,6 +24,7 @@ COMMAND_ROUTES: tuple[tuple[str, str], ...] = (
 # (consuming service, source service, event type): who listens to what.
 SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
     ("registration", "allocation", "round_opened"),
+    ("registration", "allocation", "round_window_changed"),
     ("registration", "allocation", "round_closed"),
     ("registration", "allocation", "school_directory_updated"),
     # A practice round wiped: registration and notification delete what they hold of it.
@@ -34,6 +35,8 @@ SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
     ("notification", "registration", "application_verified"),
     ("notification", "registration", "application_rejected"),
     ("notification", "registration", "application_withdrawn"),
+    # Anything refused after the gateway said "received": the family must be told.
+    ("notification", "registration", "application_refused"),
     ("notification", "allocation", "seat_offered"),
     ("notification", "allocation", "application_waitlisted"),
     ("notification", "allocation", "application_unplaced"),

@@ -26,7 +26,9 @@ from gateway.schemas import (
     SubmitApplicationRequest,
 )
 from gateway.smorest import Blueprint
+from gateway.windows import WindowsUnknown
 from shared.events import ERASABLE_STATUSES, make_message
+from shared.preferences import preference_problems
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications")
 # One schema instance for every submission: given the class, webargs would build a new
@@ -91,26 +93,23 @@ class Applications(MethodView):
 
 
 def _submit(gateway: Backends, form: dict[str, Any]) -> tuple[dict[str, str], int]:
-    """Check the round, claim the child for this account, publish with confirm."""
-    round_ = gateway.open_round(form["round_id"])
-    if round_ is None:
-        raise ApiError(409, "round_not_open", "That round is not open for applications.")
-    if len(form["preferences"]) > round_["max_preferences"]:
-        raise ApiError(
-            400,
-            "invalid",
-            "Some fields are not valid.",
-            {"preferences": [f"at most {round_['max_preferences']} schools"]},
-        )
+    """Check the round and the schools, claim the child for this account, stamp, publish."""
+    round_ = _accepting(gateway, form["round_id"])
+    _refuse_bad_preferences(gateway, form["preferences"], round_)
     reference = application_reference(
         gateway.reference_secret, form["round_id"], form["child"]["citizen_id"]
     )
     g.audit_objects = {"reference": reference, "round_id": form["round_id"]}
     claim_application(reference, form["round_id"])
+    # The instant that decides "in time", once for every service: taken after every check,
+    # right before the publish. Registration honours any submission stamped inside the
+    # window, however long it waits in the queue; none stamped outside it is answered 202.
+    submitted_at = datetime.now(UTC)
+    _accepting(gateway, form["round_id"], submitted_at)
     payload = {
         **form,
         "reference": reference,
-        "submitted_at": datetime.now(UTC),
+        "submitted_at": submitted_at,
         "owner_id": current_principal().account_id,
     }
     # `form` passed SubmitApplicationRequest just now: the contract's second pass is skipped.
@@ -119,6 +118,56 @@ def _submit(gateway: Backends, form: dict[str, Any]) -> tuple[dict[str, str], in
     )
     gateway.send_command("registration", command)
     return {"reference": reference, "status": "received"}, 202
+
+
+def _accepting(gateway: Backends, round_id: str, at: datetime | None = None) -> dict[str, Any]:
+    """The round, if a submission stamped `at` (default now) is inside its window; else 409.
+    A 503 (nothing saved) if the windows could not be loaded recently enough to judge."""
+    try:
+        round_ = gateway.open_round(round_id, at)
+    except WindowsUnknown:
+        raise ApiError(
+            503,
+            "busy",
+            "We cannot confirm the round is open right now. Nothing was saved; please try "
+            "again in a few seconds.",
+            headers={"Retry-After": "5"},
+        ) from None
+    if round_ is None:
+        raise ApiError(409, "round_not_open", "That round is not open for applications.")
+    return round_
+
+
+def _refuse_bad_preferences(
+    gateway: Backends, preferences: list[str], round_: dict[str, Any]
+) -> None:
+    """400, per preference, for what the school directory already tells: too many schools,
+    one twice, a code no school has, a school of another level. Nothing is published."""
+    problems = preference_problems(
+        preferences, round_["level"], round_["max_preferences"], gateway.school_levels()
+    )
+    if not problems:
+        return
+    fields: dict[str, Any] = {}
+    for problem in problems:
+        message = DOOR_MESSAGES[problem.code].format(
+            max=round_["max_preferences"], level=round_["level"]
+        )
+        if problem.position is None:
+            fields.setdefault("preferences", {}).setdefault("_schema", []).append(message)
+        else:
+            index = str(problem.position - 1)  # list items are 0-based, as in every 400
+            fields.setdefault("preferences", {}).setdefault(index, []).append(message)
+    raise ApiError(400, "invalid", "Some fields are not valid.", fields)
+
+
+DOOR_MESSAGES = {
+    "empty": "choose at least one school",
+    "too_many": "at most {max} schools",
+    "duplicate": "each school may be chosen only once",
+    "unknown_school": "no school has this code",
+    "wrong_level": "this school does not admit {level} pupils",
+}
 
 
 @blp.route("/<string:reference>")
@@ -156,10 +205,14 @@ class Withdrawal(MethodView):
         """
         gateway = current_app.extensions["tuyensinh"]
         application = owned_application(reference)
-        if gateway.open_round(application["round_id"]) is None:
+        try:
+            _accepting(gateway, application["round_id"])
+        except ApiError as error:
+            if error.code != "round_not_open":
+                raise
             raise ApiError(
                 409, "round_closed", "The round is closed: applications can no longer change."
-            )
+            ) from None
         payload = {"reference": reference, "round_id": application["round_id"]}
         command = make_message("withdraw_application", payload, correlation_id=correlation_id())
         gateway.send_command("registration", command)

@@ -78,6 +78,13 @@ class RoundDetail(Schema):
     policy = fields.Dict()
     offer_days = fields.Integer()
     opened_at = fields.String(allow_none=True)
+    opens_at = fields.String(
+        allow_none=True, metadata={"description": "submissions count from this instant"}
+    )
+    closes_at = fields.String(
+        allow_none=True,
+        metadata={"description": "... until this one (null: until the department closes it)"},
+    )
     closed_at = fields.String(allow_none=True)
     allocated_at = fields.String(allow_none=True)
     published_at = fields.String(allow_none=True)
@@ -87,6 +94,20 @@ class RoundDetail(Schema):
     preview_stale = fields.Boolean()
     seed = fields.String(allow_none=True)
     practice = fields.Boolean()
+
+
+class OpenRoundRequest(Schema):
+    """The window of a round being opened; both optional (default: from now, until closed)."""
+
+    class Meta:
+        unknown = RAISE
+
+    opens_at = fields.AwareDateTime(
+        load_default=None, metadata={"example": "2027-06-01T08:00:00+07:00"}
+    )
+    closes_at = fields.AwareDateTime(
+        load_default=None, metadata={"example": "2027-06-10T17:00:00+07:00"}
+    )
 
 
 class StatsView(Schema):
@@ -140,15 +161,22 @@ def get_round(round_id: str) -> dict[str, Any]:
 
 @blp.route("/<string:round_id>/open", methods=["POST"])
 @require(DEPARTMENT, audit="round.open", limit="account")
+@blp.arguments(OpenRoundRequest, required=False)
 @blp.response(200, RoundDetail)
+@blp.alt_response(400, description="The window is not valid (in the past, or empty).")
 @blp.alt_response(404, description="No such round.")
 @blp.alt_response(409, description="The round is not in draft.")
-def open_round(round_id: str) -> dict[str, Any]:
-    """`draft → open`: registration accepts applications from now on.
+def open_round(body: dict[str, Any], round_id: str) -> dict[str, Any]:
+    """`draft → open` with its window: submissions count from `opens_at` (default now) until
+    `closes_at` (default: until the department closes it). Fixed dates can be set in advance,
+    so every gateway knows the opening instant before it comes.
 
-    Example: `curl -X POST localhost:8000/api/v1/rounds/2027-grade_1/open`
+    Example: `curl -X POST localhost:8000/api/v1/rounds/2027-grade_1/open -H 'Content-Type:
+    application/json' -d '{"opens_at": "2027-06-01T08:00:00+07:00", "closes_at":
+    "2027-06-10T17:00:00+07:00"}'`
     """
-    return allocation("open_round", round_id)
+    window = {key: value.isoformat() for key, value in (body or {}).items() if value is not None}
+    return allocation("open_round", round_id, **window)
 
 
 @blp.route("/<string:round_id>/close", methods=["POST"])
@@ -157,7 +185,10 @@ def open_round(round_id: str) -> dict[str, Any]:
 @blp.alt_response(404, description="No such round.")
 @blp.alt_response(409, description="The round is not open.")
 def close_round(round_id: str) -> dict[str, Any]:
-    """`open → closed`: no more applications or edits; the lottery's secret seed is fixed.
+    """Close an open round: submissions stop at `closes_at`, a few seconds from now
+    (CLOSE_NOTICE_SECONDS), so every gateway learns the instant before it passes; at that
+    instant the round becomes `closed` and the lottery's secret seed is fixed. Everything a
+    gateway accepted before the instant is honoured, however long it waits in a queue.
 
     Example: `curl -X POST localhost:8000/api/v1/rounds/2027-grade_1/close`
     """

@@ -45,6 +45,11 @@ class Round(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The window: submissions stamped by a gateway in [opens_at, closes_at) count, however
+    # long they then wait in a queue; none stamped outside it is ever answered 202. NULL
+    # closes_at: open until the department closes it (which schedules closes_at).
+    opens_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closes_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     allocated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     finalized_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

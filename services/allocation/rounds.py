@@ -20,6 +20,7 @@ from services.allocation.domain import (
     round_id_for,
 )
 from services.allocation.exceptions import (
+    InvalidRound,
     InvalidTransition,
     RoundBusy,
     RoundExists,
@@ -42,6 +43,8 @@ JOB_STATUS = {"allocate": ("closed", "allocated"), "publish": ("allocated",)}
 # A job still marked after this long has died (its message went to the dead-letter queue):
 # the department may ask for it again. A city's allocate job takes well under a minute.
 STALE_JOB = timedelta(minutes=15)
+# A window given as "now" by a clock a little behind ours is still now.
+PAST_TOLERANCE = timedelta(minutes=1)
 
 
 def create_round(session: Session, options: RoundOptions) -> Round:
@@ -70,30 +73,80 @@ def create_round(session: Session, options: RoundOptions) -> Round:
     return round_
 
 
-def open_round(session: Session, round_id: str) -> Round:
-    """`draft → open`, announcing `round_opened`."""
+def open_round(
+    session: Session,
+    round_id: str,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+) -> Round:
+    """`draft → open`, announcing `round_opened` with the window: submissions count from
+    `opens_at` (default now; a fixed date may be given in advance) until `closes_at` (default
+    none: until the department closes the round)."""
+    now = datetime.now(UTC)
+    if opens_at is not None and opens_at < now - PAST_TOLERANCE:
+        raise InvalidRound("opens_at is in the past; leave it out to open now")
+    if closes_at is not None and closes_at <= max(opens_at or now, now):
+        raise InvalidRound("closes_at must come after opens_at and after now")
     round_ = get_round(session, round_id, lock=True)
     round_.status = next_status("open", round_.status)
-    round_.opened_at = datetime.now(UTC)
+    round_.opened_at = now
+    round_.opens_at = opens_at or now
+    round_.closes_at = closes_at
     payload = {
         "round_id": round_.round_id,
         "level": round_.level,
         "year": round_.year,
         "max_preferences": round_.max_preferences,
         "practice": round_.practice,
+        "opens_at": round_.opens_at,
+        "closes_at": round_.closes_at,
     }
     stage_event(session, SERVICE, make_message("round_opened", payload))
     return round_
 
 
-def close_round(session: Session, round_id: str) -> Round:
-    """`open → closed`: fix the secret seed of the lottery and announce `round_closed`."""
+def close_round(session: Session, round_id: str, notice: timedelta = timedelta(0)) -> Round:
+    """The department closes an open round: submissions stop at `closes_at`, `notice` from
+    now (or sooner, if the window already ended sooner), so that every gateway learns the
+    instant before it takes effect; the round is `closed` at that instant (`close_due`).
+    With no notice it is `closed` at once."""
     round_ = get_round(session, round_id, lock=True)
+    next_status("close", round_.status)
+    now = datetime.now(UTC)
+    closes_at = now + notice
+    if round_.closes_at is None or round_.closes_at > closes_at:
+        round_.closes_at = closes_at
+        stage_event(session, SERVICE, make_message("round_window_changed", _window(round_)))
+    if round_.closes_at <= now:
+        _finish_close(session, round_)
+    return round_
+
+
+def close_due(session: Session, now: datetime, limit: int = 50) -> int:
+    """Close every open round whose window has ended (fix its seed, announce it); how many."""
+    query = (
+        select(Round)
+        .where(Round.status == "open", Round.closes_at <= now)
+        .order_by(Round.round_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    due = list(session.scalars(query))
+    for round_ in due:
+        _finish_close(session, round_)
+    return len(due)
+
+
+def _finish_close(session: Session, round_: Round) -> None:
+    """`open → closed` at the close instant: fix the lottery's secret seed, announce it."""
     round_.status = next_status("close", round_.status)
     round_.closed_at = datetime.now(UTC)
     round_.seed = secrets.token_bytes(32).hex()
-    stage_event(session, SERVICE, make_message("round_closed", {"round_id": round_id}))
-    return round_
+    stage_event(session, SERVICE, make_message("round_closed", _window(round_)))
+
+
+def _window(round_: Round) -> dict[str, object]:
+    return {"round_id": round_.round_id, "opens_at": round_.opens_at, "closes_at": round_.closes_at}
 
 
 def finalize_round(session: Session, round_id: str) -> Round:

@@ -14,6 +14,8 @@ class RoundView(Schema):
     status = fields.String()
     max_preferences = fields.Integer()
     opened_at = fields.AwareDateTime(allow_none=True)
+    opens_at = fields.AwareDateTime(allow_none=True)
+    closes_at = fields.AwareDateTime(allow_none=True)
     practice = fields.Boolean()
 
 

@@ -67,15 +67,25 @@ class AllocationService:
         self.db.commit()
         return RoundDetailView().dump(round_)
 
-    @rpc(expected_exceptions=ROUND_ERRORS)
-    def open_round(self, round_id: str) -> dict[str, Any]:
-        """`draft → open`: registration starts accepting applications."""
-        return self._done(rounds.open_round(self.db, round_id))
+    @rpc(expected_exceptions=(*ROUND_ERRORS, InvalidRound))
+    def open_round(
+        self, round_id: str, opens_at: str | None = None, closes_at: str | None = None
+    ) -> dict[str, Any]:
+        """`draft → open` with its window (ISO instants; default from now, until closed)."""
+        window = [_instant(value) for value in (opens_at, closes_at)]
+        return self._done(rounds.open_round(self.db, round_id, *window))
 
     @rpc(expected_exceptions=ROUND_ERRORS)
     def close_round(self, round_id: str) -> dict[str, Any]:
-        """`open → closed`: the lottery seed is fixed, registration stops accepting."""
-        return self._done(rounds.close_round(self.db, round_id))
+        """Schedule the close CLOSE_NOTICE_SECONDS ahead (every gateway learns it first)."""
+        notice = timedelta(seconds=float(self.config.get("CLOSE_NOTICE_SECONDS", 10)))
+        return self._done(rounds.close_round(self.db, round_id, notice))
+
+    @ConfigTimer.decorator("CLOSE_CHECK_SECONDS", 1.0)
+    def close_due_rounds(self) -> None:
+        """Close the rounds whose window has ended: the seed is fixed, `round_closed` goes."""
+        rounds.close_due(self.db, _now())
+        self.db.commit()
 
     @rpc(expected_exceptions=(*ROUND_ERRORS, IntakeNotComplete, RoundBusy))
     def allocate(self, round_id: str) -> dict[str, Any]:
@@ -241,3 +251,16 @@ class AllocationService:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _instant(value: str | None) -> datetime | None:
+    """An ISO instant from the gateway (always with its zone), or None."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRound(f"not an ISO date and time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise InvalidRound("give the time zone of each instant, e.g. +07:00")
+    return moment

@@ -12,7 +12,12 @@ from typing import Any
 
 from services.notification.messages import LANGUAGES
 from services.notification.policy import local_time
-from services.notification.reasons import rejection_text, school_rejection_text, unplaced_text
+from services.notification.reasons import (
+    refusal_texts,
+    rejection_text,
+    school_rejection_text,
+    unplaced_text,
+)
 from shared.events import PoisonMessage
 
 # Event type -> template. A seat offered to someone moved up a waitlist has its own template.
@@ -21,6 +26,7 @@ EVENT_TEMPLATES: dict[str, str] = {
     "application_verified": "application_verified",
     "application_rejected": "application_rejected",
     "application_withdrawn": "application_withdrawn",
+    "application_refused": "application_refused",
     "seat_offered": "seat_offered",
     "application_waitlisted": "application_waitlisted",
     "application_unplaced": "application_unplaced",
@@ -32,7 +38,9 @@ EVENT_TEMPLATES: dict[str, str] = {
     "school_rejected": "school_rejected",
 }
 WAITLIST_MOVED = "waitlist_moved"
-NOTICE_TEMPLATES = (*EVENT_TEMPLATES.values(), WAITLIST_MOVED)
+# A receipt that carries its verdict (checked in the same transaction): one notice for both.
+RECEIVED_AND_VERIFIED = "application_checked"
+NOTICE_TEMPLATES = (*EVENT_TEMPLATES.values(), WAITLIST_MOVED, RECEIVED_AND_VERIFIED)
 OTP_TEMPLATE = "login_otp"
 
 
@@ -74,6 +82,10 @@ def notice_for(
     template = EVENT_TEMPLATES[event_type]
     if event_type == "seat_offered" and payload.get("moved_from"):
         template = WAITLIST_MOVED
+    if event_type == "application_received" and payload.get("verdict"):
+        # "Received and verified" in one notice; "not valid, because ..." says both too.
+        verified = payload["verdict"] == "verified"
+        template = RECEIVED_AND_VERIFIED if verified else EVENT_TEMPLATES["application_rejected"]
     context = {
         "guardian_name": application["guardian"]["full_name"],
         "child_name": application["child"]["full_name"],
@@ -88,9 +100,23 @@ def _nothing(payload: Mapping[str, Any], _: Mapping[str, Any], __: str) -> dict[
     return {}
 
 
-def _received(payload: Mapping[str, Any], app: Mapping[str, Any], _: str) -> dict[str, Any]:
+def _received(payload: Mapping[str, Any], app: Mapping[str, Any], language: str) -> dict[str, Any]:
+    if payload.get("verdict") == "rejected":
+        return _rejected(payload, app, language)
     # Joined here rather than in the template: a plain value fills the e-mail's skeleton.
     return {"preferences": ", ".join(app["preferences"])}
+
+
+def _refused(payload: Mapping[str, Any], _: Mapping[str, Any], language: str) -> dict[str, Any]:
+    return refusal_texts(payload["what"], payload["reason"], language)
+
+
+def told_with_receipt(event_type: str, payload: Mapping[str, Any]) -> bool:
+    """Whether the event's notice already went out as part of the receipt (see above)."""
+    return event_type in VERDICTS and bool(payload.get("with_receipt"))
+
+
+VERDICTS = ("application_verified", "application_rejected")
 
 
 def _rejected(payload: Mapping[str, Any], _: Mapping[str, Any], language: str) -> dict[str, Any]:
@@ -131,6 +157,7 @@ _Extras = Callable[[Mapping[str, Any], Mapping[str, Any], str], dict[str, Any]]
 _EXTRAS: dict[str, _Extras] = {
     "application_received": _received,
     "application_rejected": _rejected,
+    "application_refused": _refused,
     "seat_offered": _seat,
     "offer_expiring": _seat,
     "application_waitlisted": _waitlisted,

@@ -79,7 +79,54 @@ SCHOOL_REJECTION: dict[str, tuple[str, str]] = {
     ),
 }
 
+# A change the gateway had confirmed and registration refused: what it was, why, what next.
+REFUSED_CHANGE: dict[str, tuple[str, str]] = {
+    "submission": ("hồ sơ đăng ký", "application"),
+    "amendment": ("yêu cầu sửa hồ sơ", "change to the application"),
+    "withdrawal": ("yêu cầu rút hồ sơ", "withdrawal"),
+    "erasure": ("yêu cầu xoá dữ liệu", "request to erase the data"),
+}
+REFUSAL: dict[str, tuple[str, str]] = {
+    "round_closed": (
+        "yêu cầu được gửi sau thời điểm kết thúc đợt tuyển sinh.",
+        "it was sent after the admissions round had closed.",
+    ),
+    "round_not_open": (
+        "yêu cầu được gửi trước thời điểm mở đợt tuyển sinh.",
+        "it was sent before the admissions round opened.",
+    ),
+    "holds_a_place": (
+        "trẻ đang giữ một chỗ học hoặc một vị trí trong danh sách chờ; hãy từ chối chỗ đó trước.",
+        "the child holds a seat or a waitlist place; decline it first, then ask again.",
+    ),
+}
+# What the family's application is now, after the refusal.
+REFUSAL_CONSEQUENCE: dict[str, tuple[str, str]] = {
+    "submission": (
+        "Hồ sơ không tham gia xét tuyển ở đợt này. Vui lòng theo dõi đợt tuyển sinh tiếp theo"
+        " hoặc liên hệ phòng giáo dục nơi cư trú.",
+        "The application takes no part in this round. Please watch for the next round or"
+        " contact your district's education office.",
+    ),
+    "other": (
+        "Hồ sơ được giữ nguyên như trước khi gửi yêu cầu này.",
+        "The application stays exactly as it was before this request.",
+    ),
+}
+
 LANGUAGE_INDEX = {"vi": 0, "en": 1}
+
+
+def refusal_texts(what: str, reason: str, language: str) -> dict[str, str]:
+    """What was refused, why and what it means now, in words (codes unknown here still read)."""
+    index = LANGUAGE_INDEX[language]
+    return {
+        "what": REFUSED_CHANGE.get(what, REFUSED_CHANGE["submission"])[index],
+        "reason": REFUSAL.get(reason, UNKNOWN_REJECTION)[index].format(code=reason),
+        "consequence": REFUSAL_CONSEQUENCE["submission" if what == "submission" else "other"][
+            index
+        ],
+    }
 
 
 def rejection_text(code: str, field: str, language: str) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from services.notification import erasure, inbox, ledger, otp, preferences
 from services.notification.dependencies import Channels
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
-from services.notification.notices import contacts_of, notice_for
+from services.notification.notices import contacts_of, notice_for, told_with_receipt
 from services.notification.notifier import Notifier
 from shared.db.dependency import Database
 from shared.events import PoisonMessage, is_practice_round, parse_message
@@ -50,6 +50,11 @@ class NotificationService:
     def handle_application_withdrawn(self, bodies: list[dict[str, Any]]) -> None:
         """The application was withdrawn as the parent asked."""
         self._notify(bodies, "application_withdrawn")
+
+    @handle_event_batch("registration", "application_refused", size=BATCH)
+    def handle_application_refused(self, bodies: list[dict[str, Any]]) -> None:
+        """A change confirmed as received was refused later (e.g. after the close): why."""
+        self._notify(bodies, "application_refused")
 
     @handle_event_batch("allocation", "seat_offered", size=BATCH)
     def handle_seat_offered(self, bodies: list[dict[str, Any]]) -> None:
@@ -146,7 +151,11 @@ class NotificationService:
         return {"service": self.name, "database": "ok"}
 
     def _notify(self, bodies: list[dict[str, Any]], event_type: str) -> None:
-        messages = [parse_message(body, event_type) for body in bodies]
+        parsed = [parse_message(body, event_type) for body in bodies]
+        # A verdict that travelled with its receipt was told in the receipt's notice.
+        messages = [m for m in parsed if not told_with_receipt(m.type, m.payload)]
+        if not messages:
+            return
         # One call for the batch: the guardians' contacts stay in registration's database.
         references = sorted({message.payload["reference"] for message in messages})
         applications = self.registration.get_applications(references)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,9 +21,14 @@ log = logging.getLogger(__name__)
 
 
 def verify_applications(
-    session: Session, register: PopulationRegister, applications: Sequence[tuple[Application, str]]
+    session: Session,
+    register: PopulationRegister,
+    applications: Sequence[tuple[Application, str]],
+    with_receipt: Collection[str] = (),
 ) -> list[dict[str, Any]]:
-    """Check `(application, correlation_id)` pairs; returns the events to stage.
+    """Check `(application, correlation_id)` pairs; returns the events to stage. The verdicts
+    of the references in `with_receipt` travel in their `application_received` too (marked
+    so, and the family gets one notice for both).
 
     With no school directory yet, nothing is checked: "unknown school" would be our fault,
     not the parent's. Those applications stay `received`, and the sweep checks them later.
@@ -51,7 +56,8 @@ def verify_applications(
         for column, value in verdict.columns().items():
             setattr(application, column, value)
         set_status(application, verdict.status, now)
-        events.append(_event(application, verdict, correlation_id))
+        receipt = application.reference in with_receipt
+        events.append(_event(application, verdict, correlation_id, receipt))
     return events
 
 
@@ -74,8 +80,14 @@ def _levels(session: Session, codes: set[str]) -> dict[str, str] | None:
     return levels
 
 
-def _event(application: Application, verdict: Verdict, correlation_id: str) -> dict[str, Any]:
-    base: dict[str, Any] = {"reference": application.reference, "round_id": application.round_id}
+def _event(
+    application: Application, verdict: Verdict, correlation_id: str, with_receipt: bool
+) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "reference": application.reference,
+        "round_id": application.round_id,
+        "with_receipt": with_receipt,
+    }
     if isinstance(verdict, Verified):
         payload = {
             **base,

@@ -83,9 +83,66 @@ class Current:
     withdrawn: bool = False
 
 
-def decide(round_open: bool, current: Current | None, submission: Submission) -> Outcome:
-    """One application per child per round: a repeat is an amend, and only while open."""
-    if not round_open:
+@dataclass(frozen=True)
+class Window:
+    """A round's window as allocation announced it: a change stamped by the gateway in
+    `[opens_at, closes_at)` counts, however long it then waited in a queue."""
+
+    status: str
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+
+    def refusal_for(self, stamped_at: datetime) -> str | None:
+        """None if a change stamped at `stamped_at` is in time; else why not (a code)."""
+        if self.opens_at is not None and stamped_at < self.opens_at:
+            return "round_not_open"
+        if self.closes_at is not None:
+            return "round_closed" if stamped_at >= self.closes_at else None
+        # No close instant known (a round closed before windows existed): its status decides.
+        return None if self.status == "open" else "round_closed"
+
+
+# code -> (Vietnamese, English): why a change answered "received" was refused later.
+REFUSAL_MESSAGES: dict[str, tuple[str, str]] = {
+    "round_closed": (
+        "Hồ sơ được gửi sau thời điểm kết thúc đợt tuyển sinh nên không được tiếp nhận.",
+        "It was sent after the admissions round had closed, so it could not be accepted.",
+    ),
+    "round_not_open": (
+        "Hồ sơ được gửi trước thời điểm mở đợt tuyển sinh nên không được tiếp nhận.",
+        "It was sent before the admissions round opened, so it could not be accepted.",
+    ),
+    "holds_a_place": (
+        "Trẻ đang giữ một chỗ học hoặc một vị trí trong danh sách chờ: hãy từ chối chỗ đó trước.",
+        "The child holds a seat or a waitlist place: decline it first, then ask again.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A change the gateway answered 202 for, refused here: what it was, and why."""
+
+    what: str  # submission, amendment, withdrawal, erasure
+    code: str
+    at: datetime
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON shape stored on the application and shown to the family."""
+        vi, en = REFUSAL_MESSAGES[self.code]
+        return {
+            "what": self.what,
+            "code": self.code,
+            "message_vi": vi,
+            "message_en": en,
+            "at": self.at.isoformat(),
+        }
+
+
+def decide(window: Window, current: Current | None, submission: Submission) -> Outcome:
+    """One application per child per round: a repeat is an amend, and only in time (by the
+    instant the gateway stamped on it, never by when we got to it)."""
+    if window.refusal_for(submission.submitted_at) is not None:
         return Outcome.REFUSED_ROUND_CLOSED
     if current is None:
         return Outcome.CREATED

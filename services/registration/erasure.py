@@ -23,12 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.registration import store
+from services.registration.domain import Refusal
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, RoundView
 from shared.config import load_config
 from shared.db.engine import build_engine
 from shared.db.migrate import service_config_path
-from shared.db.outbox import stage_events
+from shared.db.outbox import stage_event, stage_events
 from shared.events import ERASABLE_STATUSES
 
 log = logging.getLogger(__name__)
@@ -47,16 +48,19 @@ PERSONAL = (
 
 
 def request_erasure(session: Session, reference: str, correlation_id: str, now: datetime) -> bool:
-    """Record a parent's request; False (and nothing changes) if the child holds a seat or a
-    waitlist place in a closed round: that has to be declined first."""
+    """Record a parent's request made (stamped by the gateway) at `now`; False if the child
+    holds a seat or a waitlist place in a closed round, which has to be declined first: the
+    refusal is kept on the application and announced, as every refusal after a 202 is."""
     application = session.get(Application, reference, with_for_update=True)
     if application is None:
         raise ApplicationNotFound(reference)
     round_view = session.get(RoundView, application.round_id)
     if round_view is not None and round_view.status == "open":
-        store.withdraw(session, reference, correlation_id)
+        store.withdraw(session, reference, now, correlation_id)
     elif application.status not in ERASABLE_STATUSES:
         log.warning("erasure of %s refused: it is %s", reference, application.status)
+        refusal = Refusal("erasure", "holds_a_place", now)
+        stage_event(session, store.SERVICE, store.refuse(application, refusal, correlation_id))
         return False
     if application.erasure_requested_at is None:
         application.erasure_requested_at = now

@@ -14,14 +14,14 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from services.registration.checking import verify_applications
-from services.registration.domain import Outcome, Submission, decide
+from services.registration.domain import Outcome, Refusal, Submission, decide
 from services.registration.exceptions import RoundNotKnownYet
 from services.registration.models import Application, RoundView
 from services.registration.register import PopulationRegister
-from services.registration.store import SERVICE, event_about, set_status
+from services.registration.store import SERVICE, event_about, receipt, refuse, set_status
 from shared.db.inbox import first_deliveries
 from shared.db.outbox import stage_events
-from shared.events import Message, make_message
+from shared.events import Message
 
 CONSUMER = "registration.submit_application"
 
@@ -36,35 +36,41 @@ def take_submissions(
     existing = _existing(session, {(s.round_id, s.citizen_id) for s, _ in batch})
     events: list[dict[str, Any]] = []
     to_check: list[tuple[Application, str]] = []
+    received: list[tuple[Application, str]] = []
     outcomes = dict.fromkeys(Outcome, 0)
     for submission, message in batch:
         key = (submission.round_id, submission.citizen_id)
         current = existing.get(key)
-        outcome = decide(
-            rounds[submission.round_id].status == "open",
-            current.current() if current else None,
-            submission,
-        )
+        window = rounds[submission.round_id].window()
+        outcome = decide(window, current.current() if current else None, submission)
         outcomes[outcome] += 1
         if outcome is Outcome.CREATED:
             current = existing[key] = _new_application(submission)
             session.add(current)
-            events.append(event_about("application_received", current, message.correlation_id))
+            received.append((current, message.correlation_id))
             to_check.append((current, message.correlation_id))
         elif outcome is Outcome.AMENDED and current is not None:
             _amend(current, submission)
             events.append(event_about("application_amended", current, message.correlation_id))
             to_check.append((current, message.correlation_id))
         elif outcome is Outcome.REFUSED_ROUND_CLOSED:
-            # The gateway saw the round open, but it closed before we got here: say so.
-            payload = {"reference": submission.reference, "round_id": submission.round_id}
-            correlation = message.correlation_id
-            events.append(make_message("application_refused", payload, correlation_id=correlation))
+            # Only a gateway that did not know the window stamps a change outside it: the
+            # family was told "received", so the refusal is stored, shown and notified.
+            code = window.refusal_for(submission.submitted_at) or "round_closed"
+            if current is None:
+                current = existing[key] = _new_application(submission, status="refused")
+                session.add(current)
+            what = "submission" if current.status == "refused" else "amendment"
+            refusal = Refusal(what, code, datetime.now(UTC))
+            events.append(refuse(current, refusal, message.correlation_id))
     # Checked before the flush, so a new application is inserted once with its verdict:
     # without no_autoflush the checks' own queries would insert it first, and the verdict
     # would cost a second statement (an UPDATE) per application.
     with session.no_autoflush:
-        events += verify_applications(session, register, to_check)
+        with_receipt = {application.reference for application, _ in received}
+        verdicts = verify_applications(session, register, to_check, with_receipt)
+    events += [receipt(application, correlation) for application, correlation in received]
+    events += verdicts
     session.flush()
     stage_events(session, SERVICE, events)
     return outcomes
@@ -93,7 +99,7 @@ def _existing(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, s
     return {(a.round_id, a.citizen_id): a for a in session.scalars(query)}
 
 
-def _new_application(submission: Submission) -> Application:
+def _new_application(submission: Submission, status: str = "received") -> Application:
     now = datetime.now(UTC)
     return Application(
         reference=submission.reference,
@@ -106,7 +112,7 @@ def _new_application(submission: Submission) -> Application:
         guardian_phone=submission.guardian.phone,
         guardian_email=submission.guardian.email,
         language=submission.guardian.language,
-        status="received",
+        status=status,
         status_changed_at=now,
         owner_id=submission.owner_id,
         submitted_at=submission.submitted_at,

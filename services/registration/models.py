@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.registration.domain import Current, Guardian
+from services.registration.domain import Current, Guardian, Window
 from shared.db.types import UtcDateTime
 
 
@@ -52,6 +52,10 @@ class Application(Base):
     # and the retention period has passed (then `erased_at`).
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The last change the gateway answered 202 for and we refused (domain.Refusal.as_dict):
+    # the family sees it on the application. A refused first submission is stored with
+    # status `refused`; a refused amendment or withdrawal leaves the application as it was.
+    refusal: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     def current(self) -> Current:
         """The amendable parts, for the domain rules."""
@@ -77,6 +81,13 @@ class RoundView(Base):
     max_preferences: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
     practice: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The window, as allocation announced it: submissions stamped in [opens_at, closes_at).
+    opens_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    def window(self) -> Window:
+        """The window, for the domain rules."""
+        return Window(self.status, self.opens_at, self.closes_at)
 
 
 class SchoolEntry(Base):

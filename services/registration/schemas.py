@@ -34,6 +34,7 @@ class ApplicationView(Schema):
     rejection_reasons = fields.List(fields.Dict(), allow_none=True)
     erasure_requested_at = fields.AwareDateTime(allow_none=True)
     erased_at = fields.AwareDateTime(allow_none=True)
+    refusal = fields.Dict(allow_none=True)
     # Shared instances: building a schema costs more than dumping with it, and notification
     # asks for a hundred applications at a time.
     child = fields.Function(lambda application: _CHILD.dump(application))

@@ -48,7 +48,8 @@ class RegistrationService:
         """Withdraw an application while its round is open."""
         message = parse_message(body, "withdraw_application")
         if first_delivery(self.db, "registration.withdraw_application", message.event_id):
-            store.withdraw(self.db, message.payload["reference"], message.correlation_id)
+            reference, stamped_at = message.payload["reference"], message.occurred_at
+            store.withdraw(self.db, reference, stamped_at, message.correlation_id)
         self.db.commit()
 
     @handle_command("request_erasure")
@@ -56,9 +57,8 @@ class RegistrationService:
         """Record a parent's request to erase an application (withdrawing it if still open)."""
         message = parse_message(body, "request_erasure")
         if first_delivery(self.db, "registration.request_erasure", message.event_id):
-            erasure.request_erasure(
-                self.db, message.payload["reference"], message.correlation_id, datetime.now(UTC)
-            )
+            reference, stamped_at = message.payload["reference"], message.occurred_at
+            erasure.request_erasure(self.db, reference, message.correlation_id, stamped_at)
         self.db.commit()
 
     @ConfigTimer.decorator("ERASURE_SWEEP_SECONDS", 60.0)
@@ -82,11 +82,18 @@ class RegistrationService:
         store.open_round(self.db, message.payload)
         self.db.commit()
 
+    @handle_event("allocation", "round_window_changed")
+    def handle_round_window_changed(self, body: dict[str, Any]) -> None:
+        """Learn the instant a round closes (the department scheduled it)."""
+        message = parse_message(body, "round_window_changed")
+        store.change_window(self.db, message.payload)
+        self.db.commit()
+
     @handle_event("allocation", "round_closed")
     def handle_round_closed(self, body: dict[str, Any]) -> None:
-        """Stop accepting submissions and amendments for a round."""
+        """The round closed: what was stamped before `closes_at` is still honoured."""
         message = parse_message(body, "round_closed")
-        store.close_round(self.db, message.payload["round_id"])
+        store.change_window(self.db, message.payload, status="closed")
         self.db.commit()
 
     @handle_event("allocation", "round_discarded")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from services.registration.domain import OUTCOME_STATUS, hourly_series
+from services.registration.domain import OUTCOME_STATUS, Refusal, hourly_series
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, RoundView, SchoolEntry
 from shared.db.outbox import stage_event
@@ -19,16 +19,17 @@ from shared.events import make_message
 SERVICE = "registration"
 
 
-def withdraw(session: Session, reference: str, correlation_id: str) -> bool:
-    """Withdraw an application while its round is open; False if the round has closed."""
+def withdraw(session: Session, reference: str, stamped_at: datetime, correlation_id: str) -> bool:
+    """Withdraw an application if the gateway stamped the request inside its round's window;
+    False (stored on the application and announced) if it came too late."""
     application = session.get(Application, reference, with_for_update=True)
     if application is None:
         raise ApplicationNotFound(reference)
     round_view = session.get(RoundView, application.round_id)
-    if round_view is None or round_view.status != "open":
-        payload = {"reference": reference, "round_id": application.round_id}
-        message = make_message("application_refused", payload, correlation_id=correlation_id)
-        stage_event(session, SERVICE, message)
+    late = round_view.window().refusal_for(stamped_at) if round_view else "round_closed"
+    if late is not None:
+        refusal = Refusal("withdrawal", late, datetime.now(UTC))
+        stage_event(session, SERVICE, refuse(application, refusal, correlation_id))
         return False
     if application.status != "withdrawn":
         set_status(application, "withdrawn", datetime.now(UTC))
@@ -38,8 +39,38 @@ def withdraw(session: Session, reference: str, correlation_id: str) -> bool:
     return True
 
 
+def refuse(application: Application, refusal: Refusal, correlation_id: str) -> dict[str, Any]:
+    """Keep a refusal on the application (the family sees it there) and the event that tells
+    them; a refused first submission is the application, with status `refused`."""
+    application.refusal = refusal.as_dict()
+    application.updated_at = datetime.now(UTC)
+    payload = {
+        "reference": application.reference,
+        "round_id": application.round_id,
+        "reason": refusal.code,
+        "what": refusal.what,
+    }
+    return make_message("application_refused", payload, correlation_id=correlation_id)
+
+
+def receipt(application: Application, correlation_id: str) -> dict[str, Any]:
+    """`application_received`, with the verdict when the check ran in the same transaction:
+    the family then gets one notice, "received and checked", instead of two that may cross."""
+    payload: dict[str, Any] = {
+        "reference": application.reference,
+        "round_id": application.round_id,
+        "status": "received",
+    }
+    if application.status in ("verified", "rejected"):
+        payload["verdict"] = application.status
+    if application.status == "rejected":
+        reasons = application.rejection_reasons or []
+        payload["reasons"] = [{"field": r["field"], "code": r["code"]} for r in reasons]
+    return make_message("application_received", payload, correlation_id=correlation_id)
+
+
 def open_round(session: Session, payload: dict[str, Any]) -> None:
-    """Project `round_opened`: the round accepts submissions from now on."""
+    """Project `round_opened`: the round accepts submissions stamped inside its window."""
     round_view = session.get(RoundView, payload["round_id"]) or RoundView(
         round_id=payload["round_id"]
     )
@@ -48,7 +79,23 @@ def open_round(session: Session, payload: dict[str, Any]) -> None:
     round_view.max_preferences = payload["max_preferences"]
     round_view.practice = payload["practice"]
     round_view.status = "open"
+    round_view.opens_at = payload.get("opens_at")
+    round_view.closes_at = payload.get("closes_at")
     session.add(round_view)
+
+
+def change_window(session: Session, payload: dict[str, Any], status: str | None = None) -> None:
+    """Project `round_window_changed` (the department scheduled the close) or, with `status`
+    closed, `round_closed`: submissions stamped before `closes_at` are still honoured."""
+    round_view = session.get(RoundView, payload["round_id"])
+    if round_view is None:
+        return  # a round we never saw open: nothing was submitted to it here
+    if payload.get("opens_at") is not None:
+        round_view.opens_at = payload["opens_at"]
+    if payload.get("closes_at") is not None:
+        round_view.closes_at = payload["closes_at"]
+    if status is not None:
+        round_view.status = status
 
 
 def discard_round(session: Session, round_id: str) -> int:
@@ -74,13 +121,6 @@ def applications_per_hour(session: Session, round_id: str) -> list[tuple[datetim
     hour = _hour_of(session, Application.submitted_at)
     query = select(hour, func.count()).where(Application.round_id == round_id).group_by(hour)
     return hourly_series({_aware_hour(start): int(n) for start, n in session.execute(query)})
-
-
-def close_round(session: Session, round_id: str) -> None:
-    """Project `round_closed`: no more submissions or amendments."""
-    round_view = session.get(RoundView, round_id)
-    if round_view is not None:
-        round_view.status = "closed"
 
 
 def replace_school_directory(session: Session, schools: list[dict[str, str]]) -> None:

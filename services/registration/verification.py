@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from services.registration.domain import Submission
 from services.registration.records import RegisterRecord
+from shared.preferences import preference_problems
 
 # Registration age by level: the child's birth year is the round year minus this.
 AGE_BY_LEVEL: dict[str, int] = {"kindergarten": 5, "grade_1": 6, "grade_6": 11}
@@ -229,18 +230,12 @@ def _preference_reasons(
     schools: Mapping[str, str],
     context: dict[str, Any],
 ) -> list[Reason]:
-    if not preferences:
-        return [_reason("empty", "preferences")]
-    reasons = []
-    if len(preferences) > rules.max_preferences:
-        reasons.append(_reason("too_many", "preferences", **context))
-    if len(set(preferences)) != len(preferences):
-        reasons.append(_reason("duplicate", "preferences"))
-    for position, code in enumerate(preferences, start=1):
-        field = f"preferences.{position}"
-        level = schools.get(code)
-        if level is None:
-            reasons.append(_reason("unknown_school", field, position=position))
-        elif level != rules.level:
-            reasons.append(_reason("wrong_level", field, position=position, **context))
-    return reasons
+    problems = preference_problems(preferences, rules.level, rules.max_preferences, schools)
+    return [
+        _reason(problem.code, _field(problem.position), position=problem.position, **context)
+        for problem in problems
+    ]
+
+
+def _field(position: int | None) -> str:
+    return "preferences" if position is None else f"preferences.{position}"

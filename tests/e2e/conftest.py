@@ -84,6 +84,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
         "GATEWAY_WORKERS": "2",
         "RETRY_DELAYS_MS": json.dumps([200, 500]),
+        "CLOSE_NOTICE_SECONDS": "0",  # closes at once (the close race has its own test)
         "OUTBOX_POLL_SECONDS": "0.2",
         "GATEWAY_DB_URI": databases["gateway"],
         "RATELIMIT_KEY_PREFIX": f"ts-e2e-{uuid.uuid4().hex[:10]}",

@@ -10,6 +10,7 @@ from services.registration.domain import (
     Current,
     Outcome,
     Submission,
+    Window,
     decide,
     hourly_series,
 )
@@ -33,47 +34,75 @@ def stored(first: Submission, **changes: object) -> Current:
     return replace(current, **changes)  # type: ignore[arg-type]
 
 
+OPEN = Window("open")
+CLOSED = Window("closed")  # closed before windows had instants: its status decides
+
+
 def test_a_first_submission_to_an_open_round_creates_the_application() -> None:
-    assert decide(True, None, submission()) is Outcome.CREATED
+    assert decide(OPEN, None, submission()) is Outcome.CREATED
 
 
 def test_nothing_is_accepted_once_the_round_is_closed() -> None:
-    assert decide(False, None, submission()) is Outcome.REFUSED_ROUND_CLOSED
+    assert decide(CLOSED, None, submission()) is Outcome.REFUSED_ROUND_CLOSED
     current = stored(submission(), preferences=("TH-009",))
-    assert decide(False, current, submission()) is Outcome.REFUSED_ROUND_CLOSED
+    assert decide(CLOSED, current, submission()) is Outcome.REFUSED_ROUND_CLOSED
+
+
+def test_a_submission_stamped_before_the_close_instant_is_honoured_after_the_close() -> None:
+    queued = submission()
+    stamped = queued.submitted_at
+    window = Window("closed", stamped - timedelta(days=3), stamped + timedelta(microseconds=1))
+    assert decide(window, None, queued) is Outcome.CREATED
+
+
+def test_a_submission_stamped_at_or_after_the_close_instant_is_refused_even_while_open() -> None:
+    late = submission()
+    stamped = late.submitted_at
+    window = Window("open", stamped - timedelta(days=3), stamped)
+    assert window.refusal_for(stamped) == "round_closed"
+    assert decide(window, None, late) is Outcome.REFUSED_ROUND_CLOSED
+
+
+def test_a_submission_stamped_before_the_opening_instant_is_refused_as_not_open() -> None:
+    early = submission()
+    stamped = early.submitted_at
+    window = Window("open", stamped + timedelta(seconds=1), None)
+    assert window.refusal_for(stamped) == "round_not_open"
+    assert window.refusal_for(stamped + timedelta(seconds=1)) is None
+    assert decide(window, None, early) is Outcome.REFUSED_ROUND_CLOSED
 
 
 def test_new_preferences_for_the_same_child_amend_the_application() -> None:
     current = stored(submission(), preferences=("TH-009",))
 
-    assert decide(True, current, submission()) is Outcome.AMENDED
+    assert decide(OPEN, current, submission()) is Outcome.AMENDED
 
 
 def test_a_new_contact_address_also_amends() -> None:
     first = submission()
     moved = replace(first.guardian, email="new@example.com")
 
-    assert decide(True, stored(first), submission(guardian=moved)) is Outcome.AMENDED
+    assert decide(OPEN, stored(first), submission(guardian=moved)) is Outcome.AMENDED
 
 
 def test_a_corrected_name_amends_so_it_is_checked_again() -> None:
     first = submission()
 
-    assert decide(True, stored(first), submission(child_name="Nguyễn Văn Ân")) is Outcome.AMENDED
+    assert decide(OPEN, stored(first), submission(child_name="Nguyễn Văn Ân")) is Outcome.AMENDED
 
 
 def test_an_identical_resubmission_changes_nothing() -> None:
-    assert decide(True, stored(submission()), submission()) is Outcome.UNCHANGED
+    assert decide(OPEN, stored(submission()), submission()) is Outcome.UNCHANGED
 
 
 def test_submitting_again_after_withdrawing_takes_the_withdrawal_back() -> None:
-    assert decide(True, stored(submission(), withdrawn=True), submission()) is Outcome.AMENDED
+    assert decide(OPEN, stored(submission(), withdrawn=True), submission()) is Outcome.AMENDED
 
 
 def test_preference_order_matters() -> None:
     current = stored(submission(), preferences=("TH-002", "TH-001"))
 
-    assert decide(True, current, submission()) is Outcome.AMENDED
+    assert decide(OPEN, current, submission()) is Outcome.AMENDED
 
 
 H = datetime(2027, 6, 1, 1, tzinfo=UTC)  # 08:00 in Hanoi, opening morning

@@ -109,4 +109,31 @@ EVENTS: list[tuple[str, dict[str, Any], str]] = [
         seat(reason="Thiếu bản gốc giấy khai sinh và sổ hộ khẩu"),
         "school_rejected",
     ),
+    # A receipt with its verdict (one notice for both), and refusals after a 202.
+    (
+        "application_received",
+        {"reference": REFERENCE, "round_id": ROUND, "status": "received", "verdict": "verified"},
+        "application_checked",
+    ),
+    (
+        "application_received",
+        {
+            "reference": REFERENCE,
+            "round_id": ROUND,
+            "status": "received",
+            "verdict": "rejected",
+            "reasons": [{"field": "child.full_name", "code": "name_mismatch"}],
+        },
+        "application_rejected",
+    ),
+    (
+        "application_refused",
+        {"reference": REFERENCE, "round_id": ROUND, "reason": "round_closed", "what": "submission"},
+        "application_refused",
+    ),
+    (
+        "application_refused",
+        {"reference": REFERENCE, "round_id": ROUND, "reason": "holds_a_place", "what": "erasure"},
+        "application_refused",
+    ),
 ]
