@@ -161,7 +161,7 @@ def running_system(
             "GATEWAY_WORKERS": str(gateway_workers),
             "LOG_LEVEL": "WARNING",
             "RETRY_DELAYS_MS": json.dumps([500, 2000]),
-            "CLOSE_NOTICE_SECONDS": "0",  # closes at once (the close race has its own test)
+            "WINDOW_NOTICE_SECONDS": "0",  # open and close at once (the window test gives notice)
             "GATEWAY_DB_URI": databases["gateway"],
             # One parent account submits every child of a load run, for an hour.
             "RATE_LIMIT_SUBMIT": "1000000/minute",

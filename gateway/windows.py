@@ -1,7 +1,7 @@
 """The rounds' windows, as every gateway worker knows them: "open" is a check of the clock.
 
 A round's window (`opens_at`, `closes_at`) comes from the allocation service and changes
-rarely: fixed dates are set in advance, and a manual close is scheduled CLOSE_NOTICE_SECONDS
+rarely: fixed dates are set in advance, and a manual close is scheduled WINDOW_NOTICE_SECONDS
 ahead. So the worker keeps the list and decides locally, by its clock, with no call per
 submission. Two rules keep that exact:
 

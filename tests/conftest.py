@@ -74,8 +74,8 @@ def service_config(amqp_uri: str) -> Callable[..., dict[str, Any]]:
             "DB_POOL_SIZE": 5,
             "RETRY_DELAYS_MS": FAST_RETRIES,
             "OUTBOX_POLL_SECONDS": 0.2,
-            # A close takes effect at once here; tests of the close race set a real notice.
-            "CLOSE_NOTICE_SECONDS": 0,
+            # Open and close take effect at once here (tests/e2e/test_round_close.py gives notice).
+            "WINDOW_NOTICE_SECONDS": 0,
             "max_workers": 10,
             **extra,
         }

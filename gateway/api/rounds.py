@@ -186,7 +186,7 @@ def open_round(body: dict[str, Any], round_id: str) -> dict[str, Any]:
 @blp.alt_response(409, description="The round is not open.")
 def close_round(round_id: str) -> dict[str, Any]:
     """Close an open round: submissions stop at `closes_at`, a few seconds from now
-    (CLOSE_NOTICE_SECONDS), so every gateway learns the instant before it passes; at that
+    (WINDOW_NOTICE_SECONDS), so every gateway learns the instant before it passes; at that
     instant the round becomes `closed` and the lottery's secret seed is fixed. Everything a
     gateway accepted before the instant is honoured, however long it waits in a queue.
 

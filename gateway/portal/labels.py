@@ -16,6 +16,7 @@ APPLICATION_STATUSES = {
     "verified": lazy("Checked against the population register"),
     "rejected": lazy("Not accepted: details do not match the register"),
     "withdrawn": lazy("Withdrawn"),
+    "refused": lazy("Not accepted after it was received"),
     "offered": lazy("Seat offered"),
     "waitlisted": lazy("On a waiting list"),
     "unplaced": lazy("No seat yet"),
@@ -54,6 +55,13 @@ UNPLACED_REASONS = {
     "catchment_full": lazy("Every school serving your ward is full"),
     "no_catchment_school": lazy("No school of this level serves your ward"),
     "already_placed": lazy("Already placed in an earlier round"),
+}
+# What a refusal after "received" was about (the API's `refusal.what`).
+REFUSED_CHANGES = {
+    "submission": lazy("The application"),
+    "amendment": lazy("Your change to the application"),
+    "withdrawal": lazy("Your request to withdraw the application"),
+    "erasure": lazy("Your request to erase the child's data"),
 }
 JOBS = {"allocate": lazy("allocating"), "publish": lazy("publishing")}
 # The stages a family goes through, in order, for the timeline.

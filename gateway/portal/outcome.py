@@ -14,7 +14,9 @@ from gateway.portal.labels import TIMELINE
 STEP_OF_NOTICE = {
     "application_received": "received",
     "application_verified": "verified",
+    "application_checked": "verified",
     "application_rejected": "rejected",
+    "application_refused": "refused",
     "seat_offered": "offered",
     "application_waitlisted": "waitlisted",
     "application_unplaced": "unplaced",
@@ -30,6 +32,7 @@ STEP_OF_NOTICE = {
 DETOURS = {
     "rejected": "verified",
     "withdrawn": "verified",
+    "refused": "verified",
     "waitlisted": "offered",
     "unplaced": "offered",
     "declined": "accepted",

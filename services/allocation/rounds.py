@@ -78,10 +78,12 @@ def open_round(
     round_id: str,
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
+    notice: timedelta = timedelta(0),
 ) -> Round:
     """`draft → open`, announcing `round_opened` with the window: submissions count from
-    `opens_at` (default now; a fixed date may be given in advance) until `closes_at` (default
-    none: until the department closes the round)."""
+    `opens_at` (a fixed date given in advance; default `notice` from now, so every gateway
+    knows the instant before it comes) until `closes_at` (default none: until the department
+    closes the round)."""
     now = datetime.now(UTC)
     if opens_at is not None and opens_at < now - PAST_TOLERANCE:
         raise InvalidRound("opens_at is in the past; leave it out to open now")
@@ -90,7 +92,7 @@ def open_round(
     round_ = get_round(session, round_id, lock=True)
     round_.status = next_status("open", round_.status)
     round_.opened_at = now
-    round_.opens_at = opens_at or now
+    round_.opens_at = opens_at or now + notice
     round_.closes_at = closes_at
     payload = {
         "round_id": round_.round_id,

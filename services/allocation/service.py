@@ -71,15 +71,15 @@ class AllocationService:
     def open_round(
         self, round_id: str, opens_at: str | None = None, closes_at: str | None = None
     ) -> dict[str, Any]:
-        """`draft → open` with its window (ISO instants; default from now, until closed)."""
+        """`draft → open` with its window (ISO instants; by default from WINDOW_NOTICE_SECONDS
+        from now, so every gateway knows the instant first, until the department closes it)."""
         window = [_instant(value) for value in (opens_at, closes_at)]
-        return self._done(rounds.open_round(self.db, round_id, *window))
+        return self._done(rounds.open_round(self.db, round_id, *window, self._notice()))
 
     @rpc(expected_exceptions=ROUND_ERRORS)
     def close_round(self, round_id: str) -> dict[str, Any]:
-        """Schedule the close CLOSE_NOTICE_SECONDS ahead (every gateway learns it first)."""
-        notice = timedelta(seconds=float(self.config.get("CLOSE_NOTICE_SECONDS", 10)))
-        return self._done(rounds.close_round(self.db, round_id, notice))
+        """Schedule the close WINDOW_NOTICE_SECONDS ahead (every gateway learns it first)."""
+        return self._done(rounds.close_round(self.db, round_id, self._notice()))
 
     @ConfigTimer.decorator("CLOSE_CHECK_SECONDS", 1.0)
     def close_due_rounds(self) -> None:
@@ -234,6 +234,9 @@ class AllocationService:
         """Readiness: the service answers and its database does too."""
         self.db.execute(text("SELECT 1"))
         return {"service": self.name, "database": "ok"}
+
+    def _notice(self) -> timedelta:
+        return timedelta(seconds=float(self.config.get("WINDOW_NOTICE_SECONDS", 10)))
 
     def _done(self, round_: Round) -> dict[str, Any]:
         self.db.commit()

@@ -81,7 +81,7 @@ def system(tmp_path_factory: pytest.TempPathFactory, city: Path) -> Iterator[Sys
         "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
         "GATEWAY_WORKERS": "2",
         "RETRY_DELAYS_MS": json.dumps([200, 500]),
-        "CLOSE_NOTICE_SECONDS": "0",  # closes at once (the close race has its own test)
+        "WINDOW_NOTICE_SECONDS": "0",  # open and close at once (the window test gives notice)
         "OUTBOX_POLL_SECONDS": "0.2",
         "RPC_TIMEOUT_SECONDS": "20",
         "GATEWAY_DB_URI": databases["gateway"],

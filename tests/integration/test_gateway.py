@@ -87,8 +87,8 @@ def client(
 
 
 def form(**changes: Any) -> dict[str, Any]:
-    """A valid POST body, as a parent's browser sends it."""
-    payload = factories.submit_application()["payload"]
+    """A valid POST body, as a parent's browser sends it (grade 1 schools of the demo city)."""
+    payload = factories.submit_application(preferences=("TH-0001", "TH-0002"))["payload"]
     body = {key: payload[key] for key in ("round_id", "child", "preferences", "guardian")}
     return {**body, **changes}
 
@@ -108,7 +108,7 @@ def test_a_valid_application_is_202_only_with_the_command_on_the_broker(
 
 def test_the_same_child_gets_the_same_reference_and_another_child_another(client: Any) -> None:
     first = client.post("/api/v1/applications", json=form()).json["reference"]
-    again = client.post("/api/v1/applications", json=form(preferences=["TH-003"])).json
+    again = client.post("/api/v1/applications", json=form(preferences=["TH-0003"])).json
     other_child = {
         "citizen_id": "001221000999",
         "full_name": "Lê Văn Bảo",
@@ -121,7 +121,7 @@ def test_the_same_child_gets_the_same_reference_and_another_child_another(client
 
 
 def test_a_bad_body_is_400_with_an_error_for_each_field(client: Any, amqp_uri: str) -> None:
-    body = form(preferences=["TH-001", "TH-001"])
+    body = form(preferences=["TH-0001", "TH-0001"])
     body["child"] = {**body["child"], "citizen_id": "12345", "date_of_birth": "not a date"}
     body["guardian"] = {**body["guardian"], "email": "not-an-email"}
     body["status"] = "offered"
@@ -296,7 +296,7 @@ def test_after_close_an_amendment_and_a_withdrawal_are_409_with_a_reason(
 ) -> None:
     close_round(allocation, "2027-grade_1")
 
-    amend = client.post("/api/v1/applications", json=form(preferences=["TH-009"]))
+    amend = client.post("/api/v1/applications", json=form(preferences=["TH-0009"]))
     withdraw = client.post("/api/v1/applications/TSGATEWAYTEST0001/withdraw")
 
     assert (amend.status_code, amend.json["error"]["code"]) == (409, "round_not_open")

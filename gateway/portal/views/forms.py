@@ -8,6 +8,7 @@ from typing import Any
 from gateway.portal.client import Answer
 from gateway.portal.i18n import gettext as _
 from gateway.portal.i18n import lazy
+from gateway.portal.labels import REFUSED_CHANGES
 
 ADVICE = {
     "child.citizen_id": lazy("The citizen ID has 12 digits, as printed on the birth certificate."),
@@ -60,3 +61,13 @@ def register_reasons(application: dict[str, Any], language: str) -> list[str]:
     reasons = application.get("rejection_reasons") or []
     key = "message_en" if language == "en" else "message_vi"
     return [str(reason.get(key) or reason.get("message_vi") or "") for reason in reasons]
+
+
+def refusal(application: dict[str, Any], language: str) -> dict[str, str] | None:
+    """What was refused after the family was told "received", and why, in their language."""
+    refused = application.get("refusal")
+    if not refused:
+        return None
+    why = refused.get("message_en" if language == "en" else "message_vi") or ""
+    what = REFUSED_CHANGES.get(str(refused.get("what")), REFUSED_CHANGES["submission"])
+    return {"what": _(what), "why": str(why), "at": str(refused.get("at") or "")}

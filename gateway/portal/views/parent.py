@@ -22,7 +22,7 @@ from gateway.portal.i18n import gettext as _
 from gateway.portal.labels import LEVELS
 from gateway.portal.outcome import published_result, seconds_left, split_duration, timeline
 from gateway.portal.views.common import expect, explain, login_required, tell
-from gateway.portal.views.forms import field_errors, register_reasons
+from gateway.portal.views.forms import field_errors, refusal, register_reasons
 from gateway.portal.wards import folded, wards_of
 from shared.events import is_practice_round
 
@@ -64,6 +64,7 @@ def application(reference: str) -> str:
         seconds_left=left,
         left=split_duration(left) if left is not None else None,
         reasons=register_reasons(found, i18n.current_language()),
+        refusal=refusal(found, i18n.current_language()),
         names=school_names(),
         practice=is_practice_round(found["round_id"]),
     )
