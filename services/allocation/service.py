@@ -73,8 +73,8 @@ class AllocationService:
     ) -> dict[str, Any]:
         """`draft → open` with its window (ISO instants; by default from WINDOW_NOTICE_SECONDS
         from now, so every gateway knows the instant first, until the department closes it)."""
-        window = [_instant(value) for value in (opens_at, closes_at)]
-        return self._done(rounds.open_round(self.db, round_id, *window, self._notice()))
+        opens, closes = _instant(opens_at), _instant(closes_at)
+        return self._done(rounds.open_round(self.db, round_id, opens, closes, self._notice()))
 
     @rpc(expected_exceptions=ROUND_ERRORS)
     def close_round(self, round_id: str) -> dict[str, Any]:
