@@ -26,7 +26,7 @@ from bench.loadgen import bodies_from
 from bench.report import write_section
 from bench.system import SERVICES, RunningSystem, city_files, running_system
 from bench.system import _prepare_databases as prepare_databases
-from chaos import erasure, scenarios, security
+from chaos import erasure, round_close, scenarios, security
 from chaos.infra import PrivatePostgres, PrivateRabbit
 from chaos.scenarios import Outcome, Submitter
 
@@ -39,7 +39,7 @@ HEADER = (
     " only if every invariant holds and its own target is met. `make test` runs short"
     " versions of scenarios 1, 4 and 5 (tests/e2e/test_chaos_short.py), the access matrix"
     " (tests/e2e/test_access.py) and erasure (tests/e2e/test_erasure.py). `make chaos` runs"
-    " all eleven with `--count 10000`; each section names the command that made it.\n\n"
+    " all twelve with `--count 10000`; each section names the command that made it.\n\n"
     "**Why a notice is never sent twice (scenario 5).** The notification ledger claims each"
     " (event, channel) in a committed `sending` row before it hands the message over; a"
     " redelivered event that finds `sending` marks it `uncertain` and does not send again."
@@ -78,7 +78,10 @@ PRODUCTION_RETRIES = {"RETRY_DELAYS_MS": "[1000, 5000, 30000]"}
 CHAOS_ENV = {**PRODUCTION_RETRIES, **erasure.ERASURE_ENV}
 # Settings of one scenario's system only: scenario 8 lifts the rate limits (scenario 9
 # tests them), so that its examples reach the views.
-SCENARIO_ENV = {"schemathesis": security.SCHEMATHESIS_ENV}
+SCENARIO_ENV = {
+    "schemathesis": security.SCHEMATHESIS_ENV,
+    "round_close": round_close.ROUND_CLOSE_ENV,  # a real window notice, as in production
+}
 
 Scenario = Callable[[RunningSystem, Submitter, list[bytes]], Outcome]
 # name -> (title, scenario, share of --count it submits). With the default --count 10000:
@@ -117,6 +120,11 @@ SCENARIOS: dict[str, tuple[str, Scenario, float]] = {
     "brute_force": ("9. brute-force login and login codes", scenarios.brute_force, 0.002),
     "citizen_ids": ("10. citizen IDs in logs and messages", scenarios.citizen_ids, 0.02),
     "erasure": ("11. withdrawal and erasure", erasure.erasure, 0.03),
+    "round_close": (
+        "12. close a round under load, with a backlog queued and a replica that missed it",
+        round_close.round_close,
+        0.3,
+    ),
 }
 
 

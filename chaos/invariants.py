@@ -2,9 +2,10 @@
 
 Checked against the databases, the broker and the mail and SMS sinks themselves, never
 against the processes' own reports: every application answered 202 is stored exactly once
-and was verified or rejected; every receipt reached the guardian once per channel (counted
-in what the SMTP and SMS sinks received, by the message's fixed key); the queues and
-dead-letter queues are empty, except for poison injected on purpose.
+and was verified, rejected or refused; every refused one carries its refusal (shown to the
+family) and its notice reached the guardian; every receipt reached the guardian once per
+channel (counted in what the SMTP and SMS sinks received, by the message's fixed key); the
+queues and dead-letter queues are empty, except for poison injected on purpose.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from sqlalchemy import create_engine, text
 if TYPE_CHECKING:
     from bench.system import RunningSystem
 
-RECEIPT = "application_received"
+# A receipt goes out alone, or with its verdict when the check ran in the same transaction.
+RECEIPTS = ("application_received", "application_checked", "application_received_rejected")
+REFUSAL = "application_refused"
 
 
 @dataclass
@@ -36,6 +39,9 @@ class Verdict:
     lost: int = 0
     duplicated: int = 0
     unchecked: int = 0
+    refused: int = 0  # stored as `refused` (answered 202, refused after): allowed if shown
+    refused_unshown: int = 0  # refused with no refusal kept on the application
+    refused_untold: int = 0  # refused, and no refusal notice reached the guardian's e-mail
     receipts: dict[str, int] = field(default_factory=dict)  # channel -> receipts delivered
     receipts_missing: dict[str, int] = field(default_factory=dict)
     receipts_doubled: dict[str, int] = field(default_factory=dict)
@@ -53,6 +59,8 @@ class Verdict:
             self.lost == 0
             and self.duplicated == 0
             and self.unchecked == 0
+            and self.refused_unshown == 0
+            and self.refused_untold == 0
             and (missing == 0 or (self.allow_uncertain and missing <= self.uncertain))
             and not any(self.receipts_doubled.values())
             and not any(self.queued.values())
@@ -71,6 +79,8 @@ class Verdict:
         return (
             f"answered 202: {self.answered:,}; stored once: {self.stored_once:,}; lost:"
             f" {self.lost}; duplicated: {self.duplicated}; left unchecked: {self.unchecked};"
+            f" refused after the 202: {self.refused} (not shown: {self.refused_unshown}, not"
+            f" notified: {self.refused_untold});"
             f" {channels}; sends interrupted and left uncertain: {self.uncertain};"
             f" messages left in work queues: {sum(self.queued.values())}"
             f"{f' ({queued})' if queued else ''}; in dead-letter queues:"
@@ -157,8 +167,20 @@ def check(
     verdict.lost = sum(1 for ref in answered if ref not in counts)
     verdict.duplicated = sum(1 for ref in answered if counts.get(ref, 0) > 1)
     verdict.unchecked = sum(1 for ref in answered if stored.get(ref) == "received")
+    shown = {
+        ref
+        for (ref,) in rows(
+            databases["registration"],
+            "SELECT reference FROM applications WHERE refusal IS NOT NULL",
+        )
+    }
+    refused = {ref for ref in answered if stored.get(ref) == "refused"}
+    verdict.refused = len(refused)
+    verdict.refused_unshown = len(refused - shown)
     if receipts:
         _check_receipts(system, answered, verdict, sinks)
+        told = _told_of_refusal(system, refused, sinks)
+        verdict.refused_untold = len(refused - told)
     depths = queue_depths(system.management, system.amqp_uri)
     verdict.dead = {name: n for name, n in depths.items() if name.endswith(".dead") and n}
     verdict.queued = {
@@ -177,7 +199,7 @@ def _check_receipts(
     ledger = rows(
         system.databases["notification"],
         "SELECT event_id, channel, reference, status FROM deliveries"
-        f" WHERE template = '{RECEIPT}' AND channel IN ('email', 'sms')",
+        f" WHERE template IN {RECEIPTS} AND channel IN ('email', 'sms')",
     )
     received = (sinks or Sinks(system.maildir, system.sms_outbox)).read()
     channels = ["email", "sms"] if system.env.get("SMS_TRANSPORT") == "http" else ["email"]
@@ -194,3 +216,16 @@ def _check_receipts(
         verdict.receipts_missing[channel] = sum(1 for ref in answered if per_reference[ref] == 0)
         verdict.receipts_doubled[channel] = sum(1 for ref in answered if per_reference[ref] > 1)
     verdict.uncertain = uncertain
+
+
+def _told_of_refusal(system: RunningSystem, refused: set[str], sinks: Sinks | None) -> set[str]:
+    """The refused applications whose refusal notice reached the guardian by e-mail."""
+    if not refused:
+        return set()
+    ledger = rows(
+        system.databases["notification"],
+        "SELECT event_id, reference FROM deliveries"
+        f" WHERE template = '{REFUSAL}' AND channel = 'email'",
+    )
+    received = (sinks or Sinks(system.maildir, system.sms_outbox)).read()
+    return {ref for event_id, ref in ledger if received.get(f"{event_id}.email", 0) >= 1}

@@ -149,7 +149,7 @@ def restart_broker(
                 if stop.is_set():
                     return
                 chunk = bodies[start : start + 50]
-                results.append(submit(chunk if round_ == 0 else [_fresh(b) for b in chunk]))
+                results.append(submit(chunk if round_ == 0 else [fresh_child(b) for b in chunk]))
                 time.sleep(0.2)
 
     loader = threading.Thread(target=load, daemon=True)
@@ -168,7 +168,7 @@ def restart_broker(
     # Everybody must have reconnected on their own: one more round of submissions after the
     # last restart has to go through the gateway, registration and notification.
     time.sleep(5)
-    after = submit([_fresh(body) for body in bodies[:50]])
+    after = submit([fresh_child(body) for body in bodies[:50]])
     answered = set(under_load.references) | set(after.references)
     verdict = settle(system, answered, timeout=600)
     alive = [name for name, process in system.processes.running.items() if process.poll() is None]
@@ -182,7 +182,7 @@ def restart_broker(
     return Outcome("restart_broker", figures, verdict, ok=ok)
 
 
-def _fresh(body: bytes) -> bytes:
+def fresh_child(body: bytes) -> bytes:
     # The same form for another child: a new citizen ID not in the register (it is rejected,
     # which is an outcome like any other).
     form = json.loads(body)

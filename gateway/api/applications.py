@@ -148,23 +148,23 @@ def _refuse_bad_preferences(
     )
     if not problems:
         return
-    fields: dict[str, Any] = {}
-    for problem in problems:
-        message = DOOR_MESSAGES[problem.code].format(
-            max=round_["max_preferences"], level=round_["level"]
+    words = {"max": round_["max_preferences"], "level": round_["level"]}
+    whole = [DOOR_MESSAGES[p.code].format(**words) for p in problems if p.position is None]
+    # The list's own problems first (too many, one twice), as a list; else each school's, by
+    # its index in the list (0-based, as every 400 of a list item is).
+    fields: dict[str, Any] = {"preferences": whole} if whole else {"preferences": {}}
+    for problem in problems if not whole else ():
+        index = str((problem.position or 1) - 1)
+        fields["preferences"].setdefault(index, []).append(
+            DOOR_MESSAGES[problem.code].format(**words)
         )
-        if problem.position is None:
-            fields.setdefault("preferences", {}).setdefault("_schema", []).append(message)
-        else:
-            index = str(problem.position - 1)  # list items are 0-based, as in every 400
-            fields.setdefault("preferences", {}).setdefault(index, []).append(message)
     raise ApiError(400, "invalid", "Some fields are not valid.", fields)
 
 
 DOOR_MESSAGES = {
     "empty": "choose at least one school",
     "too_many": "at most {max} schools",
-    "duplicate": "each school may be chosen only once",
+    "duplicate": "each school may be chosen once",
     "unknown_school": "no school has this code",
     "wrong_level": "this school does not admit {level} pupils",
 }

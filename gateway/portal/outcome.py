@@ -15,6 +15,7 @@ STEP_OF_NOTICE = {
     "application_received": "received",
     "application_verified": "verified",
     "application_checked": "verified",
+    "application_received_rejected": "rejected",
     "application_rejected": "rejected",
     "application_refused": "refused",
     "seat_offered": "offered",

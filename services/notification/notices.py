@@ -40,7 +40,10 @@ EVENT_TEMPLATES: dict[str, str] = {
 WAITLIST_MOVED = "waitlist_moved"
 # A receipt that carries its verdict (checked in the same transaction): one notice for both.
 RECEIVED_AND_VERIFIED = "application_checked"
-NOTICE_TEMPLATES = (*EVENT_TEMPLATES.values(), WAITLIST_MOVED, RECEIVED_AND_VERIFIED)
+RECEIVED_AND_REJECTED = "application_received_rejected"
+# Every template a receipt can go out with (with or without its verdict).
+RECEIPT_TEMPLATES = ("application_received", RECEIVED_AND_VERIFIED, RECEIVED_AND_REJECTED)
+NOTICE_TEMPLATES = (*EVENT_TEMPLATES.values(), WAITLIST_MOVED, *RECEIPT_TEMPLATES[1:])
 OTP_TEMPLATE = "login_otp"
 
 
@@ -85,7 +88,7 @@ def notice_for(
     if event_type == "application_received" and payload.get("verdict"):
         # "Received and verified" in one notice; "not valid, because ..." says both too.
         verified = payload["verdict"] == "verified"
-        template = RECEIVED_AND_VERIFIED if verified else EVENT_TEMPLATES["application_rejected"]
+        template = RECEIVED_AND_VERIFIED if verified else RECEIVED_AND_REJECTED
     context = {
         "guardian_name": application["guardian"]["full_name"],
         "child_name": application["child"]["full_name"],

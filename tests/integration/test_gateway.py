@@ -138,6 +138,24 @@ def test_a_bad_body_is_400_with_an_error_for_each_field(client: Any, amqp_uri: s
     assert queue_depth(amqp_uri, "registration.submit_application") == 0
 
 
+def test_an_unknown_school_or_one_of_another_level_is_400_naming_it_and_nothing_is_sent(
+    client: Any, amqp_uri: str
+) -> None:
+    # TH-0001 admits grade 1 (this round's level); THCS-0001 admits grade 6; no TH-9999.
+    answer = client.post(
+        "/api/v1/applications", json=form(preferences=["TH-0001", "TH-9999", "THCS-0001"])
+    )
+
+    assert answer.status_code == 400
+    assert answer.json["error"]["fields"] == {
+        "preferences": {
+            "1": ["no school has this code"],
+            "2": ["this school does not admit grade_1 pupils"],
+        }
+    }
+    assert queue_depth(amqp_uri, "registration.submit_application") == 0
+
+
 def test_more_preferences_than_the_round_allows_is_400(client: Any) -> None:
     answer = client.post("/api/v1/applications", json=form(preferences=["A1", "A2", "A3", "A4"]))
 

@@ -124,7 +124,7 @@ EVENTS: list[tuple[str, dict[str, Any], str]] = [
             "verdict": "rejected",
             "reasons": [{"field": "child.full_name", "code": "name_mismatch"}],
         },
-        "application_rejected",
+        "application_received_rejected",
     ),
     (
         "application_refused",
