@@ -220,6 +220,7 @@ def test_a_202_refused_later_is_stored_shown_and_notified_in_both_languages(
         ("en", "after the admissions round had closed"),
     ):
         page = portal.get(f"{system.url}/parent/applications/{reference}?lang={language}")
+        as_a_browser(portal)
         assert page.status_code == 200
         assert words in page.text, page.text[-3000:]
 
@@ -338,10 +339,14 @@ def portal_session(system: System, login: dict[str, str]) -> requests.Session:
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token, page[:2000]
     form = {"who": login["phone"], "password": login["password"], "csrf_token": token.group(1)}
-    for cookie in browser.cookies:
-        cookie.secure = False
+    as_a_browser(browser)
     answer = browser.post(f"{system.url}/login", data=form, timeout=30, allow_redirects=False)
     assert answer.status_code in (302, 303), answer.text[:2000]
-    for cookie in browser.cookies:
-        cookie.secure = False
+    as_a_browser(browser)
     return browser
+
+
+def as_a_browser(session: requests.Session) -> None:
+    """Send the portal's `Secure` cookies to http://127.0.0.1, as a browser does."""
+    for cookie in session.cookies:
+        cookie.secure = False

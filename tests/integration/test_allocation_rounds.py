@@ -251,7 +251,10 @@ def test_closing_fixes_a_secret_seed_and_announces_it_closed(harness: Harness) -
     with harness.session() as session:
         round_ = session.get(Round, ROUND)
         assert round_ is not None and round_.seed is not None and len(round_.seed) == 64
-    assert events(harness, closed, 1) == [{"round_id": ROUND}]
+    [announced] = events(harness, closed, 1)
+    assert announced["round_id"] == ROUND
+    # Closed "now" (no notice here): the window ends at the close, and says so.
+    assert announced["closes_at"] == answer["closes_at"]
     with pytest.raises(InvalidTransition):
         harness.call("close_round", ROUND)
 

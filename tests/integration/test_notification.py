@@ -24,6 +24,7 @@ REGISTRATION_EVENTS = {
     "application_verified",
     "application_rejected",
     "application_withdrawn",
+    "application_refused",
 }
 
 

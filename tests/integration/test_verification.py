@@ -115,6 +115,8 @@ def test_a_child_in_the_register_is_verified_with_ward_and_category_from_the_reg
         "preferences": ["TH-0001", "TH-0002"],
         "lat": 21.028511,
         "lon": 105.804817,
+        # Checked in the transaction that stored it: the receipt carries this verdict.
+        "with_receipt": True,
     }
 
 
