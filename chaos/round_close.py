@@ -11,7 +11,6 @@ exactly one stored application: verified, rejected or refused; none missing.
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import time
@@ -29,12 +28,12 @@ from chaos.scenarios import (
     Submitter,
     _statuses,
     fresh_child,
+    paced_load,
     settle,
     submitter,
 )
 from tests.support.accounts import DEPARTMENT
-from tests.support.processes import BIN, free_port
-from tests.support.waiting import wait_for
+from tests.support.gateways import start_lagging_gateway
 
 NOTICE = 10  # seconds from the department's close to the close instant (the default)
 ROUND_CLOSE_ENV = {
@@ -50,11 +49,11 @@ def round_close(system: RunningSystem, submit: Submitter, bodies: list[bytes]) -
     """Scenario 12: close the round under load with registration down; count every 202."""
     department = system.headers_of(DEPARTMENT)
     grade_1 = [body for body in bodies if json.loads(body)["round_id"] == ROUND]
-    lagging_url = _lagging_gateway(system)
+    lagging_url = start_lagging_gateway(system.processes, system.env)
     lagging = submitter(_at(system, lagging_url), system.parent_headers(), concurrency=8)
     lagging(grade_1[:1])  # its view of the round is now warm, and stays so
     stop, results = threading.Event(), []
-    loader = threading.Thread(target=_load, args=(submit, grade_1, stop, results), daemon=True)
+    loader = threading.Thread(target=paced_load, args=(submit, grade_1, stop, results), daemon=True)
     loader.start()
     time.sleep(5)
     system.kill("registration")  # from here on the submissions queue up
@@ -103,42 +102,6 @@ def round_close(system: RunningSystem, submit: Submitter, bodies: list[bytes]) -
         and statuses["refused"] == len(late.references) > 0
     )
     return Outcome("round_close", figures, verdict, ok=ok)
-
-
-def _load(
-    submit: Submitter, bodies: list[bytes], stop: threading.Event, out: list[LoadResult]
-) -> None:
-    # 50 at a time, paced, fresh children once the bodies run out, until told to stop.
-    for round_ in itertools.count():
-        for start in range(0, len(bodies), 50):
-            if stop.is_set():
-                return
-            chunk = bodies[start : start + 50]
-            out.append(submit(chunk if round_ == 0 else [fresh_child(b) for b in chunk]))
-            time.sleep(0.2)
-
-
-def _lagging_gateway(system: RunningSystem) -> str:
-    port = free_port()
-    env = {
-        **system.env,
-        "GATEWAY_BIND": f"127.0.0.1:{port}",
-        "GATEWAY_WORKERS": "1",
-        "ROUND_CACHE_SECONDS": "600",
-        "ROUND_VIEW_MAX_SECONDS": "600",
-    }
-    config = ["-c", "gateway/gunicorn.conf.py", "gateway.app:create_app()"]
-    system.processes.start("gateway-lagging", [str(BIN / "gunicorn"), *config], env)
-    url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _up(url), timeout=60, what="the lagging gateway")
-    return url
-
-
-def _up(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def _at(system: RunningSystem, url: str) -> RunningSystem:

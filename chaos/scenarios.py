@@ -140,19 +140,8 @@ def restart_broker(
     assert system.rabbit is not None, "the broker scenario needs a private RabbitMQ node"
     stop = threading.Event()
     results: list[LoadResult] = []
-
-    def load() -> None:
-        # Until the last restart is over, however fast the system is: 50 at a time, paced,
-        # then the same forms again for new children once the bodies run out.
-        for round_ in itertools.count():
-            for start in range(0, len(bodies), 50):
-                if stop.is_set():
-                    return
-                chunk = bodies[start : start + 50]
-                results.append(submit(chunk if round_ == 0 else [fresh_child(b) for b in chunk]))
-                time.sleep(0.2)
-
-    loader = threading.Thread(target=load, daemon=True)
+    # Until the last restart is over, however fast the system is.
+    loader = threading.Thread(target=paced_load, args=(submit, bodies, stop, results), daemon=True)
     loader.start()
     done, downtime = 0, 0.0
     while done < restarts:
@@ -180,6 +169,20 @@ def restart_broker(
     )
     ok = len(after.references) == 50 and len(alive) == len(system.processes.running)
     return Outcome("restart_broker", figures, verdict, ok=ok)
+
+
+def paced_load(
+    submit: Submitter, bodies: list[bytes], stop: threading.Event, out: list[LoadResult]
+) -> None:
+    """50 at a time, paced, then the same forms again for new children once the bodies run
+    out, until `stop` is set; each chunk's result goes to `out`."""
+    for round_ in itertools.count():
+        for start in range(0, len(bodies), 50):
+            if stop.is_set():
+                return
+            chunk = bodies[start : start + 50]
+            out.append(submit(chunk if round_ == 0 else [fresh_child(b) for b in chunk]))
+            time.sleep(0.2)
 
 
 def fresh_child(body: bytes) -> bytes:

@@ -27,6 +27,7 @@ import requests
 from tests.e2e.conftest import System
 from tests.support.accounts import DEPARTMENT, PARENT, bearer, credentials, make_account
 from tests.support.broker import queue_depth
+from tests.support.gateways import start_lagging_gateway
 from tests.support.processes import BIN, Processes, free_port, port_open
 from tests.support.waiting import wait_for
 
@@ -176,7 +177,7 @@ def test_a_202_refused_later_is_stored_shown_and_notified_in_both_languages(
     """A gateway that did not hear of the close (here: one told to trust its view for ten
     minutes) answers 202 after the close instant; the family still sees and hears why."""
     round_id = "2027-grade_6"
-    lagging = start_lagging_gateway(system)
+    lagging = start_lagging_gateway(system.processes, system.env)
     department = log_in(system, DEPARTMENT)
     db = system.databases["gateway"]
     account = make_account(db, PARENT)
@@ -301,31 +302,6 @@ def subjects_about(maildir: Path, reference: str) -> list[str]:
         if reference in subject:
             found.append(subject)
     return found
-
-
-def start_lagging_gateway(system: System) -> str:
-    """A second gateway on the same system that trusts its view of the rounds for ten
-    minutes: as if it had not heard of a close (a misconfigured or cut-off replica)."""
-    port = free_port()
-    env = {
-        **system.env,
-        "GATEWAY_BIND": f"127.0.0.1:{port}",
-        "GATEWAY_WORKERS": "1",
-        "ROUND_CACHE_SECONDS": "600",
-        "ROUND_VIEW_MAX_SECONDS": "600",
-    }
-    config = ["-c", "gateway/gunicorn.conf.py", "gateway.app:create_app()"]
-    system.processes.start("gateway-lagging", [str(BIN / "gunicorn"), *config], env)
-    url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _up(url), timeout=60, what="the lagging gateway")
-    return url
-
-
-def _up(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def portal_session(system: System, login: dict[str, str]) -> requests.Session:
