@@ -178,7 +178,8 @@ def check(
     verdict.refused = len(refused)
     verdict.refused_unshown = len(refused - shown)
     if receipts:
-        _check_receipts(system, answered, verdict, sinks)
+        # A refused submission gets the refusal's notice instead of a receipt.
+        _check_receipts(system, answered - refused, verdict, sinks)
         told = _told_of_refusal(system, refused, sinks)
         verdict.refused_untold = len(refused - told)
     depths = queue_depths(system.management, system.amqp_uri)
