@@ -21,6 +21,17 @@ COMMAND_ROUTES: tuple[tuple[str, str], ...] = (
     ("registration", "request_erasure"),
 )
 
+# Events that also travel in a command's queue, so that the consumer sees them in order with
+# the commands: registration learns a round's close instant (scheduled, then reached) in the
+# same queue as the submissions, so none published after the close was scheduled is judged
+# before registration knows the instant (say, from a replica that missed the close).
+COMMAND_EVENTS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("registration", "submit_application"): (
+        ("allocation", "round_window_changed"),
+        ("allocation", "round_closed"),
+    ),
+}
+
 # (consuming service, source service, event type): who listens to what.
 SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
     ("registration", "allocation", "round_opened"),
@@ -91,7 +102,15 @@ def command_queue(service: str, command: str) -> Queue:
     """The durable queue a service takes one kind of command from."""
     _require((service, command) in COMMAND_ROUTES, f"no command route {service}.{command}")
     name = f"{service}.{command}"
-    return Queue(name, exchange=COMMANDS, routing_key=name, durable=True)
+    events = COMMAND_EVENTS.get((service, command), ())
+    return Queue(
+        name,
+        bindings=[
+            binding(COMMANDS, routing_key=name),
+            *(binding(EVENTS, routing_key=event_routing_key(*event)) for event in events),
+        ],
+        durable=True,
+    )
 
 
 def event_queue(service: str, source: str, event_type: str) -> Queue:

@@ -18,7 +18,15 @@ from services.registration.domain import Outcome, Refusal, Submission, decide
 from services.registration.exceptions import RoundNotKnownYet
 from services.registration.models import Application, RoundView
 from services.registration.register import PopulationRegister
-from services.registration.store import SERVICE, event_about, receipt, refuse, set_status
+from services.registration.store import (
+    SERVICE,
+    change_window,
+    event_about,
+    open_round,
+    receipt,
+    refuse,
+    set_status,
+)
 from shared.db.inbox import first_deliveries
 from shared.db.outbox import stage_events
 from shared.events import Message
@@ -31,8 +39,17 @@ def take_submissions(
 ) -> dict[Outcome, int]:
     """Apply a batch of `submit_application` commands; returns how many had each outcome."""
     fresh = first_deliveries(session, CONSUMER, [m.event_id for m in messages])
-    batch = [(Submission.from_payload(m.payload), m) for m in messages if m.event_id in fresh]
-    rounds = _rounds(session, {submission.round_id for submission, _ in batch})
+    messages = [m for m in messages if m.event_id in fresh]
+    # A round's window events come in this queue too, behind every submission published
+    # before them. They are applied first: a submission is judged by its stamp, so knowing
+    # more of the window never changes a verdict that was right, it only corrects one.
+    for message in messages:
+        if message.type in WINDOW_EVENTS:
+            _apply_window(session, message)
+    if any(m.type in WINDOW_EVENTS for m in messages):
+        session.flush()
+    rounds = _rounds(session, {m.payload["round_id"] for m in messages if m.type == SUBMIT})
+    batch = [(Submission.from_payload(m.payload), m) for m in messages if m.type == SUBMIT]
     existing = _existing(session, {(s.round_id, s.citizen_id) for s, _ in batch})
     events: list[dict[str, Any]] = []
     to_check: list[tuple[Application, str]] = []
@@ -74,6 +91,18 @@ def take_submissions(
     session.flush()
     stage_events(session, SERVICE, events)
     return outcomes
+
+
+SUBMIT = "submit_application"
+WINDOW_EVENTS = ("round_opened", "round_window_changed", "round_closed")
+
+
+def _apply_window(session: Session, message: Message) -> None:
+    if message.type == "round_opened":
+        open_round(session, message.payload)
+    else:
+        closed = "closed" if message.type == "round_closed" else None
+        change_window(session, message.payload, status=closed)
 
 
 def _rounds(session: Session, round_ids: set[str]) -> dict[str, RoundView]:

@@ -39,7 +39,8 @@ class RegistrationService:
     @handle_command_batch("submit_application", size=200)
     def handle_submit_application(self, bodies: list[dict[str, Any]]) -> None:
         """Store a batch of submissions (new or amended), check each, announce them."""
-        messages = [parse_message(body, "submit_application") for body in bodies]
+        # The rounds' window events travel in this queue too (shared.topology.COMMAND_EVENTS).
+        messages = [parse_message(body) for body in bodies]
         take_submissions(self.db, self.register(self.db), messages)
         self.db.commit()
 

@@ -70,18 +70,22 @@ def receipt(application: Application, correlation_id: str) -> dict[str, Any]:
 
 
 def open_round(session: Session, payload: dict[str, Any]) -> None:
-    """Project `round_opened`: the round accepts submissions stamped inside its window."""
-    round_view = session.get(RoundView, payload["round_id"]) or RoundView(
-        round_id=payload["round_id"]
-    )
+    """Project `round_opened`: the round accepts submissions stamped inside its window.
+
+    The window's events reach registration twice (their own queue, and the submissions'
+    queue) and may cross: a late `round_opened` never reopens a closed round nor forgets
+    a close instant already known.
+    """
+    round_view = session.get(RoundView, payload["round_id"])
+    if round_view is None:
+        round_view = RoundView(round_id=payload["round_id"], status="open")
+        session.add(round_view)
     round_view.level = payload["level"]
     round_view.year = payload["year"]
     round_view.max_preferences = payload["max_preferences"]
     round_view.practice = payload["practice"]
-    round_view.status = "open"
-    round_view.opens_at = payload.get("opens_at")
-    round_view.closes_at = payload.get("closes_at")
-    session.add(round_view)
+    round_view.opens_at = payload.get("opens_at") or round_view.opens_at
+    _close_by(round_view, payload.get("closes_at"))
 
 
 def change_window(session: Session, payload: dict[str, Any], status: str | None = None) -> None:
@@ -92,10 +96,15 @@ def change_window(session: Session, payload: dict[str, Any], status: str | None 
         return  # a round we never saw open: nothing was submitted to it here
     if payload.get("opens_at") is not None:
         round_view.opens_at = payload["opens_at"]
-    if payload.get("closes_at") is not None:
-        round_view.closes_at = payload["closes_at"]
+    _close_by(round_view, payload.get("closes_at"))
     if status is not None:
         round_view.status = status
+
+
+def _close_by(round_view: RoundView, closes_at: datetime | None) -> None:
+    # A close instant only ever moves earlier (a close is scheduled at most once, sooner).
+    if closes_at is not None and (round_view.closes_at is None or closes_at < round_view.closes_at):
+        round_view.closes_at = closes_at
 
 
 def discard_round(session: Session, round_id: str) -> int:
