@@ -68,7 +68,13 @@ HEADER = (
     " recompute it and find that child's row (school, status), though never learn an ID from"
     " it. The population register is the state's record, not the family's submission, and"
     " is not erased. A message parked in a dead-letter queue before the erasure keeps what"
-    " it carried until an operator replays or purges it.\n"
+    " it carried until an operator replays or purges it.\n\n"
+    "**What counts as in time (scenario 12).** The instant the gateway stamps on a submission"
+    " (right before it publishes), against the round's window; registration honours every"
+    " submission stamped before the close instant however long it waited, and learns the"
+    " instant in the submissions' own queue. A 202 it refuses anyway (only a gateway that"
+    " missed the close can give one) is stored as `refused`, shown and notified: the"
+    " scenario's replica that trusts a ten-minute-old view of the rounds makes 50 of them.\n"
 )
 
 # The services' own retry schedule (config.yml), not the benchmarks' short one: a database
