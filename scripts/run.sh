@@ -14,9 +14,6 @@ python -m services.registration.cli import-register var/demo/small/register.csv
 python -m services.allocation.cli demo
 # Demo accounts in the gateway's database (idempotent): a parent, staff of TH-0001, the department.
 demo_accounts=$(python -m gateway.cli demo | sed 's/^/                 /')
-# The demo city's 300 sample applications, submitted once into the demo rounds (claimed by the
-# "sample families" account); registration verifies them when it starts.
-samples=$(python -m gateway.cli demo-applications var/demo/small/applications.jsonl)
 
 port=${GATEWAY_PORT:-8000}
 export SMTP_PORT=${SMTP_PORT:-1025}
@@ -35,8 +32,27 @@ Tuyensinh is starting (Ctrl-C stops everything):
   Metrics        http://127.0.0.1:${port}/metrics
   Demo accounts  log in with POST /api/v1/auth/token (see README, "Accounts and access"):
 ${demo_accounts}
-                 ${samples}
+                 sample families  phone 0900000000  password demo-families-2027
+                 (the 300 sample applications, submitted once the system is ready)
 
 TXT
 export GATEWAY_BIND="127.0.0.1:${port}"
-exec honcho start -f Procfile
+# honcho stops every process on Ctrl-C (or when one of them dies); this script waits for it.
+honcho start -f Procfile &
+honcho_pid=$!
+trap 'kill -TERM "$honcho_pid" 2>/dev/null' INT TERM
+# Once the system is ready: the demo city's sample applications go into the demo rounds
+# (each child once, as the "sample families" account), so every role's pages show something.
+for _ in $(seq 1 120); do
+  if curl -sf "http://127.0.0.1:${port}/readyz" >/dev/null 2>&1; then
+    python -m gateway.cli demo-applications var/demo/small/applications.jsonl | sed 's/^/demo    | /' || true
+    break
+  fi
+  kill -0 "$honcho_pid" 2>/dev/null || break
+  sleep 1
+done
+# A signal interrupts the first wait; the second lets honcho finish stopping everything.
+status=0
+wait "$honcho_pid" || status=$?
+if kill -0 "$honcho_pid" 2>/dev/null; then wait "$honcho_pid" || status=$?; fi
+exit "$status"
