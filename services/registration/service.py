@@ -7,7 +7,7 @@ from typing import Any
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from services.registration import checking, erasure, store
@@ -142,6 +142,12 @@ class RegistrationService:
         events still on their way (queued on the broker or waiting in the outbox)."""
         status = store.intake_status(self.db, round_id)
         return {"round_id": round_id, "unverified": status["unverified"], "backlog": self.backlog()}
+
+    @rpc
+    def applications_received(self, round_id: str) -> int:
+        """How many applications a round has received so far (withdrawn ones included)."""
+        query = select(func.count()).select_from(Application)
+        return int(self.db.scalar(query.where(Application.round_id == round_id)) or 0)
 
     @rpc
     def open_rounds(self) -> list[str]:

@@ -13,6 +13,7 @@ from gateway.auth.decorators import public
 from gateway.portal import client
 from gateway.portal.i18n import gettext as _
 from gateway.portal.views.common import expect, login_required, tell
+from gateway.portal.views.parent import school_names
 from shared.events import is_practice_round
 
 bp = Blueprint("school", __name__, url_prefix="/school")
@@ -50,6 +51,7 @@ def intake() -> str:
         q=search,
         filters=STATUS_FILTERS,
         practice=is_practice_round(str(found.get("round_id", ""))),
+        school_name=school_names().get(_school(), _school()),
     )
 
 
