@@ -90,7 +90,7 @@ def intake_csv() -> Response:
         abort(404)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["list", "position", "reference", "status", "deadline", "placed_by"])
+    writer.writerow(["list", "position", "reference", "status", "deadline", "placed_by", "reason"])
     for child in found["allocated"]:
         writer.writerow(
             [
@@ -100,10 +100,11 @@ def intake_csv() -> Response:
                 child["status"],
                 child["deadline"] or "",
                 child["placed_by"],
+                child.get("reason") or "",
             ]
         )
     for waiting in found["waitlist"]:
-        writer.writerow(["waitlist", waiting["position"], waiting["reference"], "", "", ""])
+        writer.writerow(["waitlist", waiting["position"], waiting["reference"], "", "", "", ""])
     name = f"{found['school_code']}-{found['round_id']}-intake.csv"
     return Response(
         out.getvalue(),
