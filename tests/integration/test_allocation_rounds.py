@@ -67,6 +67,11 @@ class FakeRegistration:
         """The round's applications per hour, as set by the test."""
         return FakeRegistration.hours
 
+    @rpc
+    def applications_received(self, round_id: str) -> int:
+        """The round's applications so far: those of the hours set by the test."""
+        return sum(count for _, count in FakeRegistration.hours)
+
     @rpc(expected_exceptions=ApplicationNotFound)
     def get_application(self, reference: str) -> dict[str, Any]:
         """The application's owner, as set by the test."""
