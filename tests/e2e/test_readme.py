@@ -1,5 +1,6 @@
 """The README as a newcomer reads it, from a clean copy of the repository: every command it
-shows runs as printed.
+shows runs as printed, and a new parent signs up in the browser with the code found where
+the README says (tests/e2e/newparent_browser.py, at 360 and 1280 px).
 
 The copy holds the repository's files as a clone has them (`git ls-files`: no `var/`, no
 caches) and this virtualenv as its `.venv` (`make install` is `pip install -e .`, which
@@ -12,6 +13,7 @@ its `--help` where it needs a file or a placeholder filled in.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -27,7 +29,7 @@ import pytest
 import requests
 
 from tests.support.broker import create_vhost, delete_vhost
-from tests.support.processes import ROOT, free_port
+from tests.support.processes import BIN, ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -62,6 +64,7 @@ IMPORT_BENCHMARKS = (
     " [importlib.import_module(name) for name in b.BENCHMARKS]'"
 )
 STARTUP_SECONDS = 180
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 @dataclass
@@ -218,3 +221,31 @@ def test_each_inline_command(copy: Copy, command: str) -> None:
     done = copy.shell(command)
 
     assert done.returncode == 0, f"{command}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+
+
+def test_a_new_parent_signs_up_and_registers_in_the_browser_at_360_and_1280_px(
+    copy: Copy, tmp_path: Path
+) -> None:
+    if not CHROMIUM.exists():  # fail, never skip: .ci/run installs it
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    readme_child = re.search(r'"citizen_id": "(\d{12})"', BLOCKS[1])
+    assert readme_child is not None
+    phones = ["09" + str(uuid.uuid4().int)[:8] for _ in range(2)]
+    config = {
+        "root": str(copy.root),
+        "url": f"http://127.0.0.1:{copy.port}",
+        "phones": phones,
+        "taken": [readme_child.group(1)],
+    }
+    (tmp_path / "newparent.json").write_text(json.dumps(config), encoding="utf-8")
+    command = [str(BIN / "python"), "-m", "tests.e2e.newparent_browser"]
+    played = subprocess.run(
+        [*command, str(tmp_path / "newparent.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
+    assert played.returncode == 0, f"{output}\n{copy.log.read_text(errors='replace')[-4000:]}"
+    assert "[portal] the new parents signed up and registered their children" in played.stdout
