@@ -46,7 +46,8 @@ def main(argv: list[str]) -> int:
                 try:
                     a_new_parent(page, url, root, phone, child, width)
                 except BaseException:
-                    step(f"page at {page.url}: {page.inner_text('body')[:1500]!r}")
+                    errors = page.locator(".field-error, .notice, [role=alert]").all_inner_texts()
+                    step(f"page at {page.url}: {errors} {page.inner_text('main')[:1500]!r}")
                     raise
                 page.close()
         finally:
@@ -81,6 +82,8 @@ def a_new_parent(
     assert option.inner_text().startswith(f"{child['school']} · "), option.inner_text()
     fits(page, width)
     page.select_option("#choice_1", child["school"])
+    for other in page.locator("select[id^=choice_]:not(#choice_1)").all():
+        other.select_option("")  # the form pre-fills the serving schools: one choice is enough
     page.fill("#child-citizen_id", child["citizen_id"])
     page.fill("#child-full_name", child["full_name"])
     page.fill("#child-date_of_birth", child["date_of_birth"])
