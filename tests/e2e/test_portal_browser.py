@@ -241,12 +241,12 @@ def play(system: Season, browser: Browser) -> None:
     school = signed_in(browser, url, operator(system, STAFF, school=offered_at))
     school.goto(f"{url}/school/intake?status=accepted")
     assert reference in school.inner_text(".intake")
-    photograph(school, "school-intake", school.url)
     school.click(f"#child-{reference} button:has-text('Xác nhận nhập học')")
     assert reference in school.inner_text(".notice.success")
     with school.expect_download() as download:
         school.click("text=Tải tệp CSV")
     assert reference in Path(download.value.path()).read_text(encoding="utf-8")
+    turned_away(system, school, url)
     until(system, lambda: "Đã nhập học" in reload(parent, application_page).inner_text(".timeline"))
     photograph(parent, "enrolled", application_page)
     rehearse_and_wipe(department, url)
@@ -255,6 +255,26 @@ def play(system: Season, browser: Browser) -> None:
 
 
 # --- steps ------------------------------------------------------------------------------------
+
+
+def turned_away(system: Season, school: Page, url: str) -> None:
+    """The school rejects a child it offered a seat, with a reason: the child stays on its
+    list under "not enrolled by the school", with the reason, and the family reads it."""
+    step("The school turns a child away, with a reason; the child stays on its list.")
+    school.goto(f"{url}/school/intake?status=offered")
+    offered = school.locator("ul.intake > li").first
+    rejected = str(offered.get_attribute("id")).removeprefix("child-")
+    reason = "Thiếu giấy khai sinh bản chính"
+    offered.locator("input[name=reason]").fill(reason)
+    offered.locator("button:has-text('Không tiếp nhận')").click()
+    school.goto(f"{url}/school/intake?status=school_rejected")
+    assert rejected in school.inner_text(".intake") and reason in school.inner_text(".intake")
+    photograph(school, "school-intake", f"{url}/school/intake")
+    headers = {"Authorization": f"Bearer {log_in(system, system.tokens)}"}
+    answer = requests.get(
+        system.api(f"/api/v1/applications/{rejected}"), headers=headers, timeout=30
+    )
+    assert answer.json()["result"]["offer"]["reason"] == reason, answer.text
 
 
 def rehearse_and_wipe(department: Page, url: str) -> None:
