@@ -5,6 +5,7 @@ Usage:
   python -m gateway.cli create-staff --username lan.th0001 --school TH-0001
   python -m gateway.cli create-department --username phong.gd
   python -m gateway.cli demo
+  python -m gateway.cli demo-applications var/demo/small/applications.jsonl
 (without --password, the password is asked for on the terminal)
 """
 
@@ -21,6 +22,7 @@ from gateway.auth.models import Account
 from gateway.auth.passwords import Passwords, password_problem
 from gateway.auth.roles import DEPARTMENT, STAFF
 from gateway.db import GatewayDatabase, utcnow
+from gateway.demo import DEMO_FAMILIES, load_sample_applications
 from shared.config import load_config
 
 CONFIG_PATH = Path(__file__).with_name("config.yml")
@@ -107,11 +109,21 @@ def main(argv: list[str] | None = None) -> None:
     department.add_argument("--username", required=True)
     department.add_argument("--password")
     commands.add_parser("demo", help="create the demo accounts of `make run` and print them")
+    samples = commands.add_parser(
+        "demo-applications", help="submit the demo city's sample applications (once each)"
+    )
+    samples.add_argument("file", type=Path, help="the demo city's applications.jsonl")
     args = parser.parse_args(argv)
     config = load_config(CONFIG_PATH)
     try:
         if args.command == "demo":
             print("\n".join(create_demo_accounts(config)))
+        elif args.command == "demo-applications":
+            loaded = load_sample_applications(config, args.file)
+            print(
+                f"sample families  phone {DEMO_FAMILIES['phone']}  password "
+                f"{DEMO_FAMILIES['password']}  ({loaded} applications submitted now)"
+            )
         elif args.command == "create-staff":
             account = create_operator(
                 config, STAFF, args.username, _password(args.password), args.school

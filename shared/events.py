@@ -6,6 +6,7 @@ Payloads carry IDs, not personal data, wherever an ID will do. The one exception
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -376,6 +377,20 @@ PAYLOADS: dict[tuple[str, int], type[Schema]] = {
     ("school_rejected", 1): SeatEventV1,
     ("round_job_requested", 1): RoundJobRequestedV1,
 }
+
+
+ROUND_ID = re.compile(
+    r"^(?P<practice>practice-)?(?P<year>\d{4})-(?P<level>[a-z]+(?:_\d+)?)(?:-r(?P<number>\d+))?$"
+)
+
+
+def parse_round_id(round_id: str) -> tuple[int, str, int, bool] | None:
+    """`round_id_for` read back: (year, level, round number, practice), or None."""
+    found = ROUND_ID.match(round_id or "")
+    if found is None:
+        return None
+    number = int(found["number"] or 1)
+    return int(found["year"]), found["level"], number, bool(found["practice"])
 
 
 def round_id_for(year: int, level: str, number: int = 1, practice: bool = False) -> str:

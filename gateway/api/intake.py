@@ -27,12 +27,16 @@ class IntakeQuery(Schema):
 
 
 class AllocatedChild(Schema):
-    """A child holding a seat at the school, and where their answer stands."""
+    """A child allocated to the school, and where their answer stands. A child who left it
+    (the family declined, the offer expired, the school rejected them) stays on the list with
+    `left` true, and the school's `reason` when it rejected them."""
 
     reference = fields.String()
     status = fields.String(metadata={"example": "accepted"})
     deadline = fields.String(allow_none=True)
     placed_by = fields.String(metadata={"example": "preference"})
+    left = fields.Boolean(metadata={"example": False})
+    reason = fields.String(allow_none=True, metadata={"example": "Giấy tờ không hợp lệ"})
 
 
 class WaitingChild(Schema):

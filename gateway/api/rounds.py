@@ -94,6 +94,9 @@ class RoundDetail(Schema):
     preview_stale = fields.Boolean()
     seed = fields.String(allow_none=True)
     practice = fields.Boolean()
+    applications_received = fields.Integer(
+        metadata={"description": "applications registration has received for the round so far"}
+    )
 
 
 class OpenRoundRequest(Schema):
@@ -155,8 +158,14 @@ class Rounds(MethodView):
 @blp.response(200, RoundDetail)
 @blp.alt_response(404, description="No such round.")
 def get_round(round_id: str) -> dict[str, Any]:
-    """One round, with its job. Example: `curl localhost:8000/api/v1/rounds/2027-grade_1`"""
-    return allocation("get_round", round_id)
+    """One round, with its job and the applications received so far.
+
+    Example: `curl localhost:8000/api/v1/rounds/2027-grade_1`
+    """
+    round_ = allocation("get_round", round_id)
+    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        received = rpc.registration.applications_received(round_id)
+    return {**round_, "applications_received": received}
 
 
 @blp.route("/<string:round_id>/open", methods=["POST"])

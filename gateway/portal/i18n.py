@@ -7,12 +7,13 @@ beside their `.po`; `make i18n` extracts, updates and compiles them again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_datetime, get_timezone
+from babel import Locale
+from babel.dates import format_date, format_time, get_timezone
 from babel.support import NullTranslations, Translations
 from flask import g, request
 
@@ -62,12 +63,19 @@ def lazy(message: str) -> str:
 
 
 def when(value: str | datetime | None, style: str = "medium") -> str:
-    """A timestamp in the city's time zone, formatted for the request's language."""
+    """A timestamp in the city's time zone, formatted for the request's language: the date in
+    `style` (short, medium, full: with the weekday) and the time to the minute, in the
+    language's order, without seconds or the zone's long name (the city has one zone)."""
     if value is None or value == "":
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    zone = get_timezone(CITY_TIMEZONE)
-    return format_datetime(moment, style, tzinfo=zone, locale=current_language())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(get_timezone(CITY_TIMEZONE))
+    locale = Locale.parse(current_language())
+    day = format_date(local, style, locale=locale)
+    clock = format_time(local, "HH:mm", locale=locale)
+    return str(locale.datetime_formats["medium"]).format(clock, day)
 
 
 def percent(share: float | None) -> str:

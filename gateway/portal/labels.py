@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.portal.i18n import gettext, lazy
+from shared.events import parse_round_id
 
 LEVELS = {
     "kindergarten": lazy("Kindergarten"),
@@ -84,6 +85,34 @@ TABLES: dict[str, dict[str, str] | dict[int, str]] = {
     "unplaced": UNPLACED_REASONS,
     "job": JOBS,
 }
+
+
+def round_name(round_id: str) -> str:
+    """A round as people say it: "Lớp 1 năm học 2027–2028" for `2027-grade_1`."""
+    parsed = parse_round_id(round_id)
+    if parsed is None or parsed[1] not in LEVELS:
+        return round_id
+    year, level, number, practice = parsed
+    name = gettext(
+        "%(level)s, school year %(start)s–%(end)s",
+        level=word(LEVELS, level),
+        start=year,
+        end=year + 1,
+    )
+    if number > 1:
+        name = gettext("%(name)s, round %(number)s", name=name, number=number)
+    return gettext("Practice: %(name)s", name=name) if practice else name
+
+
+# A school's kind, in front of its name; the drop-downs of one level leave it out, so that a
+# phone's narrow select still shows the code and the part of the name that tells schools apart.
+SCHOOL_KINDS = ("Trường Mầm non ", "Trường Tiểu học ", "Trường THCS ", "Trường Trung học cơ sở ")
+
+
+def school_choice(code: str, name: str) -> str:
+    """A school as a drop-down option: "TH-0001 · Hoàn Kiếm" for Trường Tiểu học Hoàn Kiếm."""
+    short = next((name[len(k) :] for k in SCHOOL_KINDS if name.startswith(k)), name)
+    return f"{code} · {short}"
 
 
 def label(table: str, code: object) -> str:

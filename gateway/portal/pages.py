@@ -21,7 +21,7 @@ from gateway.auth.decorators import public
 from gateway.errors import ApiError
 from gateway.portal import client, csrf, i18n
 from gateway.portal.client import SignedOut
-from gateway.portal.labels import label
+from gateway.portal.labels import label, round_name, school_choice
 from gateway.portal.views import account, department, parent, public_pages, school
 
 STATIC = Path(__file__).with_name("static")
@@ -44,6 +44,8 @@ def install_pages(portal: Flask) -> None:
         percent=i18n.percent,
         other_language_url=other_language_url,
         label=label,
+        round_name=round_name,
+        school_choice=school_choice,
     )
     portal.before_request(_choose_language)
     portal.after_request(_keep_language)

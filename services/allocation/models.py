@@ -150,6 +150,7 @@ class Placement(Base):
     __table_args__ = (
         Index("ix_placements_round_status_deadline", "round_id", "status", "deadline"),
         Index("ix_placements_round_seat", "round_id", "seat_school"),
+        Index("ix_placements_round_left", "round_id", "left_school"),
     )
 
     reference: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -166,6 +167,9 @@ class Placement(Base):
     seat_school: Mapped[str | None] = mapped_column(String(20), nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The school a child left (declined, expired, rejected by it) and the school's reason.
+    left_school: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    leave_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # The deadline of the offer the parent was last reminded about (`offer_expiring`): a
     # child moved up a waitlist holds a new offer with a new deadline, and is reminded again.
     reminded_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.allocation import rounds
@@ -170,6 +170,13 @@ def _leave(
         moves.extend(chain.moves)
         moved.update(move.reference for move in chain.moves)
     store.save(state, touched + [move.reference for move in moves], _deadline(round_, now))
+    departures = [
+        {"reference": ref, "left_school": school, "leave_reason": reason}
+        for ref, school in left
+        if school is not None
+    ]
+    if departures:  # the school keeps them on its list, with why
+        session.execute(update(Placement), departures)
     event = LEAVING_EVENT.get(status)
     for ref, school in left:
         if event is not None and school is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.allocation import rounds
@@ -67,6 +67,8 @@ def get_result(session: Session, reference: str) -> dict[str, Any] | None:
             "status": str(seat.status),
             "school_code": seat.school,
             "deadline": seat.deadline.isoformat() if seat.deadline else None,
+            "left_school": placement.left_school,  # the school declined, expired or rejected
+            "reason": placement.leave_reason,  # the school's reason, when it rejected
         },
         "explanation": explanation,
         "waitlist": [{"school_code": s, "position": p} for s, p in positions.items()],
@@ -103,17 +105,35 @@ def school_intake(session: Session, code: str, round_id: str | None = None) -> d
     store = SeatStore(session, round_.round_id)
     seats_row = session.get(RoundSchool, (round_.round_id, code))
     query = (
-        select(Placement.reference, Placement.status, Placement.deadline, Placement.placed_by)
-        .where(Placement.round_id == round_.round_id, Placement.seat_school == code)
+        select(
+            Placement.reference,
+            Placement.status,
+            Placement.deadline,
+            Placement.placed_by,
+            Placement.seat_school,
+            Placement.leave_reason,
+        )
+        .where(
+            Placement.round_id == round_.round_id,
+            or_(Placement.seat_school == code, Placement.left_school == code),
+        )
         .order_by(Placement.reference)
     )
     allocated = []
-    for ref, status, deadline, placed_by in session.execute(query):
+    for ref, status, deadline, placed_by, seat, reason in session.execute(query):
         if status == "offered" and deadline is None:
             deadline = round_.offer_deadline  # offered at publication
-        due = deadline.isoformat() if deadline else None
+        due = deadline.isoformat() if deadline and seat == code else None
+        left = seat != code  # declined, expired or rejected here: kept, with the reason
         allocated.append(
-            {"reference": ref, "status": status, "deadline": due, "placed_by": placed_by}
+            {
+                "reference": ref,
+                "status": status,
+                "deadline": due,
+                "placed_by": placed_by,
+                "left": left,
+                "reason": reason if left else None,
+            }
         )
     waiting = seats.current_waitlist(store.state(), code)
     return {

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from string import Template
 from typing import Any, Protocol
 
@@ -119,13 +121,21 @@ class HttpSmsTransport:
 
 
 class ConsoleTransport:
-    """The development sink: one log line per message, with IDs only, never an address,
-    a name or the text (which may be a login code)."""
+    """The development sink. E-mail: one log line per message, with IDs only. SMS (`directory`
+    given): the whole text, a login code included, is printed with the phone's last three
+    digits and saved in `directory` as one file per message, so that a parent can sign up
+    under `make run`. For development only: the real provider adapter is `HttpSmsTransport`."""
 
     name = "console"
 
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory
+
     def send(self, outgoing: Outgoing) -> None:
-        """Log that the message would have gone out."""
+        """Log that the message would have gone out (and keep an SMS's text)."""
+        if outgoing.text is not None and self.directory is not None:
+            self._keep_sms(outgoing, outgoing.text)
+            return
         extra = ""
         if outgoing.text is not None:
             sms = shape(outgoing.text)
@@ -138,6 +148,18 @@ class ConsoleTransport:
             outgoing.key,
             extra,
         )
+
+    def _keep_sms(self, outgoing: Outgoing, text: str) -> None:
+        assert self.directory is not None
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+            path = self.directory / f"{stamp}-{outgoing.template}-{outgoing.key}.txt"
+            body = f"To: {outgoing.recipient}\nTemplate: {outgoing.template}\n\n{text}\n"
+            path.write_text(body, encoding="utf-8")
+        except OSError as exc:
+            raise TransientFailure("sms_console_unwritable") from exc
+        log.info("console sms to ...%s: %s (saved in %s)", outgoing.recipient[-3:], text, path)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -35,16 +35,17 @@ def discard_round(session: Session, round_id: str) -> None:
     session.execute(delete(InboxMessage).where(InboxMessage.round_id == round_id))
 
 
-def messages_of(session: Session, reference: str) -> list[dict[str, Any]]:
-    """An application's inbox, newest first."""
+def messages_of(session: Session, *references: str) -> list[dict[str, Any]]:
+    """The inbox of one or more applications, newest first."""
     rows = session.scalars(
         select(InboxMessage)
-        .where(InboxMessage.reference == reference)
+        .where(InboxMessage.reference.in_(references))
         .order_by(InboxMessage.id.desc())
     )
     return [
         {
             "event_id": row.event_id,
+            "reference": row.reference,
             "template": row.template,
             "language": row.language,
             "subject": row.subject,

@@ -18,6 +18,7 @@ from services.notification.reasons import (
     school_rejection_text,
     unplaced_text,
 )
+from services.notification.rounds import round_name
 from shared.events import PoisonMessage
 
 # Event type -> template. A seat offered to someone moved up a waitlist has its own template.
@@ -94,6 +95,7 @@ def notice_for(
         "child_name": application["child"]["full_name"],
         "reference": application["reference"],
         "round_id": application["round_id"],
+        "round_name": round_name(application["round_id"], language),
         **_EXTRAS.get(event_type, _nothing)(payload, application, language),
     }
     return Notice(event_id, template, application["reference"], language, context)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from eventlet.greenpool import GreenPool
 from sqlalchemy.orm import Session
@@ -177,7 +178,10 @@ def _email_transport(settings: Settings) -> Transport | None:
 def _sms_transport(settings: Settings) -> Transport | None:
     if settings.sms_transport == "http":
         return HttpSmsTransport(settings.sms)
-    return ConsoleTransport() if settings.sms_transport == "console" else None
+    if settings.sms_transport != "console":
+        return None
+    directory = settings.sms_console_dir
+    return ConsoleTransport(Path(directory) if directory else None)
 
 
 def _phone(phone: str) -> str | None:

@@ -145,6 +145,11 @@ class NotificationService:
         return inbox.messages_of(self.db, reference)
 
     @rpc
+    def list_inboxes(self, references: list[str]) -> list[dict[str, Any]]:
+        """The in-app inbox of several applications (a parent's), newest first."""
+        return inbox.messages_of(self.db, *references[:1000])
+
+    @rpc
     def health(self) -> dict[str, str]:
         """Readiness: the service answers and its database does too."""
         self.db.execute(text("SELECT 1"))

@@ -48,6 +48,7 @@ class Settings:
 
     email_transport: str = "smtp"
     sms_transport: str = "console"
+    sms_console_dir: str = ""  # where the console sink keeps each SMS ("": log lines only)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     otp: OtpLimits = field(default_factory=OtpLimits)
@@ -59,6 +60,10 @@ class Settings:
         settings = cls(
             email_transport=_transport(config.get("EMAIL_TRANSPORT", "smtp")),
             sms_transport=_transport(config.get("SMS_TRANSPORT", "console")),
+            # The console sink shows texts (login codes) only in development.
+            sms_console_dir=str(config.get("SMS_CONSOLE_DIR") or "")
+            if config.get("ENVIRONMENT", "development") == "development"
+            else "",
             smtp=SmtpSettings(
                 host=str(config.get("SMTP_HOST", "127.0.0.1")),
                 port=int(config.get("SMTP_PORT", 1025)),

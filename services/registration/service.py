@@ -7,14 +7,14 @@ from typing import Any
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from services.registration import checking, erasure, store
 from services.registration.dependencies import Backlog, Register, RegisterFactory
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.intake import take_submissions
-from services.registration.models import Application
+from services.registration.models import Application, RoundView
 from services.registration.schemas import ApplicationView
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
@@ -150,6 +150,18 @@ class RegistrationService:
         events still on their way (queued on the broker or waiting in the outbox)."""
         status = store.intake_status(self.db, round_id)
         return {"round_id": round_id, "unverified": status["unverified"], "backlog": self.backlog()}
+
+    @rpc
+    def applications_received(self, round_id: str) -> int:
+        """How many applications a round has received so far (withdrawn ones included)."""
+        query = select(func.count()).select_from(Application)
+        return int(self.db.scalar(query.where(Application.round_id == round_id)) or 0)
+
+    @rpc
+    def open_rounds(self) -> list[str]:
+        """The rounds registration has seen open (from allocation's `round_opened`)."""
+        query = select(RoundView.round_id).where(RoundView.status == "open")
+        return sorted(self.db.scalars(query))
 
     @rpc
     def applications_per_hour(self, round_id: str) -> list[list[Any]]:

@@ -144,6 +144,8 @@ def test_the_department_runs_a_round_parents_answer_and_a_school_confirms(
     opened = client.post(f"/api/v1/rounds/{ROUND}/open", headers=department)
     assert opened.json["status"] == "open"
     applicants = verify_city(bus, allocation_db[1], allocation_db[0])
+    received = client.get(f"/api/v1/rounds/{ROUND}", headers=department).json
+    assert received["applications_received"] == 3  # the hours of the fake registration
     closed = client.post(f"/api/v1/rounds/{ROUND}/close", headers=department).json
     assert (closed["status"], closed["seed"]) == ("closed", None)
 

@@ -67,6 +67,11 @@ class FakeRegistration:
         """The round's applications per hour, as set by the test."""
         return FakeRegistration.hours
 
+    @rpc
+    def applications_received(self, round_id: str) -> int:
+        """The round's applications so far: those of the hours set by the test."""
+        return sum(count for _, count in FakeRegistration.hours)
+
     @rpc(expected_exceptions=ApplicationNotFound)
     def get_application(self, reference: str) -> dict[str, Any]:
         """The application's owner, as set by the test."""
@@ -421,6 +426,10 @@ def test_a_child_moved_up_by_an_expiry_gets_a_fresh_deadline(harness: Harness) -
     assert moves == [("TSQ0000000001", "SCH-B", "SCH-A"), ("TSR0000000001", None, "SCH-B")]
     q = harness.placement("TSQ0000000001")
     assert q.status == "offered" and q.deadline is not None and q.deadline > datetime.now(UTC)
+    intake = harness.call("school_intake", "SCH-A")  # P's offer expired: P stays on A's list
+    listed = {c["reference"]: (c["status"], c["left"], c["deadline"]) for c in intake["allocated"]}
+    assert listed["TSP0000000001"] == ("expired", True, None)
+    assert listed["TSQ0000000001"][:2] == ("offered", False)
 
 
 def test_a_school_rejection_after_acceptance_passes_the_seat_on(harness: Harness) -> None:
@@ -438,10 +447,17 @@ def test_a_school_rejection_after_acceptance_passes_the_seat_on(harness: Harness
     assert moves == [("TSQ0000000001", "SCH-A"), ("TSR0000000001", "SCH-B")]
     assert [e["school_code"] for e in events(harness, accepted, 1)] == ["SCH-A"]
     assert harness.placement("TSQ0000000001").status == "accepted"
-    intake = harness.call("school_intake", "SCH-A")
-    assert [(c["reference"], c["status"]) for c in intake["allocated"]] == [
-        ("TSQ0000000001", "accepted")
+    intake = harness.call("school_intake", "SCH-A")  # whom it turned away stays, with why
+    assert [(c["reference"], c["status"], c["left"], c["reason"]) for c in intake["allocated"]] == [
+        ("TSP0000000001", "school_rejected", True, "papers_not_provided"),
+        ("TSQ0000000001", "accepted", False, None),
     ]
+    offer = harness.call("get_result", "TSP0000000001")["offer"]
+    assert (offer["status"], offer["left_school"], offer["reason"]) == (
+        "school_rejected",
+        "SCH-A",
+        "papers_not_provided",
+    )
     confirmed = harness.call("confirm_enrollment", "SCH-A", "TSQ0000000001")
     assert confirmed["status"] == "enrolled"
 

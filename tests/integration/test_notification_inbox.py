@@ -1,5 +1,5 @@
-"""The in-app inbox through the gateway: a parent reads the notices about their own application,
-and anyone else's reference is as unknown as a made-up one."""
+"""The in-app inbox through the gateway: a parent reads the notices about their own applications
+(one, or all of them), and anyone else's reference is as unknown as a made-up one."""
 
 from __future__ import annotations
 
@@ -27,16 +27,19 @@ def test_a_parent_reads_the_inbox_of_their_own_application_and_no_one_else_can(
     parent, stranger = make_account(gateway_db, PARENT), make_account(gateway_db, PARENT)
     notification = start_notification()
     submit(bus, notification, "TSREF00000000E1", language="en", owner_id=parent)
+    submit(bus, notification, "TSREF00000000E2", language="en", owner_id=parent)
+    submit(bus, notification, "TSREF00000000E3", language="en", owner_id=stranger)
     app = create_app(gateway_config(amqp_uri, gateway_db))
 
     with app.test_client() as client:
 
-        def inbox(account: str | None, reference: str = "TSREF00000000E1") -> Any:
+        def inbox(account: str | None, reference: str | None = "TSREF00000000E1") -> Any:
             headers = {}
             if account is not None:
                 login = client.post("/api/v1/auth/token", json=credentials(gateway_db, account))
                 headers = bearer(login.json["access_token"])
-            return client.get(f"/api/v1/inbox?reference={reference}", headers=headers)
+            query = f"?reference={reference}" if reference else ""
+            return client.get(f"/api/v1/inbox{query}", headers=headers)
 
         own, others, unknown, anonymous = (
             inbox(parent),
@@ -44,6 +47,7 @@ def test_a_parent_reads_the_inbox_of_their_own_application_and_no_one_else_can(
             inbox(parent, "TSNOSUCHREFERENCE"),
             inbox(None),
         )
+        everything, strangers = inbox(parent, None), inbox(stranger, None)
     app.extensions["tuyensinh"].rpc.close()
     app.extensions["db"].dispose()
 
@@ -54,3 +58,10 @@ def test_a_parent_reads_the_inbox_of_their_own_application_and_no_one_else_can(
     assert (others.status_code, unknown.status_code) == (404, 404)
     assert others.json == unknown.json
     assert anonymous.status_code == 401
+    # Without a reference: the notices of all the account's applications, and only theirs.
+    assert (everything.status_code, everything.json["reference"]) == (200, None)
+    assert {m["reference"] for m in everything.json["messages"]} == {
+        "TSREF00000000E1",
+        "TSREF00000000E2",
+    }
+    assert [m["reference"] for m in strangers.json["messages"]] == ["TSREF00000000E3"]

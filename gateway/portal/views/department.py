@@ -173,7 +173,14 @@ def _figures(stats: dict[str, Any]) -> dict[str, Any]:
 
 def _year() -> int:
     chosen = _int(request.args.get("year"), 0)
-    return chosen or int(session.get("year") or date.today().year)
+    return chosen or int(session.get("year") or _open_year() or date.today().year)
+
+
+def _open_year() -> int | None:
+    """The earliest year with a real round open for applications: where the department lands."""
+    answer = client.as_user("GET", ROUNDS)
+    years = [r["year"] for r in answer.body if not r.get("practice")] if answer.ok else []
+    return min(years, default=None)
 
 
 def _int(value: Any, default: int = 0) -> int:

@@ -136,22 +136,17 @@ def register() -> Any:
 @public(limit="lookup")
 @login_required
 def inbox() -> str:
-    """Every notice about my applications, newest first."""
-    mine = expect(client.as_user("GET", "/api/v1/applications")).body
+    """Every notice about my applications, newest first (one call: the account's inbox)."""
+    mine = {a["reference"]: a for a in expect(client.as_user("GET", "/api/v1/applications")).body}
     notices = []
-    for found in mine:
-        answer = client.as_user("GET", "/api/v1/inbox", query={"reference": found["reference"]})
-        for notice in answer.body["messages"] if answer.ok else []:
-            practice = is_practice_round(found["round_id"])
+    for notice in expect(client.as_user("GET", "/api/v1/inbox")).body["messages"]:
+        found = mine.get(notice["reference"])
+        if found is not None:
+            round_id = found["round_id"]
+            practice = is_practice_round(round_id)
             notices.append(
-                {
-                    **notice,
-                    "reference": found["reference"],
-                    "child": found["child"],
-                    "practice": practice,
-                }
+                {**notice, "child": found["child"], "round_id": round_id, "practice": practice}
             )
-    notices.sort(key=lambda n: str(n.get("created_at", "")), reverse=True)
     return render_template("parent/inbox.html", notices=notices)
 
 

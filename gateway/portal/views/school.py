@@ -13,6 +13,7 @@ from gateway.auth.decorators import public
 from gateway.portal import client
 from gateway.portal.i18n import gettext as _
 from gateway.portal.views.common import expect, login_required, tell
+from gateway.portal.views.parent import school_names
 from shared.events import is_practice_round
 
 bp = Blueprint("school", __name__, url_prefix="/school")
@@ -50,6 +51,7 @@ def intake() -> str:
         q=search,
         filters=STATUS_FILTERS,
         practice=is_practice_round(str(found.get("round_id", ""))),
+        school_name=school_names().get(_school(), _school()),
     )
 
 
@@ -88,7 +90,7 @@ def intake_csv() -> Response:
         abort(404)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["list", "position", "reference", "status", "deadline", "placed_by"])
+    writer.writerow(["list", "position", "reference", "status", "deadline", "placed_by", "reason"])
     for child in found["allocated"]:
         writer.writerow(
             [
@@ -98,10 +100,11 @@ def intake_csv() -> Response:
                 child["status"],
                 child["deadline"] or "",
                 child["placed_by"],
+                child.get("reason") or "",
             ]
         )
     for waiting in found["waitlist"]:
-        writer.writerow(["waitlist", waiting["position"], waiting["reference"], "", "", ""])
+        writer.writerow(["waitlist", waiting["position"], waiting["reference"], "", "", "", ""])
     name = f"{found['school_code']}-{found['round_id']}-intake.csv"
     return Response(
         out.getvalue(),

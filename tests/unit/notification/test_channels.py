@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import smtplib
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
 from services.notification.channels import (
+    ConsoleTransport,
     Outgoing,
     PermanentFailure,
     TransientFailure,
@@ -113,3 +116,27 @@ def test_short_headers_are_written_byte_for_byte_as_compat32_writes_them(subject
 
     assert message.policy is SHORT_HEADERS
     assert message.as_bytes(policy=SHORT_HEADERS) == message.as_bytes(policy=policy.compat32)
+
+
+def test_the_console_sms_sink_prints_the_code_and_keeps_one_file_per_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = ConsoleTransport(tmp_path / "sms")
+    text = "Mã OTP Tuyển sinh: 493021, hiệu lực 5 phút."
+    for key in ("otp.1", "otp.2"):
+        with caplog.at_level(logging.INFO, logger="services.notification.channels"):
+            sink.send(Outgoing("sms", key, "login_otp", None, "+84912345678", text=text))
+
+    files = sorted((tmp_path / "sms").iterdir())
+    assert len(files) == 2
+    assert "+84912345678" in files[0].read_text(encoding="utf-8")
+    assert text in files[1].read_text(encoding="utf-8")
+    assert "493021" in caplog.text and "...678" in caplog.text
+    assert "+84912345678" not in caplog.text
+
+
+def test_the_console_sink_keeps_no_text_outside_development() -> None:
+    development = Settings.from_config({"SMS_CONSOLE_DIR": "var/sms"})
+    production = Settings.from_config({"SMS_CONSOLE_DIR": "var/sms", "ENVIRONMENT": "production"})
+
+    assert (development.sms_console_dir, production.sms_console_dir) == ("var/sms", "")
