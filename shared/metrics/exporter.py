@@ -23,6 +23,7 @@ from typing import Any
 import eventlet
 import eventlet.wsgi
 from amqp.exceptions import NotFound
+from eventlet.event import Event
 from kombu import Connection
 from nameko.containers import WorkerContext
 from nameko.extensions import SharedExtension
@@ -57,6 +58,7 @@ class MetricsExporter(SharedExtension):
         self._engine: Callable[[], Engine] | None = None
         self._started: dict[WorkerContext, float] = {}
         self._socket: Any = None
+        self._stopped = Event()
 
     def watch_outbox(self, engine: Callable[[], Engine]) -> None:
         """Poll the outbox of the database `engine()` returns."""
@@ -73,6 +75,8 @@ class MetricsExporter(SharedExtension):
         self.container.spawn_managed_thread(self._poll, identifier="metrics-poll")
 
     def stop(self) -> None:
+        if not self._stopped.ready():
+            self._stopped.send(True)
         if self._socket is not None:
             self._socket.close()
             self._socket = None
@@ -100,9 +104,10 @@ class MetricsExporter(SharedExtension):
             pass  # the socket was closed: the container is stopping
 
     def _poll(self) -> None:
-        while True:
+        while not self._stopped.ready():
             poll_once(self.amqp_uri, self._engine() if self._engine else None)
-            eventlet.sleep(self.poll_seconds)
+            with eventlet.Timeout(self.poll_seconds, False):
+                self._stopped.wait()
 
 
 def poll_once(amqp_uri: str, engine: Engine | None) -> None:
