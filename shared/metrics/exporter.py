@@ -58,6 +58,7 @@ class MetricsExporter(SharedExtension):
         self._engine: Callable[[], Engine] | None = None
         self._started: dict[WorkerContext, float] = {}
         self._socket: Any = None
+        self._server: Any = None
         self._stopped = Event()
 
     def watch_outbox(self, engine: Callable[[], Engine]) -> None:
@@ -71,12 +72,17 @@ class MetricsExporter(SharedExtension):
             except OSError as exc:
                 log.error("metrics endpoint %s:%s not served: %r", self.host, self.port, exc)
             else:
-                self.container.spawn_managed_thread(self._serve, identifier="metrics-http")
+                self._server = self.container.spawn_managed_thread(
+                    self._serve, identifier="metrics-http"
+                )
         self.container.spawn_managed_thread(self._poll, identifier="metrics-poll")
 
     def stop(self) -> None:
         if not self._stopped.ready():
             self._stopped.send(True)
+        if self._server is not None:
+            self._server.kill()  # eventlet's server does not notice its socket closing
+            self._server = None
         if self._socket is not None:
             self._socket.close()
             self._socket = None
