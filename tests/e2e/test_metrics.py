@@ -26,13 +26,15 @@ from bench.loadgen import bodies_from
 from bench.system import RunningSystem, running_system
 from services.notification.sms import shape
 from shared.messaging.bus import MessageBus
-from tests.support.processes import ROOT
+from tests.support.processes import ROOT, free_port
 from tests.support.waiting import wait_for
 from tools.demo_city import build_city
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 SUBMIT_QUEUE = "registration.submit_application"
+# Debian's prometheus package keeps the console libraries among its examples.
+CONSOLE_LIBRARIES = "/usr/share/doc/prometheus/examples/console_libraries"
 Samples = list[tuple[str, dict[str, str], float]]
 
 
@@ -156,6 +158,57 @@ def test_the_counts_agree_with_the_202s_the_database_and_the_sinks(
     for process in ("gateway", "registration", "allocation", "notification"):
         labels = {value for _, have, _ in scrape(system, process) for value in have.values()}
         assert not labels & typed, process
+
+
+def test_prometheus_scrapes_every_process_loads_the_rules_and_serves_the_page(
+    system: RunningSystem, tmp_path: Path
+) -> None:
+    prometheus = shutil.which("prometheus")
+    assert prometheus, "prometheus is missing: apt-get install prometheus"
+    ops = ROOT / "ops" / "prometheus"
+    config = yaml.safe_load((ops / "prometheus.yml").read_text())
+    config["global"]["scrape_interval"] = "1s"
+    config["rule_files"] = [str(ops / "alerts.yml")]
+    ports = {**system.processes.metrics_ports, "gateway": int(system.url.rsplit(":", 1)[1])}
+    for job in config["scrape_configs"]:
+        job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    args = [
+        prometheus,
+        f"--config.file={tmp_path / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--web.console.templates={ops / 'consoles'}",
+        f"--web.console.libraries={CONSOLE_LIBRARIES}",
+    ]
+    system.processes.start("prometheus", args, {})
+    api = f"http://127.0.0.1:{port}/api/v1"
+    try:
+
+        def all_up() -> list[str]:
+            try:
+                answer = requests.get(f"{api}/query", params={"query": "up == 1"}, timeout=5)
+            except requests.RequestException:
+                return []
+            result = answer.json()["data"]["result"] if answer.ok else []
+            jobs = sorted(sample["metric"]["job"] for sample in result)
+            return jobs if len(jobs) == len(ports) else []
+
+        jobs = wait_for(all_up, timeout=60, what="Prometheus to scrape every process")
+        assert jobs == sorted(ports)
+        stored = total(scrape(system, "registration"), "registration_applications_stored_total")
+        query = {"query": "sum(registration_applications_stored_total)"}
+        answer = requests.get(f"{api}/query", params=query, timeout=5).json()
+        assert float(answer["data"]["result"][0]["value"][1]) == stored > 0
+        rules = requests.get(f"{api}/rules", timeout=5).json()["data"]["groups"][0]["rules"]
+        assert len(rules) == 8 and all(rule["health"] == "ok" for rule in rules), rules
+        page = requests.get(f"http://127.0.0.1:{port}/consoles/tuyensinh.html", timeout=10)
+        assert page.status_code == 200, page.text[:2000]
+        assert "Applications stored</th><td>" + f"{stored:g}" in page.text
+        assert page.text.count("new PromConsole.Graph") == 14
+    finally:
+        system.processes.stop("prometheus")
 
 
 def test_a_dead_lettered_message_fires_its_alert(system: RunningSystem, tmp_path: Path) -> None:
