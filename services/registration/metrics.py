@@ -8,7 +8,8 @@ service module, which registers the counting; the series then appear on its endp
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections import Counter as TypeCounter
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import Counter
@@ -37,21 +38,31 @@ REFUSED = Counter(
     ["reason"],
 )
 _PLAIN = {"application_received": STORED, "application_amended": AMENDED}
-_PLAIN |= {"application_verified": VERIFIED}
+_PLAIN |= {"application_verified": VERIFIED, "application_rejected": REJECTED}
 
 
-def series_of(envelope: Mapping[str, Any]) -> Iterator[tuple[Counter, dict[str, str]]]:
-    """The increments one committed registration event makes."""
-    kind, payload = envelope["type"], envelope.get("payload") or {}
-    if kind in _PLAIN:
-        yield _PLAIN[kind], {}
-    elif kind == "application_rejected":
-        yield REJECTED, {}
-        for code in {reason["code"] for reason in payload.get("reasons", ())}:
-            yield REJECTION_REASONS, {"reason": str(code)}
-    elif kind == "application_refused":
-        # The intake refuses only because the round closed in the meantime, so far.
-        yield REFUSED, {"reason": str(payload.get("reason") or "round_closed")}
+def series_of(
+    envelopes: Sequence[Mapping[str, Any]], types: Mapping[str, int]
+) -> Iterator[tuple[Counter, dict[str, str], int]]:
+    """The increments a batch of committed registration events makes."""
+    for kind, counter in _PLAIN.items():
+        if types.get(kind):
+            yield counter, {}, types[kind]
+    if not (types.get("application_rejected") or types.get("application_refused")):
+        return
+    reasons: TypeCounter[str] = TypeCounter()
+    refusals: TypeCounter[str] = TypeCounter()
+    for envelope in envelopes:
+        payload = envelope.get("payload") or {}
+        if envelope["type"] == "application_rejected":
+            reasons.update({str(reason["code"]) for reason in payload.get("reasons", ())})
+        elif envelope["type"] == "application_refused":
+            # The intake refuses only because the round closed in the meantime, so far.
+            refusals[str(payload.get("reason") or "round_closed")] += 1
+    for code, n in reasons.items():
+        yield REJECTION_REASONS, {"reason": code}, n
+    for reason, n in refusals.items():
+        yield REFUSED, {"reason": reason}, n
 
 
 count_events_as("registration", series_of)

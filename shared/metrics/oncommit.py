@@ -7,8 +7,8 @@ the session and applies them after its next commit; a rollback drops them.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter as TypeCounter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import Counter
@@ -20,8 +20,10 @@ from shared.metrics.series import EVENTS_COMMITTED
 PENDING = "tuyensinh.metrics_pending"
 _LISTENING = "tuyensinh.metrics_listening"
 
-# Per source service: turns one committed event into the increments of its own series.
-EventCounter = Callable[[Mapping[str, Any]], Iterable[tuple[Counter, dict[str, str]]]]
+# Per source service: turns a batch of committed events (and how many of each type there
+# are) into the increments `(counter, labels, n)` of its own series.
+Increments = Iterable[tuple[Counter, dict[str, str], int]]
+EventCounter = Callable[[Sequence[Mapping[str, Any]], Mapping[str, int]], Increments]
 _event_counters: dict[str, EventCounter] = {}
 
 
@@ -50,16 +52,15 @@ def count_on_commit(
 
 def count_events(session: Session, source: str, envelopes: Iterable[Mapping[str, Any]]) -> None:
     """Count events staged in the outbox, once committed (called by `stage_event(s)`)."""
-    extra = _event_counters.get(source)
     # Tallied first: a round's publication stages a quarter of a million events at once.
-    tally: dict[tuple[Counter, tuple[tuple[str, str], ...]], int] = defaultdict(int)
-    for envelope in envelopes:
-        tally[(EVENTS_COMMITTED, (("source", source), ("type", envelope["type"])))] += 1
-        if extra is not None:
-            for counter, own in extra(envelope):
-                tally[(counter, tuple(sorted(own.items())))] += 1
-    for (counter, labels), n in tally.items():
-        count_on_commit(session, counter, dict(labels), n)
+    batch = envelopes if isinstance(envelopes, Sequence) else list(envelopes)
+    types = TypeCounter(envelope["type"] for envelope in batch)
+    for kind, n in types.items():
+        count_on_commit(session, EVENTS_COMMITTED, {"source": source, "type": kind}, n)
+    extra = _event_counters.get(source)
+    if extra is not None:
+        for counter, labels, n in extra(batch, types):
+            count_on_commit(session, counter, labels, n)
 
 
 def _apply(session: Session) -> None:
