@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from bench.system import RunningSystem, running_system
 from services.notification.sms import shape
 from shared.messaging.bus import MessageBus
 from tests.support.processes import ROOT, free_port
+from tests.support.promtool import assert_rules_fire
 from tests.support.waiting import wait_for
 from tools.demo_city import build_city
 
@@ -239,8 +239,11 @@ def test_a_dead_lettered_message_fires_its_alert(system: RunningSystem, tmp_path
         f'tuyensinh_dead_letter_messages{{job="allocation",queue="{SUBMIT_QUEUE}",'
         'consumer_service="registration"}': [0.0] * 2 + [depth] * 10,
     }
-    fired = {("MessageDeadLettered", 30): [], ("MessageDeadLettered", 90): [SUBMIT_QUEUE]}
-    promtool_fires(tmp_path, series, fired)
+    fired = {
+        ("MessageDeadLettered", 30): [],
+        ("MessageDeadLettered", 90): [_labels("MessageDeadLettered", SUBMIT_QUEUE)],
+    }
+    assert_rules_fire(tmp_path, series, fired)
 
 
 def test_a_growing_backlog_and_a_queue_without_consumer_fire_their_alerts(
@@ -264,52 +267,11 @@ def test_a_growing_backlog_and_a_queue_without_consumer_fire_their_alerts(
     # One scrape every 30 s of rule time: growing since the second, for 2 minutes by 3 min.
     fired = {
         ("BacklogGrowing", 60): [],
-        ("BacklogGrowing", 210): [SUBMIT_QUEUE],
-        ("QueueWithoutConsumer", 90): [SUBMIT_QUEUE],
+        ("BacklogGrowing", 210): [_labels("BacklogGrowing", SUBMIT_QUEUE)],
+        ("QueueWithoutConsumer", 90): [_labels("QueueWithoutConsumer", SUBMIT_QUEUE)],
     }
-    promtool_fires(tmp_path, series, fired)
+    assert_rules_fire(tmp_path, series, fired)
     system.start_service("registration")
-
-
-def promtool_fires(
-    workdir: Path, series: dict[str, list[float]], fired: dict[tuple[str, int], list[str]]
-) -> None:
-    """Run `promtool test rules` with ops/prometheus/alerts.yml over `series` (one sample
-    every 30 s): at each (alert, second) exactly the listed queues fire."""
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is missing: apt-get install prometheus"
-    rules = yaml.safe_load((ROOT / "ops" / "prometheus" / "alerts.yml").read_text())
-    for rule in rules["groups"][0]["rules"]:
-        rule.pop("annotations")  # the same expressions; only the texts are not compared
-    (workdir / "alerts.yml").write_text(yaml.safe_dump(rules))
-    checks = []
-    for (alert, second), queues in fired.items():
-        wanted = [{"exp_labels": _labels(alert, queue)} for queue in queues]
-        checks.append({"eval_time": f"{second}s", "alertname": alert, "exp_alerts": wanted})
-    test = {
-        "rule_files": ["alerts.yml"],
-        "evaluation_interval": "30s",
-        "tests": [
-            {
-                "interval": "30s",
-                "input_series": [
-                    {"series": name, "values": " ".join(f"{v:g}" for v in values)}
-                    for name, values in series.items()
-                ],
-                "alert_rule_test": checks,
-            }
-        ],
-    }
-    (workdir / "scraped.test.yml").write_text(yaml.safe_dump(test))
-    result = subprocess.run(
-        [promtool, "test", "rules", "scraped.test.yml"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, f"{series}\n{result.stdout}{result.stderr}"
 
 
 def _labels(alert: str, queue: str) -> dict[str, str]:

@@ -4,32 +4,20 @@ it these tests fail (they never skip)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from pathlib import Path
-
 import yaml
 
-OPS = Path(__file__).resolve().parents[2] / "ops" / "prometheus"
-
-
-def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is missing: apt-get install prometheus"
-    return subprocess.run(
-        [promtool, *args], cwd=OPS, capture_output=True, text=True, timeout=120, check=False
-    )
+from tests.support.promtool import OPS, promtool
 
 
 def test_promtool_check_rules_passes() -> None:
-    result = _promtool("check", "rules", "alerts.yml")
+    result = promtool("check", "rules", "alerts.yml")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS: 8 rules found" in result.stdout
 
 
 def test_the_rules_fire_as_their_unit_tests_expect() -> None:
-    result = _promtool("test", "rules", "alerts.test.yml")
+    result = promtool("test", "rules", "alerts.test.yml")
 
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -50,6 +38,6 @@ def test_every_rule_has_a_runbook_line_in_the_readme() -> None:
 
 
 def test_the_scrape_configuration_is_valid() -> None:
-    result = _promtool("check", "config", "prometheus.yml")
+    result = promtool("check", "config", "prometheus.yml")
 
     assert result.returncode == 0, result.stdout + result.stderr
