@@ -161,7 +161,7 @@ def test_the_counts_agree_with_the_202s_the_database_and_the_sinks(
 
 
 def test_prometheus_scrapes_every_process_loads_the_rules_and_serves_the_page(
-    system: RunningSystem, tmp_path: Path
+    system: RunningSystem, parent: dict[str, str], bodies: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     prometheus = shutil.which("prometheus")
     assert prometheus, "prometheus is missing: apt-get install prometheus"
@@ -197,10 +197,18 @@ def test_prometheus_scrapes_every_process_loads_the_rules_and_serves_the_page(
 
         jobs = wait_for(all_up, timeout=60, what="Prometheus to scrape every process")
         assert jobs == sorted(ports)
-        stored = total(scrape(system, "registration"), "registration_applications_stored_total")
-        query = {"query": "sum(registration_applications_stored_total)"}
-        answer = requests.get(f"{api}/query", params=query, timeout=5).json()
-        assert float(answer["data"]["result"][0]["value"][1]) == stored > 0
+        assert submit(system, parent, bodies[36:38]) == 2
+
+        def same_count() -> float:
+            # What Prometheus last scraped, once it agrees with the endpoint (1 s scrapes).
+            query = {"query": "sum(registration_applications_stored_total)"}
+            answer = requests.get(f"{api}/query", params=query, timeout=5).json()
+            seen = answer["data"]["result"]
+            direct = "registration_applications_stored_total"
+            stored = total(scrape(system, "registration"), direct)
+            return stored if seen and float(seen[0]["value"][1]) == stored >= 2 else 0
+
+        stored = wait_for(same_count, timeout=60, what="Prometheus and the endpoint to agree")
         rules = requests.get(f"{api}/rules", timeout=5).json()["data"]["groups"][0]["rules"]
         assert len(rules) == 8 and all(rule["health"] == "ok" for rule in rules), rules
         page = requests.get(f"http://127.0.0.1:{port}/consoles/tuyensinh.html", timeout=10)
