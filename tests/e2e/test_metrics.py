@@ -167,7 +167,7 @@ def test_prometheus_scrapes_every_process_loads_the_rules_and_serves_the_page(
     assert prometheus, "prometheus is missing: apt-get install prometheus"
     ops = ROOT / "ops" / "prometheus"
     config = yaml.safe_load((ops / "prometheus.yml").read_text())
-    config["global"]["scrape_interval"] = "1s"
+    config["global"] |= {"scrape_interval": "1s", "evaluation_interval": "1s"}
     config["rule_files"] = [str(ops / "alerts.yml")]
     ports = {**system.processes.metrics_ports, "gateway": int(system.url.rsplit(":", 1)[1])}
     for job in config["scrape_configs"]:
@@ -209,8 +209,14 @@ def test_prometheus_scrapes_every_process_loads_the_rules_and_serves_the_page(
             return stored if seen and float(seen[0]["value"][1]) == stored >= 2 else 0
 
         stored = wait_for(same_count, timeout=60, what="Prometheus and the endpoint to agree")
-        rules = requests.get(f"{api}/rules", timeout=5).json()["data"]["groups"][0]["rules"]
-        assert len(rules) == 8 and all(rule["health"] == "ok" for rule in rules), rules
+
+        def rules_healthy() -> list[str]:
+            rules = requests.get(f"{api}/rules", timeout=5).json()["data"]["groups"][0]["rules"]
+            health = {rule["name"]: rule["health"] for rule in rules}
+            return sorted(health) if set(health.values()) == {"ok"} else []
+
+        healthy = wait_for(rules_healthy, timeout=30, what="every rule evaluated without error")
+        assert len(healthy) == 8
         page = requests.get(f"http://127.0.0.1:{port}/consoles/tuyensinh.html", timeout=10)
         assert page.status_code == 200, page.text[:2000]
         assert "Applications stored</th><td>" + f"{stored:g}" in page.text
