@@ -110,10 +110,13 @@ class MetricsExporter(SharedExtension):
             pass  # the socket was closed: the container is stopping
 
     def _poll(self) -> None:
-        while not self._stopped.ready():
-            poll_once(self.amqp_uri, self._engine() if self._engine else None)
+        # The first poll waits too: a (re)starting service takes its redeliveries first.
+        while True:
             with eventlet.Timeout(self.poll_seconds, False):
                 self._stopped.wait()
+            if self._stopped.ready():
+                return
+            poll_once(self.amqp_uri, self._engine() if self._engine else None)
 
 
 def poll_once(amqp_uri: str, engine: Engine | None) -> None:
