@@ -9,9 +9,11 @@ redelivered. The department follows the job on the round (`job`, `job_error`).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 
+from prometheus_client import Histogram
 from sqlalchemy.orm import Session
 
 from services.allocation import rounds
@@ -21,8 +23,17 @@ from services.allocation.exceptions import IntakeNotComplete
 from services.allocation.models import Round
 from services.allocation.preview import run_allocation
 from services.allocation.publish import publish_round
+from shared.metrics.oncommit import on_commit
 
 log = logging.getLogger(__name__)
+
+JOB_DURATION = Histogram(
+    "allocation_job_duration_seconds",
+    "Allocate and publish jobs run, by kind and outcome (done, failed: the round says why, "
+    "skipped: a duplicate or stale request), with their time; counted once committed.",
+    ["kind", "outcome"],
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
+)
 
 # Says why a round's intake is not complete yet, or None.
 IntakeCheck = Callable[[str], str | None]
@@ -46,9 +57,24 @@ def run_job(
     session: Session, round_id: str, job: str, intake: IntakeCheck, now: datetime
 ) -> str | None:
     """Run a queued job of a round; returns why it did not run, or None when it ran."""
+    started = time.perf_counter()
     round_ = rounds.get_round(session, round_id, lock=True)
+    refusal: str | None
     if round_.job != job:
-        return f"no {job} job is queued for {round_id}"  # a duplicate or stale request
+        outcome, refusal = "skipped", f"no {job} job is queued for {round_id}"
+    else:
+        refusal = _run(session, round_, job, intake, now)
+        outcome = "done" if refusal is None else "failed"
+    child = JOB_DURATION.labels(job, outcome)
+    elapsed = time.perf_counter() - started
+    on_commit(session, lambda: child.observe(elapsed))
+    return refusal
+
+
+def _run(
+    session: Session, round_: Round, job: str, intake: IntakeCheck, now: datetime
+) -> str | None:
+    round_id = round_.round_id
     if job == "publish":
         if round_.preview_stale:
             return _fail(round_, "applications changed since the preview; allocate again")

@@ -6,6 +6,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
+from services.notification.metrics import SMS_BUDGET
 from services.notification.notifier import Notifier
 from services.notification.settings import Settings
 
@@ -15,7 +16,9 @@ class Channels(DependencyProvider):
     connections opened lazily on first send and shared (pooled) by the container's workers."""
 
     def setup(self) -> None:
-        self.notifier = Notifier(Settings.from_config(self.container.config))
+        config = self.container.config
+        self.notifier = Notifier(Settings.from_config(config))
+        SMS_BUDGET.set(float(config.get("SMS_DAILY_BUDGET_SEGMENTS", 500000)))
 
     def stop(self) -> None:
         self.notifier.close()

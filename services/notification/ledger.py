@@ -46,6 +46,7 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.notification.metrics import record_decision
 from services.notification.models import Delivery, InboxMessage
 from services.notification.notices import Notice
 from services.notification.policy import (
@@ -231,6 +232,7 @@ def _claim(
             claimed.add(notice.event_id)
         else:
             _log(notice, plan.channel, status)
+            record_decision(session, notice.template, plan.channel, status)
     transports = {plan.channel: plan.transport for _, plan in sends}
     for channel, ids in retried.items():
         _update(

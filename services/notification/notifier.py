@@ -30,6 +30,7 @@ from services.notification.channels import (
 )
 from services.notification.exceptions import DeliveryFailed
 from services.notification.messages import Email, render_email, render_sms
+from services.notification.metrics import record_send
 from services.notification.notices import Contacts, Notice
 from services.notification.policy import DEFERRED, FAILED, SENT
 from services.notification.settings import Settings, SmsSettings, SmtpSettings
@@ -154,6 +155,7 @@ def _send(transport: Transport, outgoing: Outgoing) -> ledger.Outcome:
         transport.send(outgoing)
     except PermanentFailure as exc:
         _log(outgoing, FAILED, exc.code)
+        record_send(outgoing, FAILED)
         return ledger.Outcome(outgoing.event_id, FAILED, exc.code)
     except Exception as exc:
         # Transient, or a bug: either way the event goes round the retry queues and can be
@@ -161,7 +163,9 @@ def _send(transport: Transport, outgoing: Outgoing) -> ledger.Outcome:
         # may quote an address.
         code = exc.code if isinstance(exc, TransientFailure) else f"error_{type(exc).__name__}"
         _log(outgoing, DEFERRED, code)
+        record_send(outgoing, DEFERRED)
         return ledger.Outcome(outgoing.event_id, DEFERRED, code[:40])
+    record_send(outgoing, SENT)
     return ledger.Outcome(outgoing.event_id, SENT)
 
 

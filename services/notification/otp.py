@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services.notification import ledger
 from services.notification.channels import Outgoing, PermanentFailure, TransientFailure
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
+from services.notification.metrics import record_send
 from services.notification.models import OtpSend
 from services.notification.notices import OTP_TEMPLATE, language_of
 from services.notification.notifier import Notifier
@@ -47,10 +48,12 @@ def send_login_code(
     try:
         notifier.sms.send(outgoing)
     except (TransientFailure, PermanentFailure) as exc:
+        record_send(outgoing, FAILED)
         row.status, row.last_error = FAILED, exc.code
         session.commit()
         log.warning("login code not sent: otp=%s error=%s", row.id, exc.code)
         raise OtpNotSent(exc.code) from None
+    record_send(outgoing, SENT)
     row.status = SENT
     session.commit()
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from services.registration import checking, erasure, store
+from services.registration import metrics as _metrics  # noqa: F401 - registers its series
 from services.registration.dependencies import Backlog, Register, RegisterFactory
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.intake import take_submissions

@@ -17,6 +17,7 @@ from shared.db.engine import build_engine
 from shared.db.outbox import OUTBOX_DIRTY, relay_batch
 from shared.messaging.bus import PipelinedPublisher
 from shared.messaging.entrypoints import Topology
+from shared.metrics.exporter import MetricsExporter
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +87,28 @@ class OutboxRelay(SharedExtension):
 
 
 class Database(DependencyProvider):
-    """Injects a SQLAlchemy session per worker; the worker commits, teardown closes."""
+    """Injects a SQLAlchemy session per worker; the worker commits, teardown closes.
+
+    Every service has one, so it also carries the service's metrics endpoint: its worker
+    hooks time every worker, whatever its entrypoint (see `shared.metrics.exporter`).
+    """
 
     engines = Engines()
     relay = OutboxRelay()
+    metrics = MetricsExporter()
 
     def setup(self) -> None:
         self._sessions: dict[WorkerContext, Session] = {}
         self._factory: sessionmaker[Session] | None = None
+        self.metrics.watch_outbox(lambda: self.engines.engine)
+
+    def worker_setup(self, worker_ctx: WorkerContext) -> None:
+        self.metrics.worker_started(worker_ctx)
+
+    def worker_result(
+        self, worker_ctx: WorkerContext, result: Any = None, exc_info: Any = None
+    ) -> None:
+        self.metrics.worker_finished(worker_ctx, exc_info)
 
     def get_dependency(self, worker_ctx: WorkerContext) -> Session:
         if self._factory is None:  # sibling extensions set up in parallel; bind lazily

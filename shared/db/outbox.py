@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared.db.tables import outbox
 from shared.messaging.bus import PipelinedPublisher
+from shared.metrics.oncommit import count_events
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def stage_event(session: Session, source: str, envelope: Mapping[str, Any]) -> N
         )
     )
     session.info[OUTBOX_DIRTY] = True
+    count_events(session, source, [envelope])
 
 
 def stage_events(session: Session, source: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
@@ -46,6 +48,7 @@ def stage_events(session: Session, source: str, envelopes: Sequence[Mapping[str,
     ]
     session.execute(outbox.insert(), rows)
     session.info[OUTBOX_DIRTY] = True
+    count_events(session, source, envelopes)
 
 
 def relay_batch(engine: Engine, publisher: PipelinedPublisher, limit: int = 1000) -> int:

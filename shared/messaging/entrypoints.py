@@ -35,6 +35,7 @@ from shared.messaging.bus import (
     declare_topology,
     retry_delays,
 )
+from shared.metrics.series import MESSAGES_DEAD_LETTERED, MESSAGES_RETRIED
 
 log = logging.getLogger(__name__)
 DEFAULT_OUTAGE_RETRIES = 120
@@ -70,6 +71,7 @@ class FailureRouter(SharedExtension):
                 routing_key=queue_name,
                 headers={OUTAGE_HEADER: outages + 1},
             )
+            MESSAGES_RETRIED.labels(queue_name, "database_outage").inc()
             return f"database unavailable, retry in {delay} ms ({outages + 1} so far)"
         attempt = int(headers.get(ATTEMPT_HEADER, 0)) + 1
         retryable = not isinstance(exc, PoisonMessage)
@@ -81,6 +83,7 @@ class FailureRouter(SharedExtension):
                 routing_key=queue_name,
                 headers={ATTEMPT_HEADER: attempt},
             )
+            MESSAGES_RETRIED.labels(queue_name, "failure").inc()
             return f"retry {attempt} in {delay} ms"
         self.bus.forward(
             message,
@@ -93,6 +96,7 @@ class FailureRouter(SharedExtension):
                 "x-tuyensinh-detail": str(exc)[:300] if not retryable else "",
             },
         )
+        MESSAGES_DEAD_LETTERED.labels(queue_name).inc()
         return "dead-lettered"
 
 

@@ -19,6 +19,7 @@ from kombu import Connection
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -359,6 +360,18 @@ def test_publish_waits_for_a_fresh_preview_after_a_late_change(harness: Harness)
         harness.call("publish", ROUND)
     harness.run_job("allocate")
     assert harness.call("round_stats", ROUND)["statistics"]["applicants"] == 0
+
+
+def test_each_job_is_timed_by_kind_and_outcome(harness: Harness) -> None:
+    def runs(kind: str, outcome: str) -> float:
+        labels = {"kind": kind, "outcome": outcome}
+        return REGISTRY.get_sample_value("allocation_job_duration_seconds_count", labels) or 0.0
+
+    before = {key: runs(*key) for key in (("allocate", "done"), ("publish", "done"))}
+    ladder(harness)  # allocates, then publishes
+
+    assert runs("allocate", "done") - before[("allocate", "done")] == 1
+    assert runs("publish", "done") - before[("publish", "done")] == 1
 
 
 def test_a_declined_seat_climbs_the_waitlists_with_an_event_at_each_step(harness: Harness) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.notification.channels import Outgoing
 from services.notification.messages import render_email
@@ -88,6 +89,16 @@ def test_a_provider_answering_503_is_retried_without_resending_the_email(
     assert len(mails(smtp_sink["maildir"])) == 1
 
 
+def sample(name: str, **labels: str) -> float:
+    """A series' value in this process's registry (the containers run in it); 0 if unseen."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def notices(channel: str, status: str) -> float:
+    labels = {"template": "application_received", "channel": channel, "status": status}
+    return sample("notification_notices_total", **labels)
+
+
 def test_permanent_failures_are_recorded_with_their_reason_and_not_retried(
     start_notification: Callable[..., Any],
     bus: MessageBus,
@@ -102,6 +113,7 @@ def test_permanent_failures_are_recorded_with_their_reason_and_not_retried(
     wait_for(lambda: port_open(port), what="the refusing SMTP server")
     notification = start_notification(SMTP_PORT=port)
     sms_sink.control(fail=[400])
+    failed_before = {channel: notices(channel, "failed") for channel in ("email", "sms")}
 
     submit(bus, notification, "TSREF00000000B3")
 
@@ -113,6 +125,8 @@ def test_permanent_failures_are_recorded_with_their_reason_and_not_retried(
     assert queue_depth(amqp_uri, RECEIPTS) == 0
     assert queue_depth(amqp_uri, f"{RECEIPTS}.dead") == 0
     assert sms_sink.requests() == 1
+    # The metrics say the same: one failed send on each channel.
+    assert {c: notices(c, "failed") - n for c, n in failed_before.items()} == {"email": 1, "sms": 1}
     mine = ("services.notification", "shared.messaging")
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(mine))
     assert "smtp_550" in logged and "TSREF00000000B3" in logged
@@ -131,8 +145,10 @@ def test_a_dead_lettered_event_is_replayed_with_fresh_retries_and_finally_sent_o
     port = free_port()
     notification = start_notification(SMTP_PORT=port)
     dead = f"{RECEIPTS}.dead"
+    parked_before = sample("tuyensinh_messages_dead_lettered_total", queue=RECEIPTS)
     submit(bus, notification, "TSREF00000000B4")
     wait_for(lambda: queue_depth(amqp_uri, dead) == 1, what="the dead letter")
+    assert sample("tuyensinh_messages_dead_lettered_total", queue=RECEIPTS) == parked_before + 1
     listed = dead_letters("list", RECEIPTS, amqp_uri)
     assert "application_received  attempts=3  replayed=0" in listed
     assert "DeliveryFailed" in listed

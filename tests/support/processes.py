@@ -70,6 +70,7 @@ class Processes:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self.metrics_ports: dict[str, int] = {}  # nameko process name -> its /metrics port
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(
@@ -92,7 +93,13 @@ class Processes:
     def nameko(
         self, service: str, env: dict[str, str], name: str | None = None, nice: int = 0
     ) -> subprocess.Popen[bytes]:
-        """`nameko run` one service with its own config file, as `name` (default: service)."""
+        """`nameko run` one service with its own config file, as `name` (default: service).
+
+        Unless `env` names one, the process gets a free metrics port (several systems, or
+        instances, run side by side on one machine): `metrics_ports[name]`."""
+        port_key = f"{service.upper()}_METRICS_PORT"
+        env = {port_key: str(free_port()), **env}
+        self.metrics_ports[name or service] = int(env[port_key])
         config = f"services/{service}/config.yml"
         module = f"services.{service}.service"
         args = [str(BIN / "nameko"), "run", "--config", config, module]
