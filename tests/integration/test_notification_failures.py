@@ -228,6 +228,7 @@ def _offer_context() -> dict[str, Any]:
         "guardian_name": "A",
         "child_name": "B",
         "reference": "R",
-        "round_id": "2027",
+        "round_id": "2027-grade_1",
+        "round_name": "Grade 1, school year 2027–2028",
         "school_code": "TH-001",
     }
