@@ -13,6 +13,7 @@ from nameko.amqp.publish import UndeliverableMessage
 
 from gateway.backlog import BacklogGauge
 from gateway.rpc import RpcPool
+from shared import topology
 from shared.messaging.bus import MessageBus, declare_topology, retry_delays
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,8 @@ class Backends:
             try:
                 self.bus.send_command(service, envelope)
             except UndeliverableMessage:
-                declare_topology(self.config["AMQP_URI"], retry_delays(self.config))
+                settings = topology.queue_settings(self.config)
+                declare_topology(self.config["AMQP_URI"], retry_delays(self.config), settings)
                 self.bus.send_command(service, envelope)
         except Exception:
             if self.metrics is not None:

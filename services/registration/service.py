@@ -104,7 +104,9 @@ class RegistrationService:
         self.db.commit()
 
     # A batch per commit: publishing a round sends one event per child at once.
-    @BatchConsumer.decorator(queue_for=lambda service: group_queue(service, "outcomes"), size=200)
+    @BatchConsumer.decorator(
+        queue_for=lambda service, settings: group_queue(service, "outcomes", settings), size=200
+    )
     def handle_application_outcome(self, bodies: list[dict[str, Any]]) -> None:
         """Show parents the statuses a batch of allocation's events gives their applications."""
         messages = [parse_message(body) for body in bodies]

@@ -23,7 +23,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.message import Message as KombuMessage
 from nameko.extensions import SharedExtension
 from nameko.messaging import Consumer, QueueConsumer
-from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 
 from shared import topology
 from shared.db.errors import database_unavailable
@@ -38,6 +38,8 @@ from shared.messaging.bus import (
 
 log = logging.getLogger(__name__)
 DEFAULT_OUTAGE_RETRIES = 120
+# Builds a consumer's queue from the service's name and the deployment's queue settings.
+QueueFor = Callable[[str, topology.QueueSettings], Queue]
 
 
 class Topology(SharedExtension):
@@ -45,7 +47,7 @@ class Topology(SharedExtension):
 
     def setup(self) -> None:
         config = self.container.config
-        declare_topology(config["AMQP_URI"], retry_delays(config))
+        declare_topology(config["AMQP_URI"], retry_delays(config), topology.queue_settings(config))
 
 
 class FailureRouter(SharedExtension):
@@ -102,12 +104,13 @@ class ReliableConsumer(Consumer):
     topology = Topology()
     failures = FailureRouter()
 
-    def __init__(self, queue_for: Callable[[str], Queue], **kwargs: Any) -> None:
+    def __init__(self, queue_for: QueueFor, **kwargs: Any) -> None:
         self.queue_for = queue_for
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
 
     def setup(self) -> None:
-        self.queue = self.queue_for(self.container.service_name)
+        settings = topology.queue_settings(self.container.config)
+        self.queue = self.queue_for(self.container.service_name, settings)
         super().setup()
 
     def handle_message_processed(
@@ -146,21 +149,23 @@ def handle_event(source: str, event_type: str) -> Any:
     """Decorate a handler of `source`'s `event_type` events (listed in shared.topology)."""
     # By keyword: nameko takes a lone positional callable for the decorated method itself.
     return ReliableConsumer.decorator(
-        queue_for=lambda service: topology.event_queue(service, source, event_type)
+        queue_for=lambda service, settings: topology.event_queue(
+            service, source, event_type, settings
+        )
     )
 
 
 def handle_command(command: str) -> Any:
     """Decorate the handler of a command sent to this service (listed in shared.topology)."""
     return ReliableConsumer.decorator(
-        queue_for=lambda service: topology.command_queue(service, command)
+        queue_for=lambda service, settings: topology.command_queue(service, command, settings)
     )
 
 
 def handle_event_group(group: str) -> Any:
     """Decorate the one handler of a group of events (listed in shared.topology.EVENT_GROUPS)."""
     return ReliableConsumer.decorator(
-        queue_for=lambda service: topology.group_queue(service, group)
+        queue_for=lambda service, settings: topology.group_queue(service, group, settings)
     )
 
 
@@ -170,6 +175,15 @@ class _ResilientRpcConsumer(RpcConsumer):
     container treats any such thread's error as fatal. The request stays unacknowledged on
     the dead connection, so the broker redelivers it once it is back; the caller, who may
     already have timed out, retries or reports the failure as it would for any timeout."""
+
+    def setup(self) -> None:
+        if self.queue is None:  # nameko's own setup keeps a queue that is already set
+            config = self.container.config
+            exchange = get_rpc_exchange(config)
+            service = self.container.service_name
+            self.queue = topology.rpc_queue(service, exchange, topology.queue_settings(config))
+            self.queue_consumer.register_provider(self)
+            self._registered = True
 
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
         try:
