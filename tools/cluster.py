@@ -102,6 +102,10 @@ class RabbitCluster:
                 return answer.json()
         raise ConnectionError(f"no node of the cluster answered /api/{path}")
 
+    def api_url(self) -> str:
+        """The management API of the first live node."""
+        return self.alive()[0].management
+
     def running(self) -> set[str]:
         """Names of the cluster's nodes that are running, as the cluster sees them."""
         try:

@@ -174,10 +174,15 @@ class _ResilientRpcConsumer(RpcConsumer):
     does not kill the service: nameko 2.14 lets that error end the worker thread, and the
     container treats any such thread's error as fatal. The request stays unacknowledged on
     the dead connection, so the broker redelivers it once it is back; the caller, who may
-    already have timed out, retries or reports the failure as it would for any timeout."""
+    already have timed out, retries or reports the failure as it would for any timeout.
+
+    Its `rpc-<service>` queue is declared by `shared.topology` (quorum on a cluster)."""
+
+    queue: Any  # nameko's: None until setup
 
     def setup(self) -> None:
-        if self.queue is None:  # nameko's own setup keeps a queue that is already set
+        # nameko's own setup, with the queue from shared.topology instead of its classic one
+        if self.queue is None:
             config = self.container.config
             exchange = get_rpc_exchange(config)
             service = self.container.service_name
