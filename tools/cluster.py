@@ -71,6 +71,9 @@ class RabbitCluster:
         """Start every node; a blank cluster forms (the first node, then the others join it),
         a known one restarts (all at once: each waits for its peers). Returns once all
         `NODES` run as one cluster and the vhost exists."""
+        taken = [node.port for node in self.nodes if port_open(node.port)]
+        if taken:
+            raise RuntimeError(f"ports {taken} are taken: is this cluster running already?")
         if not (self.nodes[0].root / "mnesia").exists():
             for node in self.nodes:
                 node.init(vhost=False)  # the first forms the cluster; the others join it
@@ -216,27 +219,36 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         with front as cluster:
-            uri = f"pyamqp://guest:guest@127.0.0.1:{args.amqp}/{cluster.vhost}"
-            if not args.broker_only:
-                start_system(processes, {"AMQP_URI": uri, "QUEUE_TYPE": "quorum"}, gateways)
-            print(
-                f"RabbitMQ cluster: {', '.join(sorted(cluster.running()))}\n"
-                f"  management  {', '.join(n.management for n in cluster.nodes)} (guest)\n"
-                f"  AMQP        {uri} (HAProxy, to every node; QUEUE_TYPE=quorum)\n"
-                f"  HTTP        http://127.0.0.1:{args.http} (HAProxy, to the gateway"
-                f" replicas on {args.gateways})\n"
-                f"  logs        {args.dir / 'logs'}/\n"
-                "Ctrl-C stops everything (the nodes' data stays in the directory).",
-                flush=True,
-            )
-            while all(p.poll() is None for p in processes.running.values()):
-                time.sleep(1)
-            print("a process stopped; see the logs. Stopping.", file=sys.stderr)
-            return 1
+            try:
+                return _serve(cluster, processes, args, gateways)
+            finally:
+                processes.stop_all()  # the system first, then (leaving `with`) the nodes
     except KeyboardInterrupt:
         return 0
-    finally:
-        processes.stop_all()
+
+
+def _serve(
+    cluster: RabbitCluster, processes: Processes, args: argparse.Namespace, gateways: list[int]
+) -> int:
+    uri = f"pyamqp://guest:guest@127.0.0.1:{args.amqp}/{cluster.vhost}"
+    if not args.broker_only:
+        start_system(processes, {"AMQP_URI": uri, "QUEUE_TYPE": "quorum"}, gateways)
+    print(
+        f"RabbitMQ cluster: {', '.join(sorted(cluster.running()))}\n"
+        f"  management  {', '.join(n.management for n in cluster.nodes)} (guest)\n"
+        f"  AMQP        {uri} (HAProxy, to every node; QUEUE_TYPE=quorum)\n"
+        f"  HTTP        http://127.0.0.1:{args.http} (HAProxy, to the gateway"
+        f" replicas on {args.gateways})\n"
+        f"  logs        {args.dir / 'logs'}/\n"
+        "Ctrl-C stops everything (the nodes' data stays in the directory).",
+        flush=True,
+    )
+    while True:
+        stopped = [name for name, p in processes.running.items() if p.poll() is not None]
+        if stopped:
+            print(f"{', '.join(stopped)} stopped; see {args.dir / 'logs'}/", file=sys.stderr)
+            return 1
+        time.sleep(1)
 
 
 if __name__ == "__main__":
