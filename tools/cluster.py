@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import signal
 import sys
@@ -173,7 +172,7 @@ def cluster_front(
             "HTTP_FRONT": f"127.0.0.1:{http}",
             "AMQP_FRONT": f"127.0.0.1:{amqp}",
         }
-        start_haproxy(processes, {**env, **{k: v for k, v in os.environ.items() if "HAPROXY" in k}})
+        start_haproxy(processes, env)  # on top of our environment (GATEWAY_MAXCONN, ...)
         yield cluster
     finally:
         if "haproxy" in processes.running:
