@@ -18,6 +18,7 @@ BENCHMARKS = (
     "bench.notification",
     "bench.intake",
     "bench.cluster",
+    "bench.cluster_intake",
 )
 
 
