@@ -20,7 +20,8 @@ from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
 from shared.messaging.batch import BatchConsumer, handle_command_batch
-from shared.messaging.entrypoints import handle_command, handle_event, rpc
+from shared.messaging.entrypoints import handle_command, handle_event
+from shared.messaging.rpc import rpc
 from shared.messaging.timers import ConfigTimer
 from shared.topology import group_queue
 

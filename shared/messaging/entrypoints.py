@@ -22,8 +22,7 @@ from kombu import Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.message import Message as KombuMessage
 from nameko.extensions import SharedExtension
-from nameko.messaging import Consumer, QueueConsumer
-from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
+from nameko.messaging import Consumer
 
 from shared import topology
 from shared.db.errors import database_unavailable
@@ -167,64 +166,3 @@ def handle_event_group(group: str) -> Any:
     return ReliableConsumer.decorator(
         queue_for=lambda service, settings: topology.group_queue(service, group, settings)
     )
-
-
-class _ResilientRpcConsumer(RpcConsumer):
-    """nameko's RPC consumer, except that a reply it cannot publish (the broker is gone)
-    does not kill the service: nameko 2.14 lets that error end the worker thread, and the
-    container treats any such thread's error as fatal. The request stays unacknowledged on
-    the dead connection, so the broker redelivers it once it is back; the caller, who may
-    already have timed out, retries or reports the failure as it would for any timeout.
-
-    Its `rpc-<service>` queue is declared by `shared.topology` (quorum on a cluster)."""
-
-    queue: Any  # nameko's: None until setup
-
-    def setup(self) -> None:
-        # nameko's own setup, with the queue from shared.topology instead of its classic one
-        if self.queue is None:
-            config = self.container.config
-            exchange = get_rpc_exchange(config)
-            service = self.container.service_name
-            self.queue = topology.rpc_queue(service, exchange, topology.queue_settings(config))
-            self.queue_consumer.register_provider(self)
-            self._registered = True
-
-    def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
-        try:
-            return super().handle_result(message, result, exc_info)
-        except (OSError, AMQPConnectionError, KombuOperationalError) as exc:
-            log.warning("could not reply to an RPC call (broker unreachable): %r", exc)
-            return result, exc_info
-
-
-class ResilientRpc(Rpc):
-    """`@rpc` that survives the broker going away while a reply is on its way."""
-
-    rpc_consumer = _ResilientRpcConsumer()
-
-
-rpc = ResilientRpc.decorator
-
-
-class _SettleSafeQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, except that an ack the broker can no longer take (its
-    connection just died) is logged instead of raised: the message is redelivered anyway."""
-
-    def ack_message(self, message: Any) -> None:
-        try:
-            super().ack_message(message)
-        except (OSError, AMQPConnectionError, KombuOperationalError) as exc:
-            log.warning("could not ack an RPC reply (connection lost): %r", exc)
-
-
-class _ResilientReplyListener(ReplyListener):
-    # nameko acks each reply before handing it over; an ack into a connection the broker has
-    # just dropped raised in the listener's thread, which ends the whole service.
-    queue_consumer = _SettleSafeQueueConsumer()
-
-
-class ResilientRpcProxy(RpcProxy):
-    """`RpcProxy` that survives the broker going away while a reply comes in."""
-
-    rpc_reply_listener = _ResilientReplyListener()
