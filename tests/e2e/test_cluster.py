@@ -142,6 +142,21 @@ def _troubled_seconds(answers: list[Answer]) -> tuple[int, int]:
     return len(refused), len(slowed)
 
 
+def test_public_lookups_come_from_the_proxy_cache_and_private_ones_never(
+    cluster: Cluster,
+) -> None:
+    url = f"{cluster.system.url}/api/v1/rounds"
+    first = requests.get(url, timeout=10)
+    again = requests.get(url, timeout=10)
+    signed_in = requests.get(url, headers=cluster.system.parent_headers(), timeout=10)
+
+    assert first.status_code == again.status_code == signed_in.status_code == 200
+    assert first.headers["Cache-Control"] == "public, max-age=5"
+    assert "Age" not in first.headers and "Age" in again.headers  # the proxy answered
+    assert again.json() == first.json()
+    assert "Age" not in signed_in.headers  # a request with credentials goes to a gateway
+
+
 def test_a_broker_node_and_a_gateway_replica_die_and_every_202_is_stored_once(
     cluster: Cluster, record_property: pytest.RecordProperty
 ) -> None:
