@@ -44,6 +44,9 @@ def run(
             for service in SERVICES:
                 for n in range(2, INSTANCES + 1):
                     system.start_service(service, f"{service}-{n}")
+            deadline = time.monotonic() + 120
+            while _consumers(system.amqp_uri) < INSTANCES and time.monotonic() < deadline:
+                time.sleep(0.5)  # every registration instance consumes before the load
             return restart_nodes(system, rabbit, submitter(system, system.parent_headers()), bodies)
 
 
