@@ -83,6 +83,7 @@ def restart_nodes(
         if not loader.is_alive():
             break
     loader.join()  # every body is submitted, however fast the kills went
+    time.sleep(5)  # as in scenario 2: then everybody must take submissions again
     under_load = LoadResult(statuses=sum((r.statuses for r in results), Counter()))
     under_load.references = [ref for r in results for ref in r.references]
     after = submit([_fresh(body) for body in bodies[:50]])
@@ -95,7 +96,8 @@ def restart_nodes(
         f" before the next; the submission queue's leader first); the submission queue's"
         f" {consumers} consumers were back after"
         f" {', '.join(f'{s:.1f}' for s in back_after)} s (longest {max(back_after):.1f} s);"
-        f" 50 submissions after the last restart: {_statuses(after)}; processes still"
+        f" 50 submissions after the load: {_statuses(after)} (timeouts {after.timeouts},"
+        f" connection errors {after.errors}); processes still"
         f" running: {len(alive)}/{len(system.processes.running)}"
     )
     ok = len(after.references) == 50 and len(alive) == len(system.processes.running)
