@@ -13,6 +13,8 @@ clients use); (c) the quorum cluster straight to one node (HAProxy's hop left ou
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 import os
 import tempfile
 import time
@@ -83,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=3000)
     args = parser.parse_args(argv)
+    # A SIGTERM still stops the nodes started here (they outlive us otherwise).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rows = []
     classic = create_vhost()
     try:

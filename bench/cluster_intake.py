@@ -13,6 +13,8 @@ the registration database afterwards: lost or doubled fails the benchmark.
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 import os
 import tempfile
 import time
@@ -34,6 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args(argv)
+    # A SIGTERM still stops the nodes started here (they outlive us otherwise).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bodies = iter(bodies_from(city_files() / "applications.jsonl"))
     with tempfile.TemporaryDirectory() as scratch:
         front = Processes(Path(scratch) / "front")
@@ -46,7 +50,13 @@ def main(argv: list[str] | None = None) -> None:
                 replicas=replicas,
                 front=f"http://127.0.0.1:{http}",
                 background_nice=BACKGROUND_NICE,
-                extra_env={"QUEUE_TYPE": "quorum", "TRUSTED_PROXIES": "1"},
+                # The services' own retry schedule: on a loaded machine the benchmarks' short
+                # one (0.5 s, 2 s) parked submissions whose database pool timed out.
+                extra_env={
+                    "QUEUE_TYPE": "quorum",
+                    "TRUSTED_PROXIES": "1",
+                    "RETRY_DELAYS_MS": "[1000, 5000, 30000]",
+                },
             ) as system:
                 url = f"{system.url}/api/v1/applications"
                 auth = system.parent_headers()
@@ -65,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
                 time.sleep(3)  # HAProxy's check marks it down (2 failures, 1 s apart)
                 one = closed(args.seconds)
                 checks = {
-                    name: _persisted(system, result.references, timeout=900)
+                    name: _persisted(system, result.references, timeout=300)
                     for name, result in (("two", two), ("P7", p7), ("one", one))
                 }
     _write(args, two, one, p7, rate, checks)
