@@ -13,9 +13,9 @@ clients use); (c) the quorum cluster straight to one node (HAProxy's hop left ou
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
-import os
 import tempfile
 import time
 import uuid

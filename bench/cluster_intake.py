@@ -13,9 +13,9 @@ the registration database afterwards: lost or doubled fails the benchmark.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
-import os
 import tempfile
 import time
 from pathlib import Path
