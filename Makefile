@@ -1,5 +1,5 @@
 # The front door: every target is one step. See README.md.
-.PHONY: install run test test-unit lint fmt bench chaos seed up down clean i18n
+.PHONY: install run cluster test test-unit lint fmt bench chaos seed up down clean i18n
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -15,6 +15,10 @@ install: $(PY)
 
 run: install
 	bash scripts/run.sh
+
+# The same on three RabbitMQ nodes (quorum queues) behind HAProxy, with two gateway replicas.
+cluster: install
+	CLUSTER=1 bash scripts/run.sh
 
 test: install
 	$(BIN)/pytest

@@ -17,6 +17,8 @@ BENCHMARKS = (
     "bench.drain",
     "bench.notification",
     "bench.intake",
+    "bench.cluster",
+    "bench.cluster_intake",
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +133,9 @@ def running_system(
     extra_env: dict[str, str] | None = None,
     city: Path | None = None,
     background_nice: int = 0,
+    broker: tuple[str, str] | None = None,
+    replicas: Sequence[int] = (),
+    front: str | None = None,
 ) -> Iterator[RunningSystem]:
     """Start everything on fresh databases; stop and drop it all afterwards.
 
@@ -141,23 +144,29 @@ def running_system(
     a local sink that keeps every text, instead of the console transport. `city`: another
     demo city's files (default: the city-scale one). `background_nice`: the niceness of the
     services and the sinks, so that the gateway, which answers people, gets the cores first
-    when they share them; the services drain their queues with what is left.
+    when they share them; the services drain their queues with what is left. `broker`: the
+    AMQP URI and management URL of a broker started by the caller (a cluster behind HAProxy);
+    `replicas`: the ports of the gateway replicas to start ("gateway", "gateway-2", ...;
+    default one on a free port); `front`: the URL in front of them (HAProxy).
     """
     city = city or city_files()
-    amqp_uri = rabbit.amqp_uri if rabbit else create_vhost()
-    management = rabbit.management if rabbit else MANAGEMENT
+    if broker:
+        amqp_uri, management = broker
+    else:
+        amqp_uri = rabbit.amqp_uri if rabbit else create_vhost()
+        management = rabbit.management if rabbit else MANAGEMENT
     make_db = postgres.create_database if postgres else create_database
     databases = {name: make_db(name) for name in (*SERVICES, "gateway")}
     processes = Processes(workdir / "logs")
     try:
         if not (postgres and postgres.loaded):  # a chaos clone comes with the city loaded
             _prepare_databases(databases, city)
-        smtp_port, gateway_port = free_port(), free_port()
+        smtp_port, ports = free_port(), list(replicas) or [free_port()]
         env = {
             "AMQP_URI": amqp_uri,
             **{f"{s.upper()}_DB_URI": uri for s, uri in databases.items() if s in SERVICES},
             "SMTP_PORT": str(smtp_port),
-            "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
+            "GATEWAY_BIND": f"127.0.0.1:{ports[0]}",
             "GATEWAY_WORKERS": str(gateway_workers),
             "LOG_LEVEL": "WARNING",
             "RETRY_DELAYS_MS": json.dumps([500, 2000]),
@@ -182,10 +191,14 @@ def running_system(
         for service in SERVICES:
             processes.nameko(service, env, nice=background_nice)
         gunicorn = [str(BIN / "gunicorn"), "-c", "gateway/gunicorn.conf.py"]
-        processes.start("gateway", [*gunicorn, "gateway.app:create_app()"], env)
-        url = f"http://127.0.0.1:{gateway_port}"
+        for i, port in enumerate(ports):
+            name, bind = "gateway" if i == 0 else f"gateway-{i + 1}", f"127.0.0.1:{port}"
+            processes.start(
+                name, [*gunicorn, "gateway.app:create_app()"], env | {"GATEWAY_BIND": bind}
+            )
+        url = front or f"http://127.0.0.1:{ports[0]}"
         deadline = time.monotonic() + 90
-        while not (port_open(gateway_port) and _ready(url)):
+        while not (all(port_open(port) for port in ports) and _ready(url)):
             if time.monotonic() > deadline:
                 raise TimeoutError("the system did not become ready in 90 s")
             time.sleep(0.5)
@@ -206,7 +219,7 @@ def running_system(
         if postgres is None:
             for uri in databases.values():
                 drop_database(uri)
-        if rabbit is None:
+        if rabbit is None and broker is None:
             delete_vhost(amqp_uri)
 
 

@@ -26,6 +26,7 @@ from bench.loadgen import bodies_from
 from bench.report import write_section
 from bench.system import SERVICES, RunningSystem, city_files, running_system
 from bench.system import _prepare_databases as prepare_databases
+from chaos import cluster as chaos_cluster
 from chaos import erasure, round_close, scenarios, security
 from chaos.infra import PrivatePostgres, PrivateRabbit
 from chaos.scenarios import Outcome, Submitter
@@ -39,7 +40,7 @@ HEADER = (
     " only if every invariant holds and its own target is met. `make test` runs short"
     " versions of scenarios 1, 4 and 5 (tests/e2e/test_chaos_short.py), the access matrix"
     " (tests/e2e/test_access.py) and erasure (tests/e2e/test_erasure.py). `make chaos` runs"
-    " all twelve with `--count 10000`; each section names the command that made it.\n\n"
+    " all thirteen with `--count 10000`; each section names the command that made it.\n\n"
     "**Why a notice is never sent twice (scenario 5).** The notification ledger claims each"
     " (event, channel) in a committed `sending` row before it hands the message over; a"
     " redelivered event that finds `sending` marks it `uncertain` and does not send again."
@@ -98,7 +99,7 @@ Scenario = Callable[[RunningSystem, Submitter, list[bytes]], Outcome]
 # 5-10, 2026-11-25): scenario 1 about 10 minutes (notification's sending is the slowest
 # part), 2 about 5, 8 about 4, 3 about 2, the other seven under a minute or two each, and
 # the city import once. On a loaded machine pass a smaller --count.
-SCENARIOS: dict[str, tuple[str, Scenario, float]] = {
+SCENARIOS: dict[str, tuple[str, Scenario | None, float]] = {
     "kill_registration": (
         "1. kill -9 the registration service during submissions",
         scenarios.kill_registration,
@@ -131,6 +132,12 @@ SCENARIOS: dict[str, tuple[str, Scenario, float]] = {
         round_close.round_close,
         0.3,
     ),
+    # Starts its own system: three RabbitMQ nodes behind HAProxy (chaos/cluster.py).
+    "cluster_nodes": (
+        "13. kill and restart the RabbitMQ cluster's nodes in turn under load",
+        None,
+        1.0,
+    ),
 }
 
 
@@ -154,11 +161,13 @@ def run_scenario(name: str, bodies: list[bytes], golden: PrivatePostgres | None 
     of `golden`, when given)."""
     _, scenario, _ = SCENARIOS[name]
     if name == "access_matrix":
-        return scenario(None, None, bodies)  # type: ignore[arg-type]
+        return security.access_matrix(None, None, bodies)  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory(prefix="chaos-") as scratch:
         postgres = PrivatePostgres.clone_of(golden) if golden else PrivatePostgres().init()
         rabbit = None
         try:
+            if scenario is None:  # the cluster scenario starts its broker and system itself
+                return chaos_cluster.run(Path(scratch), postgres, bodies, CHAOS_ENV)
             rabbit = PrivateRabbit(Path(scratch) / "rabbit").init()
             with running_system(
                 Path(scratch) / "system",

@@ -166,12 +166,28 @@ class PrivateRabbit:
     """One RabbitMQ node (with the management plugin) in `root`, on free ports, with its own
     node name and Erlang cookie; restartable by the PID of the process we started."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        node: str | None = None,
+        ports: tuple[int, int, int] | None = None,
+        cookie: str | None = None,
+        extra_conf: str = "",
+        vhost: str = "chaos",
+    ) -> None:
+        """`ports`: AMQP, management, distribution (default: free ones). A cluster's nodes
+        share one `cookie` and name each other in `extra_conf` (peer discovery)."""
         self.root = root
-        self.port, self.management_port, self.dist_port = free_port(), free_port(), free_port()
-        self.node = f"chaos-{uuid.uuid4().hex[:8]}@localhost"
+        self.port, self.management_port, self.dist_port = ports or (
+            free_port(),
+            free_port(),
+            free_port(),
+        )
+        self.node = node or f"chaos-{uuid.uuid4().hex[:8]}@localhost"
+        self.cookie, self.extra_conf = cookie or uuid.uuid4().hex.upper(), extra_conf
         self.process: subprocess.Popen[bytes] | None = None
-        self.vhost = "chaos"
+        self.vhost = vhost
 
     @property
     def management(self) -> str:
@@ -183,19 +199,26 @@ class PrivateRabbit:
         """The URI of the run's vhost."""
         return f"pyamqp://guest:guest@127.0.0.1:{self.port}/{self.vhost}"
 
-    def init(self) -> PrivateRabbit:
-        """Write the node's config, start it, create the vhost."""
+    def init(self, vhost: bool = True) -> PrivateRabbit:
+        """Write the node's config, start it, create the vhost (unless told not to)."""
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "rabbitmq.conf").write_text(
             f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
             f"management.tcp.port = {self.management_port}\nmanagement.tcp.ip = 127.0.0.1\n"
-            "loopback_users = none\n"
+            "loopback_users = none\n" + self.extra_conf
         )
         (self.root / "enabled_plugins").write_text("[rabbitmq_management].\n")
         cookie = self.root / ".erlang.cookie"
-        cookie.write_text(uuid.uuid4().hex.upper())
-        cookie.chmod(0o400)
+        if not cookie.exists():
+            cookie.write_text(self.cookie)
+            cookie.chmod(0o400)
         self.start()
+        if vhost:
+            self.create_vhost()
+        return self
+
+    def create_vhost(self) -> None:
+        """The run's vhost, with every permission for guest."""
         requests.put(f"{self.management}/api/vhosts/{self.vhost}", auth=AUTH, timeout=10)
         requests.put(
             f"{self.management}/api/permissions/{self.vhost}/guest",
@@ -207,6 +230,16 @@ class PrivateRabbit:
 
     def start(self) -> None:
         """Start the node in the foreground (as our child) and wait for AMQP and the API."""
+        self.spawn()
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Wait until the node takes AMQP connections and answers its management API."""
+        _wait(self._ready, f"RabbitMQ {self.node}", timeout)
+
+    def spawn(self) -> None:
+        """Start the node's process without waiting (a restarted cluster's nodes wait for
+        each other, so they must all be started before any is ready)."""
         env = {
             **os.environ,
             "HOME": str(self.root),
@@ -227,7 +260,6 @@ class PrivateRabbit:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        _wait(self._ready, "RabbitMQ", 120)
 
     def _ready(self) -> bool:
         if self.process is not None and self.process.poll() is not None:

@@ -15,6 +15,7 @@ from nameko.amqp.publish import UndeliverableMessage
 from gateway.backlog import BacklogGauge
 from gateway.rpc import RpcPool
 from gateway.windows import RoundWindows, inside
+from shared import topology
 from shared.events import LEVELS
 from shared.messaging.bus import MessageBus, declare_topology, retry_delays
 
@@ -138,7 +139,8 @@ class Backends:
             try:
                 self.bus.send_command(service, envelope)
             except UndeliverableMessage:
-                declare_topology(self.config["AMQP_URI"], retry_delays(self.config))
+                settings = topology.queue_settings(self.config)
+                declare_topology(self.config["AMQP_URI"], retry_delays(self.config), settings)
                 self.bus.send_command(service, envelope)
         except Exception:
             if self.metrics is not None:

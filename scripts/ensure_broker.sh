@@ -23,7 +23,7 @@ if command -v rabbitmq-server >/dev/null 2>&1; then
 fi
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
   echo "RabbitMQ: starting it with docker compose"
-  docker compose up -d --wait rabbitmq
+  docker compose up -d --wait rabbit-1 rabbit-2 rabbit-3
   wait_for_broker && exit 0
 fi
 echo "RabbitMQ is not reachable on $host:$port and could not be started: install rabbitmq-server (apt-get install rabbitmq-server) or a Docker engine." >&2

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # `make run`: the whole system on one machine, on SQLite files and a local RabbitMQ.
+# `make cluster` (CLUSTER=1): the same on a 3-node RabbitMQ cluster behind HAProxy, with two
+# gateway replicas (python -m tools.cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p var
 
-bash scripts/ensure_broker.sh
+if [ "${CLUSTER:-0}" != 1 ]; then
+  bash scripts/ensure_broker.sh
+fi
 python -m shared.db.migrate registration allocation notification gateway
 # The small demo city (deterministic): real Hanoi wards, schools, the register, applications.
 python -m tools.demo_city --scale small --out var/demo/small
@@ -16,6 +20,12 @@ python -m services.allocation.cli demo
 demo_accounts=$(python -m gateway.cli demo | sed 's/^/                 /')
 
 port=${GATEWAY_PORT:-8000}
+if [ "${CLUSTER:-0}" = 1 ]; then
+  command -v haproxy >/dev/null || { echo "make cluster needs HAProxy: apt-get install haproxy" >&2; exit 1; }
+  echo "Demo accounts (log in with POST /api/v1/auth/token):"
+  echo "${demo_accounts}"
+  exec python -m tools.cluster --http "${port}"
+fi
 export SMTP_PORT=${SMTP_PORT:-1025}
 cat <<TXT
 

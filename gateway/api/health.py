@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from kombu import Connection
 
 from gateway.auth.decorators import public
@@ -29,7 +29,12 @@ def healthz() -> dict[str, str]:
 def readyz() -> tuple[dict[str, Any], int]:
     """Readiness: the broker accepts connections and every service answers over RPC.
 
-    Example: `curl localhost:8000/readyz`
+    `?scope=replica` is what a load balancer asks every second or so: is *this* replica
+    ready (it answers and reaches the broker)? The services' RPC round is left out there:
+    every replica shares the services, so a slow one would take all replicas out at once
+    and refuse even the submissions, which need only the broker.
+
+    Example: `curl localhost:8000/readyz`, `curl 'localhost:8000/readyz?scope=replica'`
     """
     backends = current_app.extensions["tuyensinh"]
     try:
@@ -38,7 +43,8 @@ def readyz() -> tuple[dict[str, Any], int]:
         broker = "ok"
     except Exception as exc:
         broker = f"unavailable ({type(exc).__name__})"
-    services = backends.service_health() if broker == "ok" else {}
+    replica_only = request.args.get("scope") == "replica"
+    services = backends.service_health() if broker == "ok" and not replica_only else {}
     ready = broker == "ok" and all(state == "ok" for state in services.values())
     return {"ready": ready, "broker": broker, "services": services}, 200 if ready else 503
 

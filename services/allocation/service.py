@@ -39,7 +39,8 @@ from services.allocation.schemas import RoundDetailView, RoundView, SchoolView, 
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
-from shared.messaging.entrypoints import ResilientRpcProxy, handle_event, handle_event_group, rpc
+from shared.messaging.entrypoints import handle_event, handle_event_group
+from shared.messaging.rpc import ResilientRpcProxy, rpc
 
 ROUND_ERRORS = (RoundNotFound, InvalidTransition)
 SEAT_ERRORS = (OfferNotFound, SeatConflict)

@@ -15,7 +15,8 @@ from services.notification.notifier import Notifier
 from shared.db.dependency import Database
 from shared.events import PoisonMessage, is_practice_round, parse_message
 from shared.messaging.batch import handle_event_batch
-from shared.messaging.entrypoints import ResilientRpcProxy, handle_event, rpc
+from shared.messaging.entrypoints import handle_event
+from shared.messaging.rpc import ResilientRpcProxy, rpc
 
 # Events per batch: at publish time one batch shares each commit and one registration call.
 # The container's max_workers (nameko's prefetch) must be at least this.

@@ -21,7 +21,8 @@ from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
 from shared.messaging.batch import BatchConsumer, handle_command_batch
-from shared.messaging.entrypoints import handle_command, handle_event, rpc
+from shared.messaging.entrypoints import handle_command, handle_event
+from shared.messaging.rpc import rpc
 from shared.messaging.timers import ConfigTimer
 from shared.topology import group_queue
 
@@ -113,7 +114,9 @@ class RegistrationService:
         self.db.commit()
 
     # A batch per commit: publishing a round sends one event per child at once.
-    @BatchConsumer.decorator(queue_for=lambda service: group_queue(service, "outcomes"), size=200)
+    @BatchConsumer.decorator(
+        queue_for=lambda service, settings: group_queue(service, "outcomes", settings), size=200
+    )
     def handle_application_outcome(self, bodies: list[dict[str, Any]]) -> None:
         """Show parents the statuses a batch of allocation's events gives their applications."""
         messages = [parse_message(body) for body in bodies]

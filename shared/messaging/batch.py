@@ -95,14 +95,18 @@ class BatchConsumer(ReliableConsumer):
 def handle_command_batch(command: str, size: int = 200, wait: float = 0.05) -> Any:
     """Decorate the handler of a command that takes a list of message bodies."""
     return BatchConsumer.decorator(
-        queue_for=lambda service: topology.command_queue(service, command), size=size, wait=wait
+        queue_for=lambda service, settings: topology.command_queue(service, command, settings),
+        size=size,
+        wait=wait,
     )
 
 
 def handle_event_batch(source: str, event_type: str, size: int = 200, wait: float = 0.05) -> Any:
     """Decorate the handler of one event type (see shared.topology) that takes a list of bodies."""
     return BatchConsumer.decorator(
-        queue_for=lambda service: topology.event_queue(service, source, event_type),
+        queue_for=lambda service, settings: topology.event_queue(
+            service, source, event_type, settings
+        ),
         size=size,
         wait=wait,
     )

@@ -94,11 +94,15 @@ class MessageBus:
         )
 
 
-def declare_topology(amqp_uri: str, retry_delays_ms: Sequence[int]) -> None:
+def declare_topology(
+    amqp_uri: str,
+    retry_delays_ms: Sequence[int],
+    settings: topology.QueueSettings = topology.CLASSIC_QUEUES,
+) -> None:
     """Open a short-lived connection and declare the whole topology."""
     with Connection(amqp_uri, connect_timeout=5) as connection:
         connection.ensure_connection(max_retries=3)
-        topology.declare(connection, retry_delays_ms)
+        topology.declare(connection, retry_delays_ms, settings)
 
 
 class PipelinedPublisher:

@@ -22,8 +22,7 @@ from kombu import Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.message import Message as KombuMessage
 from nameko.extensions import SharedExtension
-from nameko.messaging import Consumer, QueueConsumer
-from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy
+from nameko.messaging import Consumer
 
 from shared import topology
 from shared.db.errors import database_unavailable
@@ -39,6 +38,8 @@ from shared.metrics.series import MESSAGES_DEAD_LETTERED, MESSAGES_RETRIED
 
 log = logging.getLogger(__name__)
 DEFAULT_OUTAGE_RETRIES = 120
+# Builds a consumer's queue from the service's name and the deployment's queue settings.
+QueueFor = Callable[[str, topology.QueueSettings], Queue]
 
 
 class Topology(SharedExtension):
@@ -46,7 +47,7 @@ class Topology(SharedExtension):
 
     def setup(self) -> None:
         config = self.container.config
-        declare_topology(config["AMQP_URI"], retry_delays(config))
+        declare_topology(config["AMQP_URI"], retry_delays(config), topology.queue_settings(config))
 
 
 class FailureRouter(SharedExtension):
@@ -106,12 +107,13 @@ class ReliableConsumer(Consumer):
     topology = Topology()
     failures = FailureRouter()
 
-    def __init__(self, queue_for: Callable[[str], Queue], **kwargs: Any) -> None:
+    def __init__(self, queue_for: QueueFor, **kwargs: Any) -> None:
         self.queue_for = queue_for
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
 
     def setup(self) -> None:
-        self.queue = self.queue_for(self.container.service_name)
+        settings = topology.queue_settings(self.container.config)
+        self.queue = self.queue_for(self.container.service_name, settings)
         super().setup()
 
     def handle_message_processed(
@@ -150,66 +152,21 @@ def handle_event(source: str, event_type: str) -> Any:
     """Decorate a handler of `source`'s `event_type` events (listed in shared.topology)."""
     # By keyword: nameko takes a lone positional callable for the decorated method itself.
     return ReliableConsumer.decorator(
-        queue_for=lambda service: topology.event_queue(service, source, event_type)
+        queue_for=lambda service, settings: topology.event_queue(
+            service, source, event_type, settings
+        )
     )
 
 
 def handle_command(command: str) -> Any:
     """Decorate the handler of a command sent to this service (listed in shared.topology)."""
     return ReliableConsumer.decorator(
-        queue_for=lambda service: topology.command_queue(service, command)
+        queue_for=lambda service, settings: topology.command_queue(service, command, settings)
     )
 
 
 def handle_event_group(group: str) -> Any:
     """Decorate the one handler of a group of events (listed in shared.topology.EVENT_GROUPS)."""
     return ReliableConsumer.decorator(
-        queue_for=lambda service: topology.group_queue(service, group)
+        queue_for=lambda service, settings: topology.group_queue(service, group, settings)
     )
-
-
-class _ResilientRpcConsumer(RpcConsumer):
-    """nameko's RPC consumer, except that a reply it cannot publish (the broker is gone)
-    does not kill the service: nameko 2.14 lets that error end the worker thread, and the
-    container treats any such thread's error as fatal. The request stays unacknowledged on
-    the dead connection, so the broker redelivers it once it is back; the caller, who may
-    already have timed out, retries or reports the failure as it would for any timeout."""
-
-    def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
-        try:
-            return super().handle_result(message, result, exc_info)
-        except (OSError, AMQPConnectionError, KombuOperationalError) as exc:
-            log.warning("could not reply to an RPC call (broker unreachable): %r", exc)
-            return result, exc_info
-
-
-class ResilientRpc(Rpc):
-    """`@rpc` that survives the broker going away while a reply is on its way."""
-
-    rpc_consumer = _ResilientRpcConsumer()
-
-
-rpc = ResilientRpc.decorator
-
-
-class _SettleSafeQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, except that an ack the broker can no longer take (its
-    connection just died) is logged instead of raised: the message is redelivered anyway."""
-
-    def ack_message(self, message: Any) -> None:
-        try:
-            super().ack_message(message)
-        except (OSError, AMQPConnectionError, KombuOperationalError) as exc:
-            log.warning("could not ack an RPC reply (connection lost): %r", exc)
-
-
-class _ResilientReplyListener(ReplyListener):
-    # nameko acks each reply before handing it over; an ack into a connection the broker has
-    # just dropped raised in the listener's thread, which ends the whole service.
-    queue_consumer = _SettleSafeQueueConsumer()
-
-
-class ResilientRpcProxy(RpcProxy):
-    """`RpcProxy` that survives the broker going away while a reply comes in."""
-
-    rpc_reply_listener = _ResilientReplyListener()

@@ -123,3 +123,13 @@ def system(
         for uri in databases.values():
             drop_database(uri)
         delete_vhost(amqp_uri)
+
+
+# Figures a test reports (not asserts), printed at the end of the run's summary.
+FIGURES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the figures the end-to-end tests reported."""
+    for line in FIGURES:
+        terminalreporter.write_line(line)

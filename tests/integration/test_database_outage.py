@@ -5,6 +5,8 @@ The service here is a small one written for the test, on the real consumer
 connection runs through a TCP proxy the test cuts, so the server is away for it alone
 (refused connections, as while PostgreSQL restarts). The retry budget (`RETRY_DELAYS_MS`)
 is for messages that fail; an outage is not the message's fault and must not spend it.
+Each test runs on classic queues (one node) and on quorum queues (a cluster's): the
+behaviour must be the same.
 """
 
 from __future__ import annotations
@@ -77,6 +79,12 @@ class Link:
         self.proxy = TcpProxy(*self.target, port=self.proxy.port)
 
 
+@pytest.fixture(params=["classic", "quorum"])
+def queue_type(request: pytest.FixtureRequest) -> str:
+    """The QUEUE_TYPE the service declares its queues with."""
+    return str(request.param)
+
+
 @pytest.fixture
 def database(make_database: Callable[[str], str]) -> Iterator[str]:
     """A real database with the one table the service writes."""
@@ -98,10 +106,14 @@ def link(database: str) -> Iterator[Link]:
 
 
 def start(
-    container_factory: Any, service_config: Callable[..., dict[str, Any]], link: Link, **extra: Any
+    container_factory: Any,
+    service_config: Callable[..., dict[str, Any]],
+    link: Link,
+    queue_type: str,
+    **extra: Any,
 ) -> None:
     """The service on `link`, which is then cut (the database is away)."""
-    config = service_config(link.uri, RETRY_DELAYS_MS=RETRIES, **extra)
+    config = service_config(link.uri, RETRY_DELAYS_MS=RETRIES, QUEUE_TYPE=queue_type, **extra)
     container_factory(RecordingService, config).start()
     link.cut()
 
@@ -129,8 +141,9 @@ def test_a_message_waits_out_a_database_outage_longer_than_its_retry_budget(
     link: Link,
     bus: MessageBus,
     amqp_uri: str,
+    queue_type: str,
 ) -> None:
-    start(container_factory, service_config, link)
+    start(container_factory, service_config, link, queue_type)
     event_id = publish(bus)
 
     # Three calls would spend the budget of a failing message; eight is well past it.
@@ -149,8 +162,9 @@ def test_past_its_cap_an_outage_spends_the_budget_and_parks_the_message(
     link: Link,
     bus: MessageBus,
     amqp_uri: str,
+    queue_type: str,
 ) -> None:
-    start(container_factory, service_config, link, DB_OUTAGE_RETRIES=2)
+    start(container_factory, service_config, link, queue_type, DB_OUTAGE_RETRIES=2)
     publish(bus)
 
     wait_for(
@@ -166,8 +180,9 @@ def test_a_statement_that_fails_with_the_database_up_spends_the_budget(
     link: Link,
     bus: MessageBus,
     amqp_uri: str,
+    queue_type: str,
 ) -> None:
-    start(container_factory, service_config, link)
+    start(container_factory, service_config, link, queue_type)
     link.restore()
     publish(bus, table="missing")  # the server answers: relation "missing" does not exist
 

@@ -193,6 +193,18 @@ def test_readiness_reports_a_missing_service_as_not_ready(client: Any) -> None:
     assert answer.json["services"]["registration"].startswith("unavailable")
 
 
+def test_a_replica_stays_ready_for_its_load_balancer_while_a_service_is_missing(
+    client: Any, proxy: TcpProxy
+) -> None:
+    # The services are shared by every replica: their absence takes none of them out.
+    answer = client.get("/readyz?scope=replica")
+
+    assert answer.status_code == 200
+    assert answer.json == {"ready": True, "broker": "ok", "services": {}}
+    proxy.cut()  # but a replica that cannot reach the broker is out
+    assert client.get("/readyz?scope=replica").status_code == 503
+
+
 def test_an_unknown_application_is_404_in_the_house_error_format(
     client: Any,
     container_factory: Any,
