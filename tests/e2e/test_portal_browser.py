@@ -301,8 +301,9 @@ def the_city_applies(system: Season, city: Path) -> list[str]:
     """The demo city's grade-1 families apply through the API (one account for all of them)."""
     headers = {"Authorization": f"Bearer {log_in(system, system.tokens)}"}
     references = []
-    # Each gateway worker learns of a round opened a moment ago within ROUND_CACHE_SECONDS
-    # (5 s; the department's landing page may have just read the open rounds).
+    # The season opens its round "now" (no window notice in tests): a gateway worker that
+    # reloaded the rounds' windows a moment before looks again after at most 0.25 s
+    # (gateway/windows.py); the loop only rides out that moment.
     settled = time.monotonic() + 15
     for line in open(city / "applications.jsonl", encoding="utf-8"):
         form = json.loads(line)
