@@ -56,7 +56,23 @@ INLINE_CHECKS = {
     ".venv/bin/python -m services.allocation.cli import-city": "help",
     ".venv/bin/python -m services.registration.cli import-register": "help",
     ".venv/bin/python -m tools.dead_letters replay <queue>": "help",
+    ".venv/bin/python -m tools.dead_letters list <queue>": "help",
+    ".venv/bin/python -m tools.cluster": "help",
+    ".venv/bin/python -m tools.cluster --broker-only": "help",
+    ".venv/bin/python -m chaos cluster_nodes": "help",
+    ".venv/bin/python -m bench.cluster": "help",
+    ".venv/bin/python -m bench.cluster_intake": "help",
     ".venv/bin/python -m bench.<name>": "import",
+}
+# The README's other shell blocks (after `make run`'s and the API's), by their first line:
+# "run" as printed in the copy; "help" (the module answers --help: it rewrites a broker);
+# "dry" (`make -n` of the target: it starts a whole other system).
+OTHER_BLOCKS = {
+    "curl -s localhost:9101/metrics | grep '^registration_applications'": "run",
+    "promtool check rules ops/prometheus/alerts.yml": "run",
+    "make cluster": "dry",
+    ".venv/bin/python -m tools.migrate_queues --amqp-uri pyamqp://guest:guest@127.0.0.1:5672/"
+    " --to quorum": "help",
 }
 # `<name>` stands for a benchmark: each module `make bench` runs must import.
 IMPORT_BENCHMARKS = (
@@ -176,14 +192,15 @@ def test_make_run_prints_the_portal_and_no_banner_or_traceback(copy: Copy) -> No
 
 
 def test_the_shell_blocks_run_as_printed(copy: Copy) -> None:
-    make_block, api_block = BLOCKS
+    make_block, api_block = BLOCKS[:2]
     assert [line.split("#")[0].split() for line in make_block.splitlines()[:1]] == [["make", "run"]]
     done = copy.shell(api_block)
 
     assert done.returncode == 0, done.stderr
     application, inbox, catchment = done.stdout.strip().splitlines()
     assert '"status":"verified"' in application and '"ward_code":"00256"' in application
-    assert '"messages":[' in inbox and '"template":"application_verified"' in inbox
+    # Checked in the receipt's transaction: one notice says both, "received and verified".
+    assert '"messages":[' in inbox and '"template":"application_checked"' in inbox
     assert '"code":"TH-0003"' in catchment
 
 
@@ -207,6 +224,28 @@ def test_a_new_parent_finds_the_sign_up_code_where_the_readme_says(copy: Copy) -
         f"{url}/signup/verify", json={"phone": phone, "code": code}, timeout=30
     )
     assert verified.status_code == 200, verified.text
+
+
+def _first_line(block: str) -> str:
+    return block.strip().splitlines()[0].split("#")[0].strip()
+
+
+def test_every_other_shell_block_is_accounted_for() -> None:
+    assert {_first_line(block) for block in BLOCKS[2:]} == set(OTHER_BLOCKS)
+
+
+@pytest.mark.parametrize("block", BLOCKS[2:], ids=_first_line)
+def test_each_other_shell_block(copy: Copy, block: str) -> None:
+    check = OTHER_BLOCKS[_first_line(block)]
+    if check == "dry":
+        script = f"make -n {_first_line(block).split()[1]} >/dev/null"
+    elif check == "help":
+        script = " ".join(_first_line(block).split()[:3]) + " --help"
+    else:
+        script = block
+    done = copy.shell(script)
+
+    assert done.returncode == 0, f"{script}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
 
 
 @pytest.mark.parametrize("command", sorted(INLINE_CHECKS))
