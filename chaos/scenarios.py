@@ -63,9 +63,9 @@ def submitter(system: RunningSystem, headers: dict[str, str], concurrency: int =
 def settle(system: RunningSystem, answered: set[str], timeout: float, **expect: Any) -> Verdict:
     """Check the invariants until they hold or the window passes; the last verdict.
 
-    The window is `timeout`, or longer for a large run: every application brings four
-    notices (the receipt, with its verdict, by e-mail and SMS) that notification sends at its own pace,
-    some 15 applications a second on a busy 2-core machine; 0.1 s each leaves room for that.
+    The window is `timeout`, or longer for a large run: every application brings its
+    notices (the receipt, with its verdict, by e-mail and SMS) that notification sends at its
+    own pace, some 15 applications a second on a busy 2-core machine; 0.1 s each is room.
     """
     deadline = time.monotonic() + max(timeout, 0.1 * len(answered))
     sinks = Sinks(system.maildir, system.sms_outbox)
