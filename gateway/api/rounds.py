@@ -6,6 +6,7 @@ Every route needs a department account's bearer token (`@require(DEPARTMENT)`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,11 +18,12 @@ from nameko.exceptions import RemoteError
 from gateway.auth.decorators import require
 from gateway.auth.ownership import forget_claims
 from gateway.auth.roles import DEPARTMENT
-from gateway.errors import REMOTE_ERRORS, ApiError
+from gateway.errors import REMOTE_ERRORS, UNAVAILABLE, ApiError
 from gateway.smorest import Blueprint
 from shared.events import LEVELS, is_practice_round
 
 blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds")
+log = logging.getLogger(__name__)
 
 # Allocation's errors whose message says exactly what is wrong (counts, statuses, ids, never
 # a child's data): the department sees that message rather than the generic one.
@@ -95,7 +97,11 @@ class RoundDetail(Schema):
     seed = fields.String(allow_none=True)
     practice = fields.Boolean()
     applications_received = fields.Integer(
-        metadata={"description": "applications registration has received for the round so far"}
+        allow_none=True,
+        metadata={
+            "description": "applications registration has received for the round so far"
+            " (null while registration does not answer)"
+        },
     )
 
 
@@ -163,8 +169,14 @@ def get_round(round_id: str) -> dict[str, Any]:
     Example: `curl localhost:8000/api/v1/rounds/2027-grade_1`
     """
     round_ = allocation("get_round", round_id)
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
-        received = rpc.registration.applications_received(round_id)
+    try:
+        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+            received = rpc.registration.applications_received(round_id)
+    except UNAVAILABLE as exc:
+        # The round is allocation's; the count is registration's. While registration is
+        # away (an outage, a restart), the department still sees the round, without it.
+        log.warning("applications received of %s unknown: %s", round_id, type(exc).__name__)
+        received = None
     return {**round_, "applications_received": received}
 
 
