@@ -16,7 +16,7 @@ from kombu import Connection
 from bench.loadgen import LoadResult
 from bench.system import SERVICES, RunningSystem, running_system
 from chaos.infra import PrivatePostgres
-from chaos.scenarios import Outcome, Submitter, _fresh, _statuses, settle, submitter
+from chaos.scenarios import Outcome, Submitter, _statuses, fresh_child, settle, submitter
 from tests.support.processes import Processes, free_port
 from tools.cluster import RabbitCluster, cluster_front
 
@@ -86,7 +86,7 @@ def restart_nodes(
     time.sleep(5)  # as in scenario 2: then everybody must take submissions again
     under_load = LoadResult(statuses=sum((r.statuses for r in results), Counter()))
     under_load.references = [ref for r in results for ref in r.references]
-    after = submit([_fresh(body) for body in bodies[:50]])
+    after = submit([fresh_child(body) for body in bodies[:50]])
     answered = set(under_load.references) | set(after.references)
     verdict = settle(system, answered, timeout=900)
     alive = [name for name, process in system.processes.running.items() if process.poll() is None]
