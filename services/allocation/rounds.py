@@ -118,9 +118,10 @@ def close_round(session: Session, round_id: str, notice: timedelta = timedelta(0
     closes_at = now + notice
     if round_.closes_at is None or round_.closes_at > closes_at:
         round_.closes_at = closes_at
-        stage_event(session, SERVICE, make_message("round_window_changed", _window(round_)))
     if round_.closes_at <= now:
-        _finish_close(session, round_)
+        _finish_close(session, round_)  # `round_closed` carries the window itself
+    else:
+        stage_event(session, SERVICE, make_message("round_window_changed", _window(round_)))
     return round_
 
 
