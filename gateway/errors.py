@@ -13,6 +13,7 @@ from nameko.exceptions import RemoteError, RpcTimeout
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from gateway.windows import WindowsUnknown
 from shared.db.errors import database_unavailable
 
 RETRY_AFTER_SECONDS = 5
@@ -36,7 +37,14 @@ REMOTE_ERRORS: dict[str, tuple[int, str, str]] = {
 }
 
 # The broker or a service cannot be reached: the answer is "come back later", never a 500.
-UNAVAILABLE = (OSError, OperationalError, AMQPError, RpcTimeout, UndeliverableMessage)
+UNAVAILABLE = (
+    OSError,
+    OperationalError,
+    AMQPError,
+    RpcTimeout,
+    UndeliverableMessage,
+    WindowsUnknown,  # the rounds' windows could not be loaded recently enough to judge
+)
 
 
 class ApiError(Exception):
