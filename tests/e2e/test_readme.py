@@ -172,9 +172,13 @@ def test_every_make_target_it_names_exists_and_make_run_is_install_then_run_sh()
     targets = set(re.findall(r"\bmake ([a-z][a-z0-9-]*)", README))
     assert {"run", "test", "lint", "bench", "seed", "chaos", "i18n"} <= targets
     for target in sorted(targets):
-        dry = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
+        dry = subprocess.run(
+            ["make", "--no-print-directory", "-n", target], cwd=ROOT, capture_output=True, text=True
+        )
         assert dry.returncode == 0, f"make {target}: {dry.stderr}"
-    run = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run"], cwd=ROOT, capture_output=True, text=True
+    )
     assert run.stdout.strip().splitlines()[-1] == "bash scripts/run.sh"
 
 
