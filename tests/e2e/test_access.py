@@ -141,6 +141,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/offers/<string:reference>/decline"): parents("owner"),
     ("POST", "/api/v1/rounds"): department(body=lambda w: {"level": "grade_6", "year": 2028}),
     ("GET", ROUNDS): department(),
+    ("GET", ROUNDS + "/commitment"): anyone(),
     ("GET", ROUNDS + "/stats"): department(),
     ("GET", ROUNDS + "/results.csv"): department(),
     ("POST", ROUNDS + "/open"): department(),

@@ -12,6 +12,7 @@ the admin CLI makes them, and log in through the real token route.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import uuid
@@ -176,6 +177,9 @@ def test_close_allocate_publish_accept_confirm_through_the_gateway(
     assert len(verified) > 0.9 * len(references)
 
     assert post(system, f"{rounds}/{ROUND}/close", department).json()["status"] == "closed"
+    at_close = get(system, f"{rounds}/{ROUND}/commitment").json()  # anyone, no token
+    assert len(at_close["seed_commitment"]) == 64 and at_close["seed"] is None, at_close
+    assert at_close["input_digests"] == []
     until(
         system,
         lambda: post(system, f"{rounds}/{ROUND}/allocate", department).status_code == 202,
@@ -186,11 +190,23 @@ def test_close_allocate_publish_accept_confirm_through_the_gateway(
     stats = get(system, f"{rounds}/{ROUND}/stats", department).json()
     assert stats["statistics"]["applicants"] == len(verified)
     export = get(system, f"{rounds}/{ROUND}/results.csv", department)
-    assert verify_export(io.StringIO(export.text)).ok
+    before = get(system, f"{rounds}/{ROUND}/commitment").json()
+    assert before["seed_commitment"] == at_close["seed_commitment"] and before["seed"] is None
+    (run,) = before["input_digests"]  # published before anyone sees a result
+    assert run["applications"] == len(verified)
+    report = verify_export(io.StringIO(export.text), at_close["seed_commitment"], run["digest"])
+    assert report.ok and report.seed_committed and report.inputs_committed
+    redrawn = verify_export(io.StringIO(export.text), hashlib.sha256(b"other").hexdigest())
+    assert redrawn.seed_committed is False and not redrawn.ok
 
     assert post(system, f"{rounds}/{ROUND}/publish", department).status_code == 202
     published = until(system, lambda: round_in(system, department, "published"), "publication")
     assert len(published["seed"]) == 64
+    revealed = get(system, f"{rounds}/{ROUND}/commitment").json()["seed"]
+    assert hashlib.sha256(bytes.fromhex(revealed)).hexdigest() == at_close["seed_commitment"]
+    page = get(system, f"/rounds/{ROUND}/draw")  # the portal's public page shows all three
+    assert page.status_code == 200
+    assert all(value in page.text for value in (revealed, run["digest"], before["seed_commitment"]))
     outcomes = ("offered", "waitlisted", "unplaced")
     until(
         system,
