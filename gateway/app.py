@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.api import (
     applications,
+    audit,
     auth,
     draw,
     health,
@@ -48,6 +49,7 @@ BLUEPRINTS = (
     schools.blp,
     rounds.blp,
     draw.blp,
+    audit.blp,
     offers.blp,
     intake.blp,
     inbox.blp,

@@ -122,6 +122,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/applications"): parents(),
     ("POST", "/api/v1/applications"): parents(body=lambda w: w.forms[0]),
     ("GET", APP): parents("owner"),
+    ("GET", APP + "/access"): parents("owner"),
+    ("GET", "/api/v1/audit"): department(query=lambda w, ids: {"reference": ids["reference"]}),
+    ("GET", "/api/v1/audit.csv"): department(),
     ("POST", APP + "/withdraw"): parents("owner"),
     ("GET", "/api/v1/inbox"): parents(
         "owner", query=lambda w, ids: {"reference": ids["reference"]}

@@ -244,6 +244,8 @@ def test_close_allocate_publish_accept_confirm_through_the_gateway(
         "the family to see the enrollment",
     )
 
+    audit_trail_shows_reads_and_changes(system, parent, department, first["reference"], school)
+
     other_staff = log_in(system, STAFF, school=second["school"])
     waiting = get(system, f"/api/v1/schools/{second['school']}/intake", other_staff).json()
     declined = post(system, f"/api/v1/offers/{second['reference']}/decline", parent)
@@ -256,6 +258,39 @@ def test_close_allocate_publish_accept_confirm_through_the_gateway(
     if waiting["waitlist"]:  # the head of that school's waitlist now holds the seat
         head = waiting["waitlist"][0]["reference"]
         until(system, lambda: status_of(system, parent, head) == "offered", "the seat to move on")
+
+
+def audit_trail_shows_reads_and_changes(
+    system: System, parent: dict[str, str], department: dict[str, str], ref: str, school: str
+) -> None:
+    """The family sees which school opened the record and what it did, never who; the
+    department finds the child's trail, its own search in it, and exports it."""
+    seen = get(system, f"/api/v1/applications/{ref}/access", parent)
+    assert seen.status_code == 200, seen.text
+    entries = seen.json()
+    by = {(e["by"], e["action"], e["school_code"]) for e in entries}
+    assert ("family", "application.submit", None) in by
+    assert ("family", "offer.accept", None) in by
+    assert ("school", "intake.read", school) in by
+    assert ("school", "intake.confirm", school) in by
+    assert ("department", "round.export_results", None) in by
+    assert all(set(e) == {"at", "action", "by", "school_code"} for e in entries)  # no account
+
+    found = get(system, f"/api/v1/audit?reference={ref}", department)
+    assert found.status_code == 200, found.text
+    actions = [e["action"] for e in found.json()["entries"]]
+    assert actions.count("application.submit") == 1 and "intake.confirm" in actions
+    searches = get(system, "/api/v1/audit?action=audit.search", department).json()["entries"]
+    assert searches and searches[0]["objects"] == {"reference": ref}  # the search is audited
+    wrong = get(system, "/api/v1/audit?reference=not-a-ref&since=yesterday", department)
+    assert wrong.status_code == 400 and set(wrong.json()["error"]["fields"]) == {
+        "reference",
+        "since",
+    }
+    exported = get(system, f"/api/v1/audit.csv?reference={ref}", department)
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert len(rows) == len(found.json()["entries"]) + 1  # the search above names it too
+    assert {row["action"] for row in rows} >= {"application.submit", "audit.search"}
 
 
 def round_in(system: System, department: dict[str, str], status: str) -> Any:
