@@ -142,6 +142,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/rounds"): department(body=lambda w: {"level": "grade_6", "year": 2028}),
     ("GET", ROUNDS): department(),
     ("GET", ROUNDS + "/stats"): department(),
+    ("GET", ROUNDS + "/live"): department(),
     ("GET", ROUNDS + "/results.csv"): department(),
     ("POST", ROUNDS + "/open"): department(),
     ("POST", ROUNDS + "/close"): department(),
