@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.portal.charts import MAX_BARS, bars
-from gateway.portal.i18n import lazy
+from gateway.portal.i18n import gettext, lazy
 
 RATE_MINUTES = 5  # rates are the mean of the last five whole minutes
 REJECTION_REASONS = {
@@ -81,6 +81,11 @@ def notices(counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
     ]
 
 
+def reason_names() -> dict[str, str]:
+    """The rejection reasons in the request's language."""
+    return {code: gettext(text) for code, text in REJECTION_REASONS.items()}
+
+
 def figures(live: dict[str, Any], wards: dict[str, str], now: datetime) -> dict[str, Any]:
     """Everything the page draws; a part is None while its service does not answer."""
     found: dict[str, Any] = {"applications": None, "notices": None}
@@ -94,7 +99,7 @@ def figures(live: dict[str, Any], wards: dict[str, str], now: datetime) -> dict[
             "per_minute": submitted,
             "checked": checked,
             "backlog": backlog(applications, checked["rate"]),
-            "reasons": ranked(applications["reasons"], REJECTION_REASONS),
+            "reasons": ranked(applications["reasons"], reason_names()),
             "wards": ranked(applications["wards"], wards),
             "ward_count": len(applications["wards"]),
             "in_wards": sum(applications["wards"].values()),

@@ -30,6 +30,8 @@ from tests.e2e.test_portal_browser import (
     step,
 )
 
+ENOUGH = 50  # submissions on the page before the screenshots
+
 
 def main(argv: list[str]) -> int:
     """Watch, photograph, then read the figures; 0 when every step held."""
@@ -58,9 +60,10 @@ def watch(page: Page, live: str, workdir: Path) -> None:
     assert page.locator("meta[http-equiv=refresh]").count() == 1
     first = until(lambda: number(page.goto(live) and page, "#submitted"), 120)
     step(f"the page shows {first} submissions; waiting for it to refresh by itself")
-    # No navigation of ours: the page reloads itself (every 5 s) and shows more.
-    deadline = time.monotonic() + 60
-    while number(page, "#submitted") <= first:
+    # No navigation of ours: the page reloads itself (every 5 s) and shows more, until the
+    # load has been going for a while (and some applications were rejected).
+    deadline = time.monotonic() + 180
+    while number(page, "#submitted") < max(first + 1, ENOUGH) or not number(page, "#rejected"):
         assert time.monotonic() < deadline, "the page did not refresh with new submissions"
         page.wait_for_timeout(1000)
     for chart in ("#submissions svg", "#verification", "#checked svg", "#notices", "#wards"):

@@ -54,11 +54,17 @@ def test_the_live_window_shows_the_real_counts_during_a_load(
     found = bodies_from(system.workdir.parent / "city" / "applications.jsonl")
     bodies = [body for body in map(json.loads, found) if body["round_id"] == ROUND]
     assert len(bodies) >= 100
-    # A name the register does not have: rejected (name_mismatch). Five children are then
-    # amended with such a name: verified first, rejected after, counted once each.
+    # One in five with a name the register does not have: rejected (name_mismatch). Five
+    # children are then amended with such a name: verified first, rejected after, counted once.
     wrong_name = {"full_name": "Tên Không Khớp"}
-    load = [*bodies[:90], *({**b, "child": {**b["child"], **wrong_name}} for b in bodies[90:])]
-    load += [{**b, "child": {**b["child"], **wrong_name}} for b in bodies[:5]]
+
+    def wrong(body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, "child": {**body["child"], **wrong_name}}
+
+    load = [wrong(b) if i % 5 == 4 else b for i, b in enumerate(bodies)]
+    amended = [b for i, b in enumerate(bodies) if i % 5 != 4][:5]
+    load += [wrong(b) for b in amended]
+    rejected = sum(1 for i in range(len(bodies)) if i % 5 == 4) + len(amended)
 
     db = system.databases["gateway"]
     login = {"who": account_row(db, make_account(db, DEPARTMENT)).username, "password": PASSWORD}
@@ -92,19 +98,19 @@ def test_the_live_window_shows_the_real_counts_during_a_load(
     assert "[portal] photographed during the load" in output, output
     shown = json.loads((tmp_path / "figures.json").read_text(encoding="utf-8"))
 
-    assert shown["submitted"] == len(accepted) == expected["applications"] == 114
+    assert shown["submitted"] == len(accepted) == expected["applications"] == len(bodies)
     assert sum(shown["per_minute"].values()) == len(accepted)
-    assert shown["verified"] == expected["statuses"]["verified"] == 85
-    assert shown["rejected"] == expected["statuses"]["rejected"] == 29
+    assert shown["verified"] == expected["statuses"]["verified"] == len(bodies) - rejected
+    assert shown["rejected"] == expected["statuses"]["rejected"] == rejected
     assert shown["backlog"] == 0
     assert sum(shown["checked_per_minute"].values()) == len(load)  # every change checked once
     assert shown["reasons"] == {
         REJECTION_REASONS[code]: n for code, n in expected["reasons"].items()
     }
-    assert shown["reasons"] == {"Name does not match the register": 29}
+    assert shown["reasons"] == {"Name does not match the register": rejected}
     names = dict(wards_of(PROVINCE))
     assert shown["wards"] == {names.get(code, code): n for code, n in expected["wards"].items()}
-    assert sum(shown["wards"].values()) == 85
+    assert sum(shown["wards"].values()) == len(bodies) - rejected
     assert shown["notices"] == expected["notices"]
 
 
