@@ -19,6 +19,7 @@ from services.registration.erasure import anonymise
 from services.registration.models import Application
 from services.registration.store import set_status
 from shared.db.counts import minute_of
+from shared.db.migrate import upgrade
 
 pytestmark = pytest.mark.integration
 
@@ -149,3 +150,53 @@ def test_the_counts_follow_every_change_and_ignore_what_rolled_back(session: Ses
     tallies.forget_round(session, ROUND)
     session.commit()
     assert counted(session, ROUND)["submitted"] == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_the_migration_counts_the_applications_already_stored(
+    backend: str, tmp_path: Any, request: pytest.FixtureRequest
+) -> None:
+    from tests.support.databases import drop_database
+
+    if backend == "postgresql":
+        uri = create_database_at("0009")
+        request.addfinalizer(lambda: drop_database(uri))
+    else:
+        uri = f"sqlite:///{tmp_path / 'registration.db'}"
+        upgrade("registration", uri, "0009")
+    engine = create_engine(uri)
+    rng = random.Random(9)
+    applications = [new_application(n) for n in range(40)]
+    for application in applications[:30]:
+        give_verdict(application, rng)
+    set_status(applications[0], "withdrawn", datetime.now(UTC))
+    table = Application.__table__
+    rows = [{c.name: getattr(a, c.name, None) for c in table.columns} for a in applications]
+    with engine.begin() as connection:  # the 0009 schema: no counts yet, nor their table
+        connection.execute(table.insert(), rows)
+    upgrade("registration", uri)
+    with Session(engine) as session:
+        found = counted(session, ROUND)
+        assert found == recount(session, ROUND)
+        assert found["reasons"] and found["wards"]
+    engine.dispose()
+
+
+def create_database_at(revision: str) -> str:
+    """A new PostgreSQL database migrated to `revision` of registration's migrations."""
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    from tests.support.databases import ADMIN_URI, _admin
+
+    name = f"ts_test_registration_{uuid.uuid4().hex[:10]}"
+    connection = _admin()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+    uri = make_url(ADMIN_URI).set(database=name).render_as_string(hide_password=False)
+    upgrade("registration", uri, revision)
+    return uri
