@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -161,8 +162,9 @@ def _signed_in(system: RunningSystem) -> requests.Session:
     found = re.search(r'name="csrf_token" value="([^"]+)"', form)
     assert found, form[:2000]
     body = {"csrf_token": found.group(1), "who": username, "password": PASSWORD, "next": ""}
-    answer = _insecure(session, session.post(f"{system.url}/login", data=body, timeout=30))
-    answer.raise_for_status()
+    login = session.post(f"{system.url}/login", data=body, timeout=30, allow_redirects=False)
+    answer = _insecure(session, login)
+    assert answer.status_code == 302, answer.text[:2000]
     return session
 
 
@@ -239,7 +241,11 @@ def _write(
         f"of {DAYS} days in {seeded['wards']} wards ({seeded['tally_rows']:,} count rows), "
         f"notification's {seeded['notice_rows']:,} per-minute send counts; the page reads "
         "the counts of the statuses, wards and reasons, the last hour's minutes and the "
-        "sends since the opening.\n\n" + table(["measure", "target", "measured", ""], rows)
+        "sends since the opening.\n\n"
+        + table(["measure", "target", "measured", ""], rows)
+        + "\n\nLoad average after the run: "
+        + ", ".join(f"{value:.2f}" for value in os.getloadavg())
+        + " (other work shares the cores)."
     )
     write_section("live_page", "Live window page at city scale", COMMAND, body)
     print(body)
