@@ -19,6 +19,7 @@ BENCHMARKS = (
     "bench.intake",
     "bench.cluster",
     "bench.cluster_intake",
+    "bench.live_page",
 )
 
 

@@ -46,6 +46,7 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.notification import tallies
 from services.notification.metrics import record_decision
 from services.notification.models import Delivery, InboxMessage
 from services.notification.notices import Notice
@@ -130,10 +131,9 @@ def claim(
     is claimed again event by event, and that event is left to the copy.
     """
     try:
-        if settling is not None:
-            _settle(session, settling.channel, settling.outcomes)
-        claimed = _claim(session, sends, inbox)
-        session.commit()
+        ended = _settle(session, settling.channel, settling.outcomes) if settling else []
+        claimed = _claim(session, sends, inbox, ended)
+        _commit(session, ended)
         return claimed
     except IntegrityError:
         session.rollback()
@@ -142,12 +142,14 @@ def claim(
     claimed = set()
     for event_id in dict.fromkeys([n.event_id for n, _ in sends] + [r["event_id"] for r in inbox]):
         try:
+            ended = []
             claimed |= _claim(
                 session,
                 [send for send in sends if send[0].event_id == event_id],
                 [row for row in inbox if row["event_id"] == event_id],
+                ended,
             )
-            session.commit()
+            _commit(session, ended)
         except IntegrityError:
             session.rollback()  # a concurrent copy of the event claimed first; it sends
     return claimed
@@ -155,11 +157,17 @@ def claim(
 
 def settle(session: Session, channel: str, outcomes: Sequence[Outcome]) -> None:
     """Record how claimed sends on `channel` ended (`sent`, `deferred` or `failed`); commits."""
-    _settle(session, channel, outcomes)
+    _commit(session, _settle(session, channel, outcomes))
+
+
+def _commit(session: Session, ended: list[tuple[str, str]]) -> None:
+    # The counts last, just before the commit: a transaction holding their rows then waits
+    # on nothing else, and one statement takes them in key order, so none deadlocks on them.
+    tallies.count(session, datetime.now(UTC), ended)
     session.commit()
 
 
-def _settle(session: Session, channel: str, outcomes: Sequence[Outcome]) -> None:
+def _settle(session: Session, channel: str, outcomes: Sequence[Outcome]) -> list[tuple[str, str]]:
     now = datetime.now(UTC)
     groups: dict[tuple[str, str | None], list[str]] = defaultdict(list)
     for outcome in outcomes:
@@ -169,6 +177,7 @@ def _settle(session: Session, channel: str, outcomes: Sequence[Outcome]) -> None
         if status == SENT:
             values["sent_at"] = now
         _update(session, event_ids, channel, **values)
+    return [(channel, outcome.status) for outcome in outcomes]
 
 
 def deliveries_of(session: Session, reference: str) -> list[dict[str, Any]]:
@@ -195,7 +204,10 @@ def deliveries_of(session: Session, reference: str) -> list[dict[str, Any]]:
 
 
 def _claim(
-    session: Session, sends: Sequence[tuple[Notice, Plan]], inbox: Sequence[dict[str, Any]]
+    session: Session,
+    sends: Sequence[tuple[Notice, Plan]],
+    inbox: Sequence[dict[str, Any]],
+    ended: list[tuple[str, str]],
 ) -> set[str]:
     # Plain SQL statements rather than ORM objects: this runs for every event at publish time.
     now = datetime.now(UTC)
@@ -233,6 +245,7 @@ def _claim(
         else:
             _log(notice, plan.channel, status)
             record_decision(session, notice.template, plan.channel, status)
+            ended.append((plan.channel, status))
     transports = {plan.channel: plan.transport for _, plan in sends}
     for channel, ids in retried.items():
         _update(

@@ -43,6 +43,19 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class NoticeTally(Base):
+    """How many sends on a channel ended in a status in one UTC minute (`2027-06-01T08:05`),
+    added to in the commit that records them (services/notification/tallies.py): the
+    department's live page reads these, never the deliveries."""
+
+    __tablename__ = "notice_tallies"
+
+    minute: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 class InboxMessage(Base):
     """A notice as the parent reads it in the portal's inbox."""
 

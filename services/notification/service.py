@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.notification import erasure, inbox, ledger, otp, preferences
+from services.notification import erasure, inbox, ledger, otp, preferences, tallies
 from services.notification.dependencies import Channels
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
 from services.notification.notices import contacts_of, notice_for, told_with_receipt
@@ -139,6 +140,12 @@ class NotificationService:
     def list_deliveries(self, reference: str) -> list[dict[str, Any]]:
         """Every notification about one application: channel, template, status, attempts."""
         return ledger.deliveries_of(self.db, reference)
+
+    @rpc
+    def notice_counts(self, since: str) -> dict[str, dict[str, int]]:
+        """`{channel: {status: sends}}` (e-mail and SMS) from the minute of `since` (ISO)
+        until now, from the per-minute counts: the department's live page."""
+        return tallies.since(self.db, datetime.fromisoformat(since))
 
     @rpc
     def list_inbox(self, reference: str) -> list[dict[str, Any]]:

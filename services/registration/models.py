@@ -90,6 +90,20 @@ class RoundView(Base):
         return Window(self.status, self.opens_at, self.closes_at)
 
 
+class LiveTally(Base):
+    """One running count of a round's applications, kept in the transaction that changes them
+    (services/registration/tallies.py): the department's live page reads these, never the
+    applications. `series` is status, ward, reason (current counts), or submitted and checked
+    (per UTC minute, `key` like 2027-06-01T08:05)."""
+
+    __tablename__ = "live_tallies"
+
+    round_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    series: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 class SchoolEntry(Base):
     """Registration's copy of allocation's school directory: code and level only."""
 

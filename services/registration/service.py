@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from amqp.exceptions import ChannelError
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from services.registration import checking, erasure, store
+from services.registration import checking, erasure, store, tallies
 from services.registration import metrics as _metrics  # noqa: F401 - registers its series
 from services.registration.dependencies import Backlog, Register, RegisterFactory
 from services.registration.exceptions import ApplicationNotFound
@@ -25,6 +27,8 @@ from shared.messaging.entrypoints import handle_command, handle_event
 from shared.messaging.rpc import rpc
 from shared.messaging.timers import ConfigTimer
 from shared.topology import group_queue
+
+log = logging.getLogger(__name__)
 
 
 class RegistrationService:
@@ -104,6 +108,7 @@ class RegistrationService:
         """Forget a wiped practice round: its applications and the round itself."""
         message = parse_message(body, "round_discarded")
         store.discard_round(self.db, message.payload["round_id"])
+        tallies.forget_round(self.db, message.payload["round_id"])
         self.db.commit()
 
     @handle_event("allocation", "school_directory_updated")
@@ -160,6 +165,20 @@ class RegistrationService:
         """How many applications a round has received so far (withdrawn ones included)."""
         query = select(func.count()).select_from(Application)
         return int(self.db.scalar(query.where(Application.round_id == round_id)) or 0)
+
+    @rpc
+    def live_counts(self, round_id: str, minutes: int = 60) -> dict[str, Any]:
+        """The live window's figures of a round, from the running counts (never a count of
+        the applications): by status, ward and rejection reason, submissions and verdicts
+        per minute over the last `minutes`, and the submissions still queued (every round's;
+        None while the broker does not answer)."""
+        counts = tallies.live_counts(self.db, round_id, datetime.now(UTC), minutes)
+        try:
+            counts["queued"] = self.backlog()
+        except (OSError, ConnectionError, ChannelError) as exc:
+            log.warning("submission queue depth unknown: %s", type(exc).__name__)
+            counts["queued"] = None
+        return counts
 
     @rpc
     def open_rounds(self) -> list[str]:

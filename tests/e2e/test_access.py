@@ -146,6 +146,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", ROUNDS): department(),
     ("GET", ROUNDS + "/commitment"): anyone(),
     ("GET", ROUNDS + "/stats"): department(),
+    ("GET", ROUNDS + "/live"): department(),
     ("GET", ROUNDS + "/results.csv"): department(),
     ("POST", ROUNDS + "/open"): department(),
     ("POST", ROUNDS + "/close"): department(),
