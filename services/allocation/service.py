@@ -21,6 +21,7 @@ from services.allocation import (
 )
 from services.allocation.dependencies import ApplicationBacklog, ConfigTimer, call_with_timeout
 from services.allocation.domain import RoundOptions, intake_refusal
+from services.allocation.estimate_entrypoints import EstimateEntrypoints
 from services.allocation.exceptions import (
     IntakeNotComplete,
     InvalidRound,
@@ -46,7 +47,7 @@ ROUND_ERRORS = (RoundNotFound, InvalidTransition)
 SEAT_ERRORS = (OfferNotFound, SeatConflict)
 
 
-class AllocationService:
+class AllocationService(EstimateEntrypoints):
     """Owns schools and rounds; allocates, publishes, and moves seats after publication."""
 
     name = "allocation"
