@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gateway.api import (
     applications,
     auth,
+    chances,
     health,
     inbox,
     intake,
@@ -50,6 +51,7 @@ BLUEPRINTS = (
     intake.blp,
     inbox.blp,
     preferences.blp,
+    chances.blp,
 )
 
 

@@ -17,7 +17,9 @@ K_ANONYMITY = 10
 # The public split of a school's applicants (the sibling policy's five tiers fold into it).
 GROUPS = ("priority", "catchment", "outside")
 _GROUP_OF = {False: {1: 0, 2: 1, 3: 2}, True: {1: 0, 2: 1, 3: 1, 4: 2, 5: 2}}
-HIGH_RISK = 0.2  # a chance of no place at or above this gets the warning
+# A chance of no place at any school of the list at or above this gets the warning (the
+# catchment guarantee may still seat the child, but at a school the family did not choose).
+HIGH_RISK = 0.2
 
 
 def group_of(tier: int, sibling_policy: bool) -> str:
@@ -92,7 +94,8 @@ def own_chances(
     preferences: Sequence[str], choice: Sequence[int], guarantee: int, unplaced: int, draws: int
 ) -> dict[str, Any]:
     """A family's chances: at each choice, of a place somewhere in the list, of a place by
-    the catchment guarantee, of none; with the error stated."""
+    the catchment guarantee, of none; with the error stated. `high_risk`: the list may well
+    end without a place on it."""
     shares = [c / draws for c in choice[: len(preferences)]]
     listed = sum(shares)
     none = unplaced / draws
@@ -107,7 +110,8 @@ def own_chances(
         "some_choice": round(listed, 3),
         "guarantee": round(guarantee / draws, 3),
         "no_place": round(none, 3),
-        "high_risk": none >= HIGH_RISK,
+        "outside_list": round(1 - listed, 3),
+        "high_risk": 1 - listed >= HIGH_RISK,
     }
 
 

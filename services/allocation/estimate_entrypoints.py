@@ -15,8 +15,9 @@ import eventlet
 from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
-from services.allocation import estimates
+from services.allocation import estimates, finder
 from services.allocation.dependencies import ConfigTimer
+from services.allocation.exceptions import WardNotFound
 from shared.messaging.rpc import rpc
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,8 @@ DRAWS = Counter(
 
 
 class EstimateEntrypoints:
-    """Chances of admission and live demand of open rounds."""
+    """Helping families choose: chances of admission and live demand of open rounds, and
+    the school finder."""
 
     db: Session
     config: dict[str, Any]
@@ -69,6 +71,12 @@ class EstimateEntrypoints:
     def school_estimates(self, round_id: str) -> dict[str, Any] | None:
         """Each school's public chances per tier group (k-anonymous); None before any batch."""
         return estimates.school_estimates(self.db, round_id)
+
+    @rpc(expected_exceptions=WardNotFound)
+    def find_schools(self, ward_code: str, level: str) -> dict[str, Any]:
+        """The school finder: the level's schools nearest the ward first, with catchment
+        status and distance."""
+        return finder.find(self.db, ward_code, level)
 
     @rpc
     def application_estimate(self, reference: str) -> dict[str, Any] | None:

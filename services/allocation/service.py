@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.allocation import (
     erasure,
+    estimate_entrypoints,
     jobs,
     offers,
     projection,
@@ -21,7 +22,6 @@ from services.allocation import (
 )
 from services.allocation.dependencies import ApplicationBacklog, ConfigTimer, call_with_timeout
 from services.allocation.domain import RoundOptions, intake_refusal
-from services.allocation.estimate_entrypoints import EstimateEntrypoints
 from services.allocation.exceptions import (
     IntakeNotComplete,
     InvalidRound,
@@ -47,7 +47,9 @@ ROUND_ERRORS = (RoundNotFound, InvalidTransition)
 SEAT_ERRORS = (OfferNotFound, SeatConflict)
 
 
-class AllocationService(EstimateEntrypoints):
+# The mixin is reached through its module: `nameko run` would take a class imported here
+# by name for a service of its own.
+class AllocationService(estimate_entrypoints.EstimateEntrypoints):
     """Owns schools and rounds; allocates, publishes, and moves seats after publication."""
 
     name = "allocation"

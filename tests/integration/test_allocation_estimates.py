@@ -105,7 +105,7 @@ def test_the_timer_stores_estimates_that_the_rpcs_read(
     assert outsider["choices"] == [{"rank": 1, "school_code": "POP", "chance": 0.0}]
     # A resident: POP in about 10 of 12 draws, else the guarantee's seat at ROOM.
     assert resident["some_choice"] + resident["guarantee"] == pytest.approx(1.0)
-    assert not resident["high_risk"] and unknown is None
+    assert resident["high_risk"] == (resident["some_choice"] <= 0.8) and unknown is None
 
     with Session(engine) as session, session.begin():  # closed: the estimates stop speaking
         round_ = session.get(Round, ROUND)

@@ -141,8 +141,8 @@ def estimate(
     """Run the allocation once per seed and tally the outcomes.
 
     `seeds`: `fresh_seeds(n)` in service, a fixed list to reproduce figures. RoundSeedUsed
-    if one of them is `round_seed`. `between` is called after each draw (the service
-    yields there, so its other work goes on during a long batch).
+    if one of them is `round_seed`. `between` is called after compiling and after each
+    draw (the service yields there, so its other work goes on during a long batch).
     """
     seeds = list(seeds)
     if not seeds:
@@ -150,6 +150,8 @@ def estimate(
     if round_seed is not None and round_seed in seeds:
         raise RoundSeedUsed("the round's own seed must never be used for an estimate")
     base = compile_instance(schools, applicants, policy, seeds[0])
+    if between is not None:
+        between()
     tiers, listing, firsts = demand(base)
     n, width = base.pref.shape
     count = len(base.schools)

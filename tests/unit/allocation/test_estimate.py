@@ -156,6 +156,9 @@ def test_own_chances_and_suggestions() -> None:
     figures = chances.own_chances(["A", "B"], [40, 10, 0], 20, 30, 100)
     assert [c["chance"] for c in figures["choices"]] == [0.4, 0.1]
     assert figures["some_choice"] == 0.5 and figures["no_place"] == 0.3
-    assert figures["high_risk"] and figures["margin"] == round(margin(100), 3)
+    assert figures["outside_list"] == 0.5 and figures["margin"] == round(margin(100), 3)
+    assert figures["high_risk"]
+    sure = chances.own_chances(["A", "B"], [70, 15, 0], 15, 0, 100)
+    assert sure["outside_list"] == 0.15 and not sure["high_risk"]
     rooms = chances.suggest(["A"], ["A", "C", "E", "F"], {"A": 50, "C": 300, "E": 0}, 100)
     assert rooms == [{"school_code": "C", "free_seats": 3.0}]
