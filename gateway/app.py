@@ -18,6 +18,7 @@ from gateway.api import (
     inbox,
     intake,
     offers,
+    outcomes,
     preferences,
     rounds,
     schools,
@@ -52,6 +53,7 @@ BLUEPRINTS = (
     inbox.blp,
     preferences.blp,
     chances.blp,
+    outcomes.blp,
 )
 
 

@@ -38,6 +38,7 @@ class Batch(Schema):
     round_id = fields.String()
     computed_at = fields.String(metadata={"description": "ISO instant of the batch"})
     draws = fields.Integer(metadata={"description": "lottery draws behind the figures"})
+    applications = fields.Integer(metadata={"description": "verified applications in the batch"})
     k = fields.Integer(metadata={"description": "a figure shows where >= k applicants stand"})
 
 
@@ -118,6 +119,7 @@ class EstimateView(Schema):
     round_id = fields.String()
     computed_at = fields.String()
     draws = fields.Integer()
+    applications = fields.Integer(metadata={"description": "verified applications in the batch"})
     margin = fields.Float(metadata={"description": "largest error stated (3 standard errors)"})
     choices = fields.List(fields.Nested(ChoiceChance))
     some_choice = fields.Float(metadata={"description": "a place at one of the choices"})

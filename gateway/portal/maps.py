@@ -10,15 +10,22 @@ from typing import Any
 WIDTH, HEIGHT, PAD = 600, 400, 30
 
 
+NEAR_M, SPREAD = 1500, 3  # the map shows schools within max(NEAR_M, SPREAD × the 3rd nearest)
+
+
 def school_map(found: dict[str, Any], limit: int = 12) -> dict[str, Any] | None:
     """Positions in a WIDTH × HEIGHT box of the ward's point and the first `limit` schools
-    with a known point (longitudes shrunk by cos(latitude), so distances look right)."""
+    with a known point, leaving out far ones that would shrink the near ones to a dot
+    (longitudes shrunk by cos(latitude), so distances look right)."""
     home = found.get("point")
     schools = [
         (n, s)
         for n, s in enumerate(found["schools"][:limit], start=1)
-        if s.get("lat") is not None and s.get("lon") is not None
+        if s.get("lat") is not None and s.get("lon") is not None and s.get("distance_m") is not None
     ]
+    if len(schools) > 3:
+        reach = max(NEAR_M, SPREAD * schools[2][1]["distance_m"])
+        schools = [(n, s) for n, s in schools if s["distance_m"] <= reach]
     if home is None or not schools:
         return None
     points = [(home["lat"], home["lon"])] + [(s["lat"], s["lon"]) for _, s in schools]
@@ -40,6 +47,7 @@ def school_map(found: dict[str, Any], limit: int = 12) -> dict[str, Any] | None:
         "width": WIDTH,
         "height": HEIGHT,
         "home": place(home["lat"], home["lon"]),
+        "left_out": len(found["schools"][:limit]) - len(schools),
         "schools": [
             {
                 "n": n,

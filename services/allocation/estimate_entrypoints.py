@@ -15,9 +15,9 @@ import eventlet
 from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
-from services.allocation import estimates, finder
+from services.allocation import estimates, finder, outcomes
 from services.allocation.dependencies import ConfigTimer
-from services.allocation.exceptions import WardNotFound
+from services.allocation.exceptions import RoundNotFound, WardNotFound
 from shared.messaging.rpc import rpc
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,8 @@ DRAWS = Counter(
 
 
 class EstimateEntrypoints:
-    """Helping families choose: chances of admission and live demand of open rounds, and
-    the school finder."""
+    """Helping families choose: chances of admission and live demand of open rounds, the
+    school finder, and the published rounds' outcomes per school."""
 
     db: Session
     config: dict[str, Any]
@@ -77,6 +77,21 @@ class EstimateEntrypoints:
         """The school finder: the level's schools nearest the ward first, with catchment
         status and distance."""
         return finder.find(self.db, ward_code, level)
+
+    @rpc
+    def published_rounds(self) -> list[dict[str, Any]]:
+        """The published rounds whose outcome per school is public, newest first."""
+        return outcomes.published_rounds(self.db)
+
+    @rpc(expected_exceptions=RoundNotFound)
+    def round_outcomes(self, round_id: str) -> list[dict[str, Any]]:
+        """A published round's outcome per school (k-anonymous counts)."""
+        return outcomes.round_outcomes(self.db, round_id)
+
+    @rpc(expected_exceptions=RoundNotFound)
+    def round_outcomes_csv(self, round_id: str) -> str:
+        """The same rows as CSV text."""
+        return outcomes.as_csv(outcomes.round_outcomes(self.db, round_id))
 
     @rpc
     def application_estimate(self, reference: str) -> dict[str, Any] | None:

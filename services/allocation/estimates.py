@@ -129,6 +129,7 @@ def _stamp(run: EstimateRun) -> dict[str, Any]:
         "round_id": run.round_id,
         "computed_at": run.computed_at.isoformat(),
         "draws": run.draws,
+        "applications": run.applications,
         "k": chances.K_ANONYMITY,
     }
 

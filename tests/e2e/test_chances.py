@@ -6,7 +6,10 @@ another family sees nothing of theirs (404, on the API and the portal)."""
 from __future__ import annotations
 
 import csv
+import json
+import subprocess
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +20,8 @@ from sqlalchemy.orm import Session
 from services.allocation.models import School
 from tests.e2e.conftest import System
 from tests.support.accounts import PARENT, bearer, credentials, make_account
-from tests.support.portal import portal_session
+from tests.support.portal import as_a_browser, portal_session
+from tests.support.processes import BIN, ROOT
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +29,9 @@ pytestmark = pytest.mark.e2e
 ROUND = "2027-grade_1"
 DRAWS = 200
 SYSTEM_ENV = {"ESTIMATE_SECONDS": "1", "ESTIMATE_DRAWS": str(DRAWS)}
+CHROMIUM = Path("/usr/bin/chromium")
+# The risky family of the first test, whose page the second one photographs.
+RISKY: dict[str, Any] = {}
 
 
 def pick(system: System) -> tuple[list[dict[str, str]], str, str]:
@@ -111,16 +118,20 @@ def test_a_risky_family_is_warned_and_another_family_sees_nothing_of_it(system: 
             what=f"verification\n{system.logs()}",
         )
     risky_headers, risky_login = families[0]
-    # The batch counts all four once each has been verified: X then holds 1 seat for 3.
+    RISKY.update(login={"who": risky_login["phone"], "password": risky_login["password"]})
+    RISKY.update(reference=references[0])
+    # A batch of all four (allocation may learn of a verdict a moment after registration
+    # answers it): X then holds 1 seat for 3.
     figures = wait_for(
         lambda: (
-            (body := estimate_of(system, risky_headers, references[0]).json()).get("high_risk")
+            (body := estimate_of(system, risky_headers, references[0]).json()).get("applications")
+            == len(references)
             and body
         ),
         timeout=60,
         what=f"the estimate with every family\n{system.logs()}",
     )
-    assert figures["draws"] == DRAWS
+    assert figures["draws"] == DRAWS and figures["high_risk"]
     [first] = figures["choices"]
     assert first["school_code"] == x
     assert abs(first["chance"] - 1 / 3) <= figures["margin"]
@@ -128,14 +139,7 @@ def test_a_risky_family_is_warned_and_another_family_sees_nothing_of_it(system: 
     assert y in [s["school_code"] for s in figures["suggestions"]]
 
     calm_headers, calm_login = families[3]
-    # Allocation may learn of the last verdict a batch later than registration.
-    calm = wait_for(
-        lambda: (
-            (body := estimate_of(system, calm_headers, references[3]).json())["available"] and body
-        ),
-        timeout=60,
-        what=f"the calm family's estimate\n{system.logs()}",
-    )
+    calm = estimate_of(system, calm_headers, references[3]).json()
     assert calm["some_choice"] == 1.0 and not calm["high_risk"] and calm["suggestions"] == []
 
     # Another family: the API answers 404, exactly as for an unknown reference.
@@ -160,6 +164,7 @@ def test_a_risky_family_is_warned_and_another_family_sees_nothing_of_it(system: 
     # The other family's browser: a 404 page with nothing of the risky family's.
     other = portal_session(system.url, calm_login, "en")
     stranger = other.get(f"{system.url}/parent/applications/{references[0]}", timeout=10)
+    as_a_browser(other)  # the answer renews the session cookie (Secure, as every time)
     assert stranger.status_code == 404
     # (The reference itself is in the page's language link: it is the address typed.)
     for secret in (children[0]["full_name"], 'id="estimate"', "risk-warning", "With this list"):
@@ -175,3 +180,59 @@ def test_a_risky_family_is_warned_and_another_family_sees_nothing_of_it(system: 
     assert rows[x]["capacity"] == 1 and rows[x]["applications"] is None
     assert set(rows[x]["by_tier"].values()) <= {None, 0}
     assert "reference" not in demand.text and references[0] not in demand.text
+
+
+def test_screenshots_of_demand_chances_and_the_finder(system: System, tmp_path: Path) -> None:
+    """The demo city's grade-1 families apply too (so the live demand has figures above k),
+    then Chromium photographs the three views at 360 px and 1280 px into docs/screenshots."""
+    if not CHROMIUM.exists():  # fail, never skip: .ci/run installs it
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    headers, _ = parent(system)
+    count = 0
+    for line in open(system.city / "applications.jsonl", encoding="utf-8"):
+        form = json.loads(line)
+        if form["round_id"] != ROUND:
+            continue
+        answer = requests.post(
+            system.api("/api/v1/applications"), json=form, headers=headers, timeout=30
+        )
+        assert answer.status_code in (202, 409), answer.text  # 409: a child applied above
+        count += answer.status_code == 202
+
+    def busiest() -> dict[str, Any] | None:
+        answer = requests.get(system.api("/api/v1/demand"), params={"round_id": ROUND}, timeout=10)
+        if answer.status_code != 200 or answer.json()["applications"] < count:
+            return None
+        rows = [r for r in answer.json()["schools"] if r["applications"] is not None]
+        return max(rows, key=lambda r: r["applications"], default=None)
+
+    top = wait_for(busiest, timeout=180, interval=2, what=f"demand above k\n{system.logs()}")
+    schools = {
+        r["code"]: r for r in csv.DictReader(open(system.city / "schools.csv", encoding="utf-8"))
+    }
+    ward = schools[top["school_code"]]["catchment"].split(";")[0]
+    risky = RISKY.get("login")
+    assert risky, "the first test of this module signs the risky family up"
+    config = {"url": system.url, "ward": ward, "login": risky, "reference": RISKY["reference"]}
+    (tmp_path / "chances.json").write_text(json.dumps(config), encoding="utf-8")
+    command = [
+        str(BIN / "python"),
+        "-m",
+        "tests.e2e.chances_browser",
+        str(tmp_path / "chances.json"),
+    ]
+    played = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
+    assert played.returncode == 0 and "[chances] screenshots taken" in played.stdout, output
+    for name in ("demand", "finder", "estimate"):
+        for width in ("phone", "desktop"):
+            assert (ROOT / "docs" / "screenshots" / f"chances-{name}-{width}.png").stat().st_size
+
+
+def test_outcomes_are_public_only_once_a_round_is_published(system: System) -> None:
+    listed = requests.get(system.api("/api/v1/outcomes"), timeout=10)
+    assert listed.status_code == 200 and listed.json() == []
+    for path in (f"/api/v1/outcomes/{ROUND}", f"/api/v1/outcomes/{ROUND}.csv"):
+        answer = requests.get(system.api(path), timeout=10)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.json()["error"]["code"] == "not_found"

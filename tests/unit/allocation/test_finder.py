@@ -44,12 +44,17 @@ def test_the_ward_point_is_the_centre_of_its_schools() -> None:
 def test_the_map_puts_every_point_inside_the_box_and_numbers_as_the_list() -> None:
     found = {
         "point": {"lat": 21.0, "lon": 105.8},
-        "schools": [
-            {**school("A", 21.01, 105.81), "in_catchment": True},
-            {**school("B", None, None), "in_catchment": False},
-            {**school("C", 20.98, 105.78), "in_catchment": False},
-        ],
+        "schools": ranked(
+            (21.0, 105.8),
+            "W1",
+            [
+                school("A", 21.001, 105.801, "W1"),
+                school("B", None, None),
+                school("C", 20.998, 105.798),
+            ],
+        ),
     }
+    found["schools"] = [found["schools"][0], found["schools"][2], found["schools"][1]]
     drawn = school_map(found)
     assert drawn is not None
     assert [(s["n"], s["code"]) for s in drawn["schools"]] == [(1, "A"), (3, "C")]
@@ -58,3 +63,16 @@ def test_the_map_puts_every_point_inside_the_box_and_numbers_as_the_list() -> No
     a = drawn["schools"][0]
     assert a["x"] > drawn["home"]["x"] and a["y"] < drawn["home"]["y"]  # north-east of home
     assert school_map({**found, "point": None}) is None
+
+
+def test_the_map_leaves_out_far_schools_and_says_how_many() -> None:
+    near = [school(f"N{i}", 21.0 + i * 0.001, 105.8, "W1") for i in range(1, 5)]
+    far = [school("FAR", 21.2, 105.8)]
+    found = {
+        "point": {"lat": 21.0, "lon": 105.8},
+        "schools": ranked((21.0, 105.8), "W1", near + far),
+    }
+    drawn = school_map(found)
+    assert drawn is not None
+    assert [s["code"] for s in drawn["schools"]] == ["N1", "N2", "N3", "N4"]
+    assert drawn["left_out"] == 1
