@@ -12,8 +12,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.api import (
     applications,
+    audit,
     auth,
     chances,
+    draw,
     health,
     inbox,
     intake,
@@ -48,6 +50,8 @@ BLUEPRINTS = (
     applications.blp,
     schools.blp,
     rounds.blp,
+    draw.blp,
+    audit.blp,
     offers.blp,
     intake.blp,
     inbox.blp,

@@ -1,10 +1,13 @@
 """Verify a published allocation from its export alone.
 
-Usage: python -m tools.verify_allocation results.csv
+Usage: python -m tools.verify_allocation results.csv [--commitment HEX] [--digest HEX]
 
 Recomputes every lottery number and the whole allocation from the seed, policy, schools and
-applications in the file, compares each result, and counts blocking pairs. Exit code 0 when
-everything matches, 1 otherwise.
+applications in the file, compares each result, and counts blocking pairs. With the seed
+commitment published at close (`--commitment`) and the inputs digest published before the
+results (`--digest`), both on the round's public page, it also checks that the revealed seed
+and the exported applications are the ones committed to. Exit code 0 when everything
+matches, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print the verdict; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("export", help="results.csv as exported by the department")
+    parser.add_argument("--commitment", help="the seed commitment published at close (hex)")
+    parser.add_argument("--digest", help="the inputs digest published before results (hex)")
     args = parser.parse_args(argv)
     with open(args.export, encoding="utf-8", newline="") as lines:
         try:
-            report = verify_export(lines)
+            report = verify_export(lines, args.commitment, args.digest)
         except (ValueError, KeyError) as error:
             print(f"not a valid allocation export: {error}")
             return 1
@@ -32,10 +37,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"lottery mismatches: {report.lottery_mismatches}")
     print(f"blocking pairs:     {report.blocking_pairs}")
     print(f"over capacity:      {', '.join(report.over_capacity) or 'none'}")
+    print(f"seed commitment:    {_check(report.seed_committed)}")
+    print(f"inputs digest:      {_check(report.inputs_committed)}")
     if report.mismatched:
         print(f"first mismatches:   {', '.join(report.mismatched)}")
     print("MATCH" if report.ok else "MISMATCH")
     return 0 if report.ok else 1
+
+
+def _check(verdict: bool | None) -> str:
+    return {True: "matches", False: "DOES NOT MATCH", None: "not given"}[verdict]
 
 
 if __name__ == "__main__":

@@ -95,6 +95,12 @@ class RoundDetail(Schema):
     job_error = fields.String(allow_none=True)
     preview_stale = fields.Boolean()
     seed = fields.String(allow_none=True)
+    seed_commitment = fields.String(
+        allow_none=True, metadata={"description": "SHA-256 (hex) of the seed, from close"}
+    )
+    input_digests = fields.List(
+        fields.Dict(), metadata={"description": "each allocation run's inputs digest"}
+    )
     practice = fields.Boolean()
     applications_received = fields.Integer(
         allow_none=True,

@@ -65,6 +65,20 @@ REFUSED_CHANGES = {
     "erasure": lazy("Your request to erase the child's data"),
 }
 JOBS = {"allocate": lazy("allocating"), "publish": lazy("publishing")}
+# What a family reads on "who opened this record" (the audit log's actions).
+AUDIT_ACTIONS = {
+    "application.submit": lazy("Submitted the application"),
+    "application.withdraw": lazy("Withdrew the application"),
+    "application.erasure": lazy("Asked to erase the child's data"),
+    "intake.read": lazy("Opened the school's list of allocated children"),
+    "intake.confirm": lazy("Confirmed the enrolment"),
+    "intake.reject": lazy("Did not enrol the child"),
+    "offer.accept": lazy("Accepted the offer"),
+    "offer.decline": lazy("Declined the offer"),
+    "round.export_results": lazy("Exported the round's results"),
+    "audit.search": lazy("Looked up this application's audit trail"),
+    "audit.export": lazy("Exported the audit trail"),
+}
 # The stages a family goes through, in order, for the timeline.
 TIMELINE = ("received", "verified", "offered", "accepted", "enrolled")
 
@@ -84,6 +98,7 @@ TABLES: dict[str, dict[str, str] | dict[int, str]] = {
     "placed_by": PLACED_BY,
     "unplaced": UNPLACED_REASONS,
     "job": JOBS,
+    "audit_action": AUDIT_ACTIONS,
 }
 
 

@@ -56,6 +56,11 @@ class Round(Base):
     # The deadline of the offers made at publication (theirs is NULL on their rows).
     offer_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     seed: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Published at close: SHA-256 of the seed (`engine.commitment`), fixed with it for good.
+    seed_commitment: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Each allocation run's digest of the applications it read, oldest first, published
+    # before its results: [{"digest", "applications", "at"}]. Publication uses the last.
+    input_digests: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     job: Mapped[str | None] = mapped_column(String(20), nullable=True)
     job_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     job_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -23,6 +23,7 @@ from services.allocation.engine import (
     allocate,
     cutoff_table,
     export_csv,
+    inputs_digest,
     lottery,
     statistics,
 )
@@ -52,11 +53,23 @@ PLACEMENT_COLUMNS = (
 def run_allocation(session: Session, round_: Round, now: datetime) -> Allocation:
     """Allocate the (locked) round and store the preview; `allocated` from now on."""
     inputs = load_inputs(session, round_)
+    commit_inputs(round_, inputs, now)
     allocation = allocate(inputs.engine_schools(), inputs.applicants, inputs.seed, inputs.policy)
     store_preview(session, round_, inputs, allocation)
     round_.status, round_.allocated_at = "allocated", now
     round_.preview_stale, round_.job, round_.job_error = False, None, None
     return allocation
+
+
+def commit_inputs(round_: Round, inputs: RoundInputs, now: datetime) -> None:
+    """Record the digest of the applications this run reads, before it computes a result;
+    each run adds one, so a change of inputs between previews stays visible."""
+    entry = {
+        "digest": inputs_digest(inputs.applicants),
+        "applications": len(inputs.applicants),
+        "at": now.isoformat(),
+    }
+    round_.input_digests = [*(round_.input_digests or []), entry]
 
 
 def store_preview(

@@ -19,6 +19,7 @@ from services.allocation.domain import (
     require_previous_round,
     round_id_for,
 )
+from services.allocation.engine import seed_commitment
 from services.allocation.exceptions import (
     InvalidRound,
     InvalidTransition,
@@ -144,10 +145,12 @@ def close_due(session: Session, now: datetime, limit: int = 50) -> int:
 
 
 def _finish_close(session: Session, round_: Round) -> None:
-    """`open → closed` at the close instant: fix the lottery's secret seed, announce it."""
+    """`open → closed` at the close instant: fix the lottery's secret seed for good, publish
+    its commitment, announce it. No later step draws a seed again."""
     round_.status = next_status("close", round_.status)
     round_.closed_at = datetime.now(UTC)
-    round_.seed = secrets.token_bytes(32).hex()
+    seed = secrets.token_bytes(32)
+    round_.seed, round_.seed_commitment = seed.hex(), seed_commitment(seed)
     stage_event(session, SERVICE, make_message("round_closed", _window(round_)))
 
 

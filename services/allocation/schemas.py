@@ -33,10 +33,32 @@ class RoundDetailView(RoundView):
     job_error = fields.String(allow_none=True)
     preview_stale = fields.Boolean()
     seed = fields.Method("published_seed")
+    seed_commitment = fields.String(allow_none=True)
+    input_digests = fields.List(fields.Dict())
 
     def published_seed(self, round_: Any) -> str | None:
         """The seed in hex, only once published: before that it is the round's secret."""
         return round_.seed if round_.status in ("published", "finalized") else None
+
+
+class CommitmentView(Schema):
+    """What anyone may see of a real round's draw: the seed's commitment from close, each
+    allocation run's inputs digest, and the seed itself once the results are published."""
+
+    round_id = fields.String()
+    level = fields.String()
+    year = fields.Integer()
+    number = fields.Integer()
+    status = fields.String()
+    closed_at = fields.AwareDateTime(allow_none=True)
+    published_at = fields.AwareDateTime(allow_none=True)
+    seed_commitment = fields.String(allow_none=True)
+    input_digests = fields.List(fields.Dict())
+    seed = fields.Method("published_seed")
+
+    def published_seed(self, round_: Any) -> str | None:
+        """The seed in hex, only once published."""
+        return RoundDetailView().published_seed(round_)
 
 
 class WardView(Schema):

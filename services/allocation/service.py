@@ -36,7 +36,13 @@ from services.allocation.exceptions import (
     WardNotFound,
 )
 from services.allocation.models import Round
-from services.allocation.schemas import RoundDetailView, RoundView, SchoolView, WardView
+from services.allocation.schemas import (
+    CommitmentView,
+    RoundDetailView,
+    RoundView,
+    SchoolView,
+    WardView,
+)
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
@@ -217,6 +223,14 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints):
     def get_round(self, round_id: str) -> dict[str, Any]:
         """One round by id, with its job and, once published, its seed."""
         return RoundDetailView().dump(rounds.get_round(self.db, round_id))
+
+    @rpc(expected_exceptions=RoundNotFound)
+    def round_commitment(self, round_id: str) -> dict[str, Any]:
+        """A real round's draw commitments, for anyone (a practice round is not public)."""
+        round_ = rounds.get_round(self.db, round_id)
+        if round_.practice:
+            raise RoundNotFound(round_id)
+        return CommitmentView().dump(round_)
 
     @rpc
     def list_schools(self, level: str) -> list[dict[str, Any]]:

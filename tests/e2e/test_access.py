@@ -122,6 +122,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/applications"): parents(),
     ("POST", "/api/v1/applications"): parents(body=lambda w: w.forms[0]),
     ("GET", APP): parents("owner"),
+    ("GET", APP + "/access"): parents("owner"),
+    ("GET", "/api/v1/audit"): department(query=lambda w, ids: {"reference": ids["reference"]}),
+    ("GET", "/api/v1/audit.csv"): department(),
     ("POST", APP + "/withdraw"): parents("owner"),
     ("GET", "/api/v1/inbox"): parents(
         "owner", query=lambda w, ids: {"reference": ids["reference"]}
@@ -141,6 +144,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/offers/<string:reference>/decline"): parents("owner"),
     ("POST", "/api/v1/rounds"): department(body=lambda w: {"level": "grade_6", "year": 2028}),
     ("GET", ROUNDS): department(),
+    ("GET", ROUNDS + "/commitment"): anyone(),
     ("GET", ROUNDS + "/stats"): department(),
     ("GET", ROUNDS + "/results.csv"): department(),
     ("POST", ROUNDS + "/open"): department(),

@@ -11,6 +11,7 @@ pytest test, so pytest collects nothing from this module.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 import sys
@@ -249,12 +250,39 @@ def play(system: Season, browser: Browser) -> None:
     turned_away(system, school, url)
     until(system, lambda: "Đã nhập học" in reload(parent, application_page).inner_text(".timeline"))
     photograph(parent, "enrolled", application_page)
+    audit_trail(system, parent, department, reference, offered_at)
     rehearse_and_wipe(department, url)
     photograph(public, "login", f"{url}/login")
     assert references
 
 
 # --- steps ------------------------------------------------------------------------------------
+
+
+def audit_trail(
+    system: Season, parent: Page, department: Page, reference: str, school: str
+) -> None:
+    """The family sees which school opened the record; the department searches the trail;
+    anyone reads the draw's commitments."""
+    step("The family sees who opened the record; the department searches the audit trail.")
+    url = system.url
+    parent.goto(f"{url}/parent/applications/{reference}")
+    parent.click("text=Ai đã mở hồ sơ này")
+    seen = parent.inner_text("#record-access")
+    assert school in seen and "Đã mở danh sách trẻ được phân về trường" in seen, seen
+    assert "Đã xác nhận nhập học" in seen, seen
+    photograph(parent, "record-access", f"{url}/parent/applications/{reference}/access")
+    department.goto(f"{url}/department/audit")
+    department.fill("#reference", reference)
+    department.click("form.card button[type=submit]")
+    found = department.inner_text("#audit-entries")
+    assert "application.submit" in found and "intake.confirm" in found, found
+    photograph(department, "audit-trail", department.url)
+    department.goto(f"{url}/rounds/{ROUND}/draw")
+    commitment = department.inner_text("#seed-commitment")
+    seed = department.inner_text("#seed")
+    assert hashlib.sha256(bytes.fromhex(seed)).hexdigest() == commitment
+    photograph(department, "draw", f"{url}/rounds/{ROUND}/draw")
 
 
 def turned_away(system: Season, school: Page, url: str) -> None:

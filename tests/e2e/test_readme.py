@@ -53,6 +53,9 @@ INLINE_CHECKS = {
     ".venv/bin/python -m chaos erasure": "help",
     ".venv/bin/python -m chaos [scenario ...] [--count N]": "help",
     ".venv/bin/python -m tools.verify_allocation results.csv": "help",
+    ".venv/bin/python -m tools.verify_allocation results.csv --commitment <hex> --digest <hex>": (
+        "help"
+    ),
     ".venv/bin/python -m services.allocation.cli import-city": "help",
     ".venv/bin/python -m services.registration.cli import-register": "help",
     ".venv/bin/python -m tools.dead_letters replay <queue>": "help",

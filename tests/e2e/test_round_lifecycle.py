@@ -12,6 +12,7 @@ the admin CLI makes them, and log in through the real token route.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import uuid
@@ -176,6 +177,9 @@ def test_close_allocate_publish_accept_confirm_through_the_gateway(
     assert len(verified) > 0.9 * len(references)
 
     assert post(system, f"{rounds}/{ROUND}/close", department).json()["status"] == "closed"
+    at_close = get(system, f"{rounds}/{ROUND}/commitment").json()  # anyone, no token
+    assert len(at_close["seed_commitment"]) == 64 and at_close["seed"] is None, at_close
+    assert at_close["input_digests"] == []
     until(
         system,
         lambda: post(system, f"{rounds}/{ROUND}/allocate", department).status_code == 202,
@@ -186,11 +190,23 @@ def test_close_allocate_publish_accept_confirm_through_the_gateway(
     stats = get(system, f"{rounds}/{ROUND}/stats", department).json()
     assert stats["statistics"]["applicants"] == len(verified)
     export = get(system, f"{rounds}/{ROUND}/results.csv", department)
-    assert verify_export(io.StringIO(export.text)).ok
+    before = get(system, f"{rounds}/{ROUND}/commitment").json()
+    assert before["seed_commitment"] == at_close["seed_commitment"] and before["seed"] is None
+    (run,) = before["input_digests"]  # published before anyone sees a result
+    assert run["applications"] == len(verified)
+    report = verify_export(io.StringIO(export.text), at_close["seed_commitment"], run["digest"])
+    assert report.ok and report.seed_committed and report.inputs_committed
+    redrawn = verify_export(io.StringIO(export.text), hashlib.sha256(b"other").hexdigest())
+    assert redrawn.seed_committed is False and not redrawn.ok
 
     assert post(system, f"{rounds}/{ROUND}/publish", department).status_code == 202
     published = until(system, lambda: round_in(system, department, "published"), "publication")
     assert len(published["seed"]) == 64
+    revealed = get(system, f"{rounds}/{ROUND}/commitment").json()["seed"]
+    assert hashlib.sha256(bytes.fromhex(revealed)).hexdigest() == at_close["seed_commitment"]
+    page = get(system, f"/rounds/{ROUND}/draw")  # the portal's public page shows all three
+    assert page.status_code == 200
+    assert all(value in page.text for value in (revealed, run["digest"], before["seed_commitment"]))
     outcomes = ("offered", "waitlisted", "unplaced")
     until(
         system,
@@ -228,6 +244,8 @@ def test_close_allocate_publish_accept_confirm_through_the_gateway(
         "the family to see the enrollment",
     )
 
+    audit_trail_shows_reads_and_changes(system, parent, department, first["reference"], school)
+
     other_staff = log_in(system, STAFF, school=second["school"])
     waiting = get(system, f"/api/v1/schools/{second['school']}/intake", other_staff).json()
     declined = post(system, f"/api/v1/offers/{second['reference']}/decline", parent)
@@ -240,6 +258,39 @@ def test_close_allocate_publish_accept_confirm_through_the_gateway(
     if waiting["waitlist"]:  # the head of that school's waitlist now holds the seat
         head = waiting["waitlist"][0]["reference"]
         until(system, lambda: status_of(system, parent, head) == "offered", "the seat to move on")
+
+
+def audit_trail_shows_reads_and_changes(
+    system: System, parent: dict[str, str], department: dict[str, str], ref: str, school: str
+) -> None:
+    """The family sees which school opened the record and what it did, never who; the
+    department finds the child's trail, its own search in it, and exports it."""
+    seen = get(system, f"/api/v1/applications/{ref}/access", parent)
+    assert seen.status_code == 200, seen.text
+    entries = seen.json()
+    by = {(e["by"], e["action"], e["school_code"]) for e in entries}
+    assert ("family", "application.submit", None) in by
+    assert ("family", "offer.accept", None) in by
+    assert ("school", "intake.read", school) in by
+    assert ("school", "intake.confirm", school) in by
+    assert ("department", "round.export_results", None) in by
+    assert all(set(e) == {"at", "action", "by", "school_code"} for e in entries)  # no account
+
+    found = get(system, f"/api/v1/audit?reference={ref}", department)
+    assert found.status_code == 200, found.text
+    actions = [e["action"] for e in found.json()["entries"]]
+    assert actions.count("application.submit") == 1 and "intake.confirm" in actions
+    searches = get(system, "/api/v1/audit?action=audit.search", department).json()["entries"]
+    assert searches and searches[0]["objects"] == {"reference": ref}  # the search is audited
+    wrong = get(system, "/api/v1/audit?reference=not-a-ref&since=yesterday", department)
+    assert wrong.status_code == 400 and set(wrong.json()["error"]["fields"]) == {
+        "reference",
+        "since",
+    }
+    exported = get(system, f"/api/v1/audit.csv?reference={ref}", department)
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert len(rows) == len(found.json()["entries"]) + 1  # the search above names it too
+    assert {row["action"] for row in rows} >= {"application.submit", "audit.search"}
 
 
 def round_in(system: System, department: dict[str, str], status: str) -> Any:

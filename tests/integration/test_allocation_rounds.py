@@ -10,6 +10,7 @@ its `intake_status` RPC is answered by `FakeRegistration`, a test-only nameko se
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -360,6 +361,35 @@ def test_publish_waits_for_a_fresh_preview_after_a_late_change(harness: Harness)
         harness.call("publish", ROUND)
     harness.run_job("allocate")
     assert harness.call("round_stats", ROUND)["statistics"]["applicants"] == 0
+
+
+def test_allocating_again_keeps_the_committed_seed_and_digests_each_runs_inputs(
+    harness: Harness,
+) -> None:
+    add_schools(harness, ("SCH-A", 1, "00001"))
+    open_round(harness)
+    harness.verify("TSP0000000001", "001200000001", "00001", "SCH-A")
+    harness.verify("TSP0000000002", "001200000002", "00001", "SCH-A")
+    closed = harness.call("close_round", ROUND)
+    assert closed["seed_commitment"] and closed["input_digests"] == []
+    with harness.session() as session:
+        round_ = session.get(Round, ROUND)
+        assert round_ is not None and round_.seed is not None
+        seed = round_.seed
+    assert hashlib.sha256(bytes.fromhex(seed)).hexdigest() == closed["seed_commitment"]
+
+    harness.run_job("allocate")
+    harness.verdict("application_withdrawn", "TSP0000000002")
+    harness.run_job("allocate")
+
+    public = harness.call("round_commitment", ROUND)
+    first, second = public["input_digests"]
+    assert (first["applications"], second["applications"]) == (2, 1)
+    assert first["digest"] != second["digest"]
+    assert public["seed_commitment"] == closed["seed_commitment"] and public["seed"] is None
+    with harness.session() as session:
+        round_ = session.get(Round, ROUND)
+        assert round_ is not None and round_.seed == seed  # never drawn again
 
 
 def test_each_job_is_timed_by_kind_and_outcome(harness: Harness) -> None:

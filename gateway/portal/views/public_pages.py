@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, redirect, render_template, request
 from gateway.auth.decorators import public
 from gateway.portal import chances, client, i18n, maps
 from gateway.portal.labels import AGES, LEVELS
-from gateway.portal.views.common import safe_next
+from gateway.portal.views.common import expect, safe_next
 from gateway.portal.wards import folded, wards_of
 
 bp = Blueprint("public_pages", __name__)
@@ -89,6 +89,15 @@ def finder() -> str:
         demand=live,
         missing=missing,
     )
+
+
+@bp.route("/rounds/<round_id>/draw")
+@public(limit="lookup")
+def draw(round_id: str) -> str:
+    """How a round's draw is kept honest: the seed's commitment from close, each allocation
+    run's inputs digest, and the seed itself once published, with how to check them."""
+    answer = expect(client.public("GET", f"/api/v1/rounds/{round_id}/commitment"))
+    return render_template("draw.html", round=answer.body)
 
 
 @bp.route("/lang/<code>")

@@ -10,6 +10,7 @@ from services.allocation.engine.checks import (
     count_blocking_pairs,
     da_ranks_from_assignment,
 )
+from services.allocation.engine.commitment import inputs_digest, seed_commitment, seed_matches
 from services.allocation.engine.deferred_acceptance import deferred_acceptance
 from services.allocation.engine.explain import (
     cutoff_table,
@@ -55,12 +56,15 @@ __all__ = [
     "da_ranks_from_assignment",
     "deferred_acceptance",
     "explain",
+    "inputs_digest",
     "export_csv",
     "lotteries",
     "lottery",
     "parse_export",
     "placement",
     "placements",
+    "seed_commitment",
+    "seed_matches",
     "statistics",
     "verify_export",
     "waitlist",

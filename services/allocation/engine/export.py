@@ -4,6 +4,8 @@ Format, UTF-8, in this order:
 
     # tuyensinh allocation export 1
     # seed,<round seed in hex>
+    # seed_commitment,<SHA-256 of the seed, as published at close>
+    # inputs_digest,<SHA-256 of the applicants' inputs, as published before results>
     # policy,<the policy as JSON>
     # school,<code>,<capacity>,<catchment wards joined by |>,<lat>,<lon>    (one per school)
     reference,citizen_id,ward,...                                          (EXPORT_COLUMNS)
@@ -13,7 +15,9 @@ Each `#` line is itself a CSV record after its `# ` prefix. Lists (catchment war
 schools, preferences) are joined by `|`; an absent value is empty. `preferences` are the
 applicant's ranked codes as submitted; `rank` is the 1-based preference placed at (only for
 `placed_by` = preference); `lottery` is the decimal HMAC lottery number. From this file
-alone the allocation can be recomputed and compared, and its stability counted.
+alone the allocation can be recomputed and compared, and its stability counted; with the
+commitment and digest published earlier (see `engine.commitment`), also that the seed and the
+inputs are the ones committed to before any result was seen.
 """
 
 from __future__ import annotations
@@ -33,21 +37,23 @@ from services.allocation.engine.checks import (
     da_ranks_from_assignment,
     over_capacity,
 )
+from services.allocation.engine.commitment import (
+    INPUT_COLUMNS,
+    SEPARATOR,
+    input_cells,
+    inputs_digest,
+    join_codes,
+    number,
+    seed_commitment,
+    seed_matches,
+)
 from services.allocation.engine.explain import placements
 from services.allocation.engine.model import Allocation, Applicant, Policy, School
 from services.allocation.engine.priority import lottery
 
 FORMAT = "tuyensinh allocation export 1"
-SEPARATOR = "|"
 EXPORT_COLUMNS = (
-    "reference",
-    "citizen_id",
-    "ward",
-    "priority_category",
-    "sibling_schools",
-    "preferences",
-    "lat",
-    "lon",
+    *INPUT_COLUMNS,
     "school",
     "placed_by",
     "rank",
@@ -77,12 +83,18 @@ class ExportedRound:
     schools: tuple[School, ...]
     applicants: tuple[Applicant, ...]
     results: tuple[ExportedResult, ...]
+    # As the export states them; None in an export written before commitments existed.
+    seed_commitment: str | None = None
+    inputs_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Verification:
     """What the verifier found; `ok` when the export is reproducible, stable and within
-    capacity. `mismatched` names up to 20 applicants whose recomputed result differs."""
+    capacity, and its seed and inputs are the ones committed to. `mismatched` names up to 20
+    applicants whose recomputed result differs. `seed_committed` and `inputs_committed` say
+    whether the seed hashes to every commitment given (the export's own and the published
+    one) and the inputs to every digest given; None when none was given."""
 
     applicants: int
     mismatches: int
@@ -90,12 +102,19 @@ class Verification:
     lottery_mismatches: int
     blocking_pairs: int
     over_capacity: tuple[str, ...]
+    seed_committed: bool | None = None
+    inputs_committed: bool | None = None
 
     @property
     def ok(self) -> bool:
         """Everything matched."""
+        broken = self.seed_committed is False or self.inputs_committed is False
         return not (
-            self.mismatches or self.lottery_mismatches or self.blocking_pairs or self.over_capacity
+            broken
+            or self.mismatches
+            or self.lottery_mismatches
+            or self.blocking_pairs
+            or self.over_capacity
         )
 
 
@@ -104,22 +123,24 @@ def export_rows(allocation: Allocation) -> Iterator[tuple[str, ...]]:
     inst = allocation.instance
     yield (f"# {FORMAT}",)
     yield ("# seed", inst.seed.hex())
+    yield ("# seed_commitment", seed_commitment(inst.seed))
+    yield ("# inputs_digest", inputs_digest(inst.applicants))
     yield ("# policy", json.dumps(inst.policy.to_dict(), sort_keys=True))
     for s in inst.schools:
-        yield ("# school", s.code, str(s.capacity), _join(s.catchment), _num(s.lat), _num(s.lon))
+        yield (
+            "# school",
+            s.code,
+            str(s.capacity),
+            join_codes(s.catchment),
+            number(s.lat),
+            number(s.lon),
+        )
     yield EXPORT_COLUMNS
     for a, (applicant, placed) in enumerate(
         zip(inst.applicants, placements(allocation), strict=True)
     ):
         yield (
-            applicant.reference,
-            applicant.citizen_id,
-            applicant.ward,
-            applicant.priority_category or "",
-            _join(applicant.sibling_schools),
-            SEPARATOR.join(_checked(applicant.preferences)),
-            _num(applicant.lat),
-            _num(applicant.lon),
+            *input_cells(applicant),
             placed.school or "",
             placed.placed_by,
             "" if placed.rank is None else str(placed.rank),
@@ -154,7 +175,8 @@ def parse_export(lines: Iterable[str]) -> ExportedRound:
             body.append(line)
     if not meta or meta[0] != [FORMAT]:
         raise ValueError("not a tuyensinh allocation export")
-    fields = {row[0]: row[1:] for row in meta[1:] if row[0] in ("seed", "policy")}
+    named = ("seed", "policy", "seed_commitment", "inputs_digest")
+    fields = {row[0]: row[1:] for row in meta[1:] if row[0] in named}
     schools = tuple(
         School(code, int(cap), _split(wards), _float(lat), _float(lon))
         for _, code, cap, wards, lat, lon in (row for row in meta[1:] if row[0] == "school")
@@ -194,17 +216,26 @@ def parse_export(lines: Iterable[str]) -> ExportedRound:
         schools=schools,
         applicants=tuple(applicants),
         results=tuple(results),
+        seed_commitment=fields["seed_commitment"][0] if "seed_commitment" in fields else None,
+        inputs_digest=fields["inputs_digest"][0] if "inputs_digest" in fields else None,
     )
 
 
-def verify_export(lines: Iterable[str]) -> Verification:
+def verify_export(
+    lines: Iterable[str], commitment: str | None = None, digest: str | None = None
+) -> Verification:
     """Recompute the round from the export alone and compare with what it states.
 
     Checks each lottery number with a plain `hmac.digest` per child, reruns the allocation
     and compares every result, counts the blocking pairs of the exported assignment, and
-    looks for schools over capacity.
+    looks for schools over capacity. Checks the seed against the commitment published at
+    close (`commitment`) and the inputs against the digest published before the results
+    (`digest`), and against the export's own statement of both.
     """
     exported = parse_export(lines)
+    commitments = [c for c in (exported.seed_commitment, commitment) if c]
+    digests = [d.strip().lower() for d in (exported.inputs_digest, digest) if d]
+    actual_digest = inputs_digest(exported.applicants)
     lottery_mismatches = sum(
         lottery(exported.seed, a.citizen_id) != r.lottery
         for a, r in zip(exported.applicants, exported.results, strict=True)
@@ -228,26 +259,15 @@ def verify_export(lines: Iterable[str]) -> Verification:
         lottery_mismatches=lottery_mismatches,
         blocking_pairs=count_blocking_pairs(instance, da_rank),
         over_capacity=tuple(over_capacity(instance, school)),
+        seed_committed=all(seed_matches(exported.seed, c) for c in commitments)
+        if commitments
+        else None,
+        inputs_committed=all(d == actual_digest for d in digests) if digests else None,
     )
-
-
-def _checked(codes: Iterable[str]) -> list[str]:
-    codes = list(codes)
-    if any(SEPARATOR in code for code in codes):
-        raise ValueError(f"a code contains {SEPARATOR!r}")
-    return codes
-
-
-def _join(codes: Iterable[str]) -> str:
-    return SEPARATOR.join(sorted(_checked(codes)))
 
 
 def _split(text: str) -> frozenset[str]:
     return frozenset(text.split(SEPARATOR)) if text else frozenset()
-
-
-def _num(value: float | None) -> str:
-    return "" if value is None else repr(value)
 
 
 def _float(text: str) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable
 
-from services.allocation.engine import Applicant, School
+from services.allocation.engine import Applicant, Policy, School, allocate, export_csv
 
 SEED = b"round-2027-grade_1"
 
@@ -53,3 +53,22 @@ def ids_by_lottery(count: int, seed: bytes = SEED) -> list[str]:
     """`count` citizen ids, the best (smallest) lottery number first."""
     ids = [f"0012{i:08d}" for i in range(count)]
     return sorted(ids, key=lambda cid: hmac_lottery(seed, cid))
+
+
+def small_round_text(policy: Policy | None = None) -> str:
+    """A round with every kind of result, as exported."""
+    best, second, third, fourth = ids_by_lottery(4)
+    schools = [
+        school("A", 1, "W1", at=(21.0, 105.8)),
+        school("B", 2, "W1", "W2"),
+        school("C", 1, "W3"),
+    ]
+    kids = [
+        child("R1", "W1", "A", "B", citizen_id=best, category="policy", at=(21.01, 105.8)),
+        child("R2", "W1", "A", "B", citizen_id=second, siblings=["A", "B"]),
+        child("R3", "W2", "A", "UNKNOWN", citizen_id=third),
+        child("R4", "W9", "A", "C", citizen_id=fourth),
+        child("R5", "W9", "C"),
+    ]
+    result = allocate(schools, kids, SEED, policy or Policy(sibling_priority=True))
+    return "".join(export_csv(result, chunk=2))

@@ -2,43 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
-from services.allocation.engine import Policy, allocate
-from services.allocation.engine.export import export_csv, parse_export, verify_export
-from tests.unit.allocation.builders import SEED, child, ids_by_lottery, school
+from services.allocation.engine import Policy
+from services.allocation.engine.export import parse_export, verify_export
+from tests.unit.allocation.builders import SEED, small_round_text
 from tools.verify_allocation import main as verify_main
-
-
-def small_round_text(policy: Policy | None = None) -> str:
-    """A round with every kind of result, as exported."""
-    best, second, third, fourth = ids_by_lottery(4)
-    schools = [
-        school("A", 1, "W1", at=(21.0, 105.8)),
-        school("B", 2, "W1", "W2"),
-        school("C", 1, "W3"),
-    ]
-    kids = [
-        child("R1", "W1", "A", "B", citizen_id=best, category="policy", at=(21.01, 105.8)),
-        child("R2", "W1", "A", "B", citizen_id=second, siblings=["A", "B"]),
-        child("R3", "W2", "A", "UNKNOWN", citizen_id=third),
-        child("R4", "W9", "A", "C", citizen_id=fourth),
-        child("R5", "W9", "C"),
-    ]
-    result = allocate(schools, kids, SEED, policy or Policy(sibling_priority=True))
-    return "".join(export_csv(result, chunk=2))
 
 
 def test_export_starts_with_the_metadata_a_verifier_needs() -> None:
     lines = small_round_text().splitlines()
     assert lines[0] == "# tuyensinh allocation export 1"
     assert lines[1] == f"# seed,{SEED.hex()}"
-    assert lines[2].startswith("# policy,")
-    assert lines[3] == "# school,A,1,W1,21.0,105.8"
-    assert lines[6].startswith("reference,citizen_id,ward,")
-    assert len(lines) == 7 + 5
+    assert lines[2] == f"# seed_commitment,{hashlib.sha256(SEED).hexdigest()}"
+    assert lines[3].startswith("# inputs_digest,")
+    assert lines[4].startswith("# policy,")
+    assert lines[5] == "# school,A,1,W1,21.0,105.8"
+    assert lines[8].startswith("reference,citizen_id,ward,")
+    assert len(lines) == 9 + 5
 
 
 def test_export_reads_back_to_the_same_inputs() -> None:
