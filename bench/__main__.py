@@ -13,6 +13,7 @@ from bench.report import write_section
 BENCHMARKS = (
     "bench.allocation",
     "bench.allocation_job",
+    "bench.estimates",
     "bench.register_import",
     "bench.drain",
     "bench.notification",

@@ -59,8 +59,9 @@ def throwaway_database() -> Iterator[Engine]:
         drop_database(uri)
 
 
-def fill(engine: Engine, applicants: int) -> str:
-    """The synthetic city's schools and verified applications, and a closed round."""
+def fill(engine: Engine, applicants: int, close: bool = True) -> str:
+    """The synthetic city's schools and verified applications, and a closed round (an open
+    one without `close`)."""
     city = synthetic_city(applicants)
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
@@ -87,7 +88,8 @@ def fill(engine: Engine, applicants: int) -> str:
         columns += ("priority_category", "preferences", "state", "as_of")
         insert_rows(session, VerifiedApplication.__table__, columns, rows)  # type: ignore[arg-type]
         rounds.open_round(session, round_.round_id)
-        rounds.close_round(session, round_.round_id)
+        if close:
+            rounds.close_round(session, round_.round_id)
         return round_.round_id
 
 

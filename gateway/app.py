@@ -14,12 +14,14 @@ from gateway.api import (
     applications,
     audit,
     auth,
+    chances,
     draw,
     health,
     inbox,
     intake,
     live,
     offers,
+    outcomes,
     preferences,
     rounds,
     schools,
@@ -56,6 +58,8 @@ BLUEPRINTS = (
     intake.blp,
     inbox.blp,
     preferences.blp,
+    chances.blp,
+    outcomes.blp,
 )
 
 

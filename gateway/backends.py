@@ -133,6 +133,24 @@ class Backends:
             ("catchment", ward, level), lambda: self._call("allocation", "catchment", ward, level)
         )
 
+    def finder(self, ward: str, level: str) -> dict[str, Any]:
+        """The school finder's answer, from the allocation service, cached as `catchment` is."""
+        return self._schools.get(
+            ("finder", ward, level), lambda: self._call("allocation", "find_schools", ward, level)
+        )
+
+    def demand(self, round_id: str) -> dict[str, Any] | None:
+        """An open round's live demand (k-anonymous), cached as the other lookups are."""
+        return self._schools.get(
+            ("demand", round_id), lambda: self._call("allocation", "demand", round_id)
+        )
+
+    def school_chances(self, round_id: str) -> dict[str, Any] | None:
+        """An open round's chances per school and tier group, cached as `demand` is."""
+        return self._schools.get(
+            ("chances", round_id), lambda: self._call("allocation", "school_estimates", round_id)
+        )
+
     def send_command(self, service: str, envelope: dict[str, Any]) -> None:
         """Publish durably and wait for the confirm; declare the topology if it is missing."""
         try:

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from gateway.auth.decorators import public
-from gateway.schemas import CatchmentView, SchoolView
+from gateway.schemas import CatchmentView, SchoolView, WardView
 from gateway.smorest import Blueprint
 from shared.events import LEVELS
 
@@ -44,6 +44,58 @@ class Catchment(MethodView):
         """
         backends = current_app.extensions["tuyensinh"]
         return backends.catchment(query["ward"], query["level"])
+
+
+class MapPoint(Schema):
+    """A point on the map (WGS 84)."""
+
+    lat = fields.Float()
+    lon = fields.Float()
+
+
+class FoundSchool(Schema):
+    """A school of the finder, with its distance from the ward and catchment status."""
+
+    code = fields.String()
+    name = fields.String()
+    capacity = fields.Integer()
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    in_catchment = fields.Boolean(metadata={"description": "the school serves the ward"})
+    distance_m = fields.Integer(
+        allow_none=True, metadata={"description": "metres from the ward's point; null: unknown"}
+    )
+
+
+class FinderView(Schema):
+    """The level's schools, nearest the ward first."""
+
+    ward = fields.Nested(WardView)
+    level = fields.String()
+    point = fields.Nested(
+        MapPoint,
+        allow_none=True,
+        metadata={"description": "the ward's point: the centre of the schools located in it"},
+    )
+    schools = fields.List(fields.Nested(FoundSchool))
+
+
+@blp.route("/finder")
+class Finder(MethodView):
+    """The school finder."""
+
+    @public(limit="lookup")
+    @blp.arguments(CatchmentQuery, location="query")
+    @blp.response(200, FinderView)
+    @blp.alt_response(404, description="No ward has that code.")
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The schools of a level, nearest the ward first, with catchment status, distance
+        and seats (live demand: `/api/v1/demand`).
+
+        Example: `curl 'localhost:8000/api/v1/finder?ward=00256&level=grade_1'`
+        """
+        backends = current_app.extensions["tuyensinh"]
+        return backends.finder(query["ward"], query["level"])
 
 
 @blp.route("/schools")

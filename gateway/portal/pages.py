@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from gateway.auth.decorators import public
 from gateway.errors import ApiError
-from gateway.portal import client, csrf, i18n
+from gateway.portal import chances, client, csrf, i18n
 from gateway.portal.client import SignedOut
 from gateway.portal.labels import label, round_name, school_choice
 from gateway.portal.views import account, audit, department, live, parent, public_pages, school
@@ -42,6 +42,7 @@ def install_pages(portal: Flask) -> None:
         language_names=LANGUAGE_NAMES,
         when=i18n.when,
         percent=i18n.percent,
+        about=chances.about,
         other_language_url=other_language_url,
         label=label,
         round_name=round_name,

@@ -54,6 +54,11 @@ class RoundInputs:
 def load_inputs(session: Session, round_: Round) -> RoundInputs:
     """The round's schools and verified applications, by code and by reference."""
     assert round_.seed is not None, "a round is allocated only after it closed"
+    return load_current(session, round_, bytes.fromhex(round_.seed))
+
+
+def load_current(session: Session, round_: Round, seed: bytes = b"") -> RoundInputs:
+    """`load_inputs` at any time: an open round's applications so far have no seed (b"")."""
     policy = Policy.from_dict(round_.policy)
     earlier = _earlier_rounds(session, round_)
     held = _held_seats(session, earlier)
@@ -106,9 +111,7 @@ def load_inputs(session: Session, round_: Round) -> RoundInputs:
                 lon=lon,
             )
         )
-    return RoundInputs(
-        policy, bytes.fromhex(round_.seed), schools, tuple(applicants), already_placed
-    )
+    return RoundInputs(policy, seed, schools, tuple(applicants), already_placed)
 
 
 def _earlier_rounds(session: Session, round_: Round) -> list[str]:

@@ -201,3 +201,50 @@ class ExportChunk(Base):
     round_id: Mapped[str] = mapped_column(ForeignKey("rounds.round_id"), primary_key=True)
     chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EstimateRun(Base):
+    """The latest batch of estimate draws of an open round (see engine.estimate).
+
+    `seats` maps each school to [its seats this round, seats left free summed over the draws].
+    """
+
+    __tablename__ = "estimate_runs"
+
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.round_id"), primary_key=True)
+    draws: Mapped[int] = mapped_column(Integer)
+    applications: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    seconds: Mapped[float] = mapped_column(Float)
+    seats: Mapped[dict[str, list[int]]] = mapped_column(JSON)
+
+
+class EstimateSchool(Base):
+    """One school and engine tier of the latest batch: applicants listing the school with
+    that tier (live demand), first choices, admissions summed over the draws, and the draws
+    in which at least one child of the tier was admitted."""
+
+    __tablename__ = "estimate_schools"
+
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.round_id"), primary_key=True)
+    school_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    tier: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicants: Mapped[int] = mapped_column(Integer)
+    first_choice: Mapped[int] = mapped_column(Integer)
+    admitted: Mapped[int] = mapped_column(Integer)
+    reached: Mapped[int] = mapped_column(Integer)
+
+
+class EstimateChance(Base):
+    """One application's counts in the latest batch: admitted at each choice, placed by the
+    guarantee, unplaced. Read by its own family only."""
+
+    __tablename__ = "estimate_chances"
+    __table_args__ = (Index("ix_estimate_chances_round", "round_id"),)
+
+    reference: Mapped[str] = mapped_column(String(32), primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.round_id"))
+    draws: Mapped[int] = mapped_column(Integer)
+    choices: Mapped[list[int]] = mapped_column(JSON)
+    guarantee: Mapped[int] = mapped_column(Integer)
+    unplaced: Mapped[int] = mapped_column(Integer)

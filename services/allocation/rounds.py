@@ -29,6 +29,9 @@ from services.allocation.exceptions import (
     RoundNotSettled,
 )
 from services.allocation.models import (
+    EstimateChance,
+    EstimateRun,
+    EstimateSchool,
     ExportChunk,
     Placement,
     Round,
@@ -172,7 +175,16 @@ def finalize_round(session: Session, round_id: str) -> Round:
 
 
 # Everything allocation keeps about a round, children before the round itself.
-ROUND_DATA = (ExportChunk, WaitlistEntry, Placement, RoundSchool, VerifiedApplication)
+ROUND_DATA = (
+    EstimateChance,
+    EstimateSchool,
+    EstimateRun,
+    ExportChunk,
+    WaitlistEntry,
+    Placement,
+    RoundSchool,
+    VerifiedApplication,
+)
 
 
 def discard_round(session: Session, round_id: str) -> None:

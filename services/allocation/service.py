@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.allocation import (
     erasure,
+    estimate_entrypoints,
     jobs,
     offers,
     projection,
@@ -52,7 +53,9 @@ ROUND_ERRORS = (RoundNotFound, InvalidTransition)
 SEAT_ERRORS = (OfferNotFound, SeatConflict)
 
 
-class AllocationService:
+# The mixin is reached through its module: `nameko run` would take a class imported here
+# by name for a service of its own.
+class AllocationService(estimate_entrypoints.EstimateEntrypoints):
     """Owns schools and rounds; allocates, publishes, and moves seats after publication."""
 
     name = "allocation"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from tests.e2e.conftest import System
 from tests.support.accounts import DEPARTMENT, PARENT, bearer, credentials, make_account
 from tests.support.broker import queue_depth
 from tests.support.gateways import start_lagging_gateway
+from tests.support.portal import as_a_browser, portal_session
 from tests.support.processes import BIN, Processes, free_port, port_open
 from tests.support.waiting import wait_for
 
@@ -239,7 +239,7 @@ def test_a_202_refused_later_is_stored_shown_and_notified_in_both_languages(
     texts = until(system, lambda: [m for m in sms()["messages"] if reference in m["text"]], "")
     assert "không được chấp nhận" in texts[0]["text"]
 
-    portal = portal_session(system, login)
+    portal = portal_session(system.url, login)
     for language, words in (
         ("vi", "sau thời điểm kết thúc đợt tuyển sinh"),
         ("en", "after the admissions round had closed"),
@@ -326,27 +326,3 @@ def subjects_about(maildir: Path, reference: str) -> list[str]:
         if reference in subject:
             found.append(subject)
     return found
-
-
-def portal_session(system: System, login: dict[str, str]) -> requests.Session:
-    """A browser-like session logged into the portal with the parent's phone and password.
-
-    The portal's cookie is `Secure`; a browser sends it to http://127.0.0.1 (a secure
-    context), `requests` does not, so the test's jar drops the flag as the browser would.
-    """
-    browser = requests.Session()
-    page = browser.get(f"{system.url}/login", timeout=30).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token, page[:2000]
-    form = {"who": login["phone"], "password": login["password"], "csrf_token": token.group(1)}
-    as_a_browser(browser)
-    answer = browser.post(f"{system.url}/login", data=form, timeout=30, allow_redirects=False)
-    assert answer.status_code in (302, 303), answer.text[:2000]
-    as_a_browser(browser)
-    return browser
-
-
-def as_a_browser(session: requests.Session) -> None:
-    """Send the portal's `Secure` cookies to http://127.0.0.1, as a browser does."""
-    for cookie in session.cookies:
-        cookie.secure = False

@@ -17,7 +17,7 @@ from flask import (
 )
 
 from gateway.auth.decorators import public
-from gateway.portal import client, i18n
+from gateway.portal import chances, client, i18n
 from gateway.portal.i18n import gettext as _
 from gateway.portal.labels import LEVELS
 from gateway.portal.outcome import published_result, seconds_left, split_duration, timeline
@@ -58,6 +58,7 @@ def application(reference: str) -> str:
     return render_template(
         "parent/application.html",
         application=found,
+        estimate=chances.own_estimate(found),
         steps=timeline(found, notices),
         result=result,
         offer=offer,
@@ -117,6 +118,7 @@ def register() -> Any:
             return redirect(url_for("parent.application", reference=reference))
         errors = field_errors(answer) if answer.status == 400 else {"": explain(answer)}
     choices = _choices(round_, ward) if round_ and ward else None
+    live = chances.demand(round_["round_id"]) if choices and round_ else None
     province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
     return render_template(
         "parent/register.html",
@@ -125,6 +127,7 @@ def register() -> Any:
         ward=ward,
         wards=[(code, name, folded(name)) for code, name in wards_of(province)],
         choices=choices,
+        demand=live,
         errors=errors,
         form=form,
         contact=session.get("contact", {}),

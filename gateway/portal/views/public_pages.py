@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request
 
 from gateway.auth.decorators import public
-from gateway.portal import client, i18n
+from gateway.portal import chances, client, i18n, maps
 from gateway.portal.labels import AGES, LEVELS
 from gateway.portal.views.common import expect, safe_next
 from gateway.portal.wards import folded, wards_of
@@ -44,16 +44,49 @@ def lookup() -> str:
     level = level if level in LEVELS else "grade_1"
     result: dict[str, Any] | None = None
     missing = False
+    live = None
     if ward:
         answer = client.public("GET", "/api/v1/catchment", query={"ward": ward, "level": level})
         result = answer.body if answer.ok else None
         missing = answer.status in (400, 404)
+        open_round = chances.open_round_of(level) if result else None
+        live = chances.demand(open_round["round_id"] if open_round else None)
     return render_template(
         "lookup.html",
         wards=[(code, name, folded(name)) for code, name in wards],
         ward=ward,
         level=level,
         result=result,
+        demand=live,
+        missing=missing,
+    )
+
+
+@bp.route("/finder")
+@public(limit="lookup")
+def finder() -> str:
+    """The school finder: from the ward, the level's schools nearest first, on a map, with
+    catchment status, distance, seats and the live demand of the open round."""
+    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
+    ward, level = request.args.get("ward", ""), request.args.get("level", "grade_1")
+    level = level if level in LEVELS else "grade_1"
+    found: dict[str, Any] | None = None
+    live = None
+    missing = False
+    if ward:
+        answer = client.public("GET", "/api/v1/finder", query={"ward": ward, "level": level})
+        found = answer.body if answer.ok else None
+        missing = answer.status in (400, 404)
+        open_round = chances.open_round_of(level) if found else None
+        live = chances.demand(open_round["round_id"] if open_round else None)
+    return render_template(
+        "finder.html",
+        wards=[(code, name, folded(name)) for code, name in wards_of(province)],
+        ward=ward,
+        level=level,
+        found=found,
+        map=maps.school_map(found) if found else None,
+        demand=live,
         missing=missing,
     )
 
