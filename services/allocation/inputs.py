@@ -104,6 +104,7 @@ def load_inputs(session: Session, round_: Round) -> RoundInputs:
                 sibling_schools=sibling,
                 lat=lat,
                 lon=lon,
+                household=household,
             )
         )
     return RoundInputs(

@@ -73,7 +73,10 @@ def explain(allocation: Allocation, reference: str) -> Explanation:
         outcome: Outcome = "rejected"
         if da_rank >= 0 and r >= da_rank:
             outcome = "admitted" if r == da_rank else "not_reached"
-        cutoff = int(allocation.cutoff[s])
+        cutoffs = allocation.cutoff
+        if allocation.late_cutoff is not None and inst.applicants[a].late:
+            cutoffs = allocation.late_cutoff
+        cutoff = int(cutoffs[s])
         outcomes.append(
             PreferenceOutcome(
                 rank=r + 1,
@@ -89,7 +92,15 @@ def explain(allocation: Allocation, reference: str) -> Explanation:
         lottery=int(inst.lottery[a]),
         placement=_placement(allocation, a),
         preferences=tuple(outcomes),
+        shared_lottery=shared_lottery(inst, a),
+        late=inst.applicants[a].late,
     )
+
+
+def shared_lottery(instance: Instance, a: int) -> int | None:
+    """The number applicant a drew with, when the round shares siblings' numbers."""
+    shared = instance.shared_lottery
+    return None if shared is None else int(shared[a])
 
 
 def statistics(allocation: Allocation) -> Statistics:
@@ -122,12 +133,14 @@ def statistics(allocation: Allocation) -> Statistics:
 def _placement(allocation: Allocation, a: int) -> Placement:
     inst = allocation.instance
     s, by = int(allocation.school[a]), int(allocation.placed_by[a])
+    reserved = allocation.reserved_seat is not None and bool(allocation.reserved_seat[a])
     return Placement(
         reference=inst.applicants[a].reference,
         school=inst.schools[s].code if s >= 0 else None,
         placed_by=PLACED_BY[by],
         rank=int(allocation.da_rank[a]) + 1 if by == BY_PREFERENCE else None,
         reason=REASONS[int(allocation.reason[a])],
+        pool=None if s < 0 else "reserved" if reserved else "general",
     )
 
 
