@@ -26,9 +26,11 @@ from services.allocation.engine.priority import DISTANCE_UNKNOWN, unpack
 
 
 def priority_of(instance: Instance, key: int) -> Priority:
-    """The readable priority behind a key: tier, lottery number and, if used, distance."""
+    """The readable priority behind a key: tier, lottery number (the shared one, when the
+    round shares siblings' numbers) and, if used, distance."""
     tier, distance, rank = unpack(key)
-    lottery = int(instance.lottery[instance.by_rank[rank]])
+    drawn = instance.lottery if instance.shared_lottery is None else instance.shared_lottery
+    lottery = int(drawn[instance.by_rank[rank]])  # siblings sharing one: then their own
     known = instance.policy.distance_tiebreak and distance != DISTANCE_UNKNOWN
     return Priority(tier=tier, lottery=lottery, distance_m=distance if known else None)
 

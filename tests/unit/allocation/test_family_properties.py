@@ -119,21 +119,35 @@ def test_linked_siblings_draw_together_and_their_own_numbers_order_them(round_: 
 
 
 @fast
-@given(rounds(families=True))
+@given(rounds(max_schools=3, families=True))
 def test_a_twin_is_preferred_wherever_a_sibling_was_placed_above_their_result(
     round_: Round,
 ) -> None:
+    # Few schools, so siblings compete for the same seats and the rule has work to do.
+    policy = dataclasses.replace(round_.policy, twins_together=True)
+    round_ = dataclasses.replace(round_, policy=policy)
     result = run(round_)
     placed = by_preference(result)
     for a in round_.applicants:
         claimed = twin_schools(result, a)
-        if not round_.policy.twins_together:
+        siblings = linked_siblings(a, round_)
+        assert claimed <= set(effective_preferences(a, round_))
+        if len(siblings) < 2:
             assert claimed == set()
-            continue
-        others = {placed[s.reference] for s in linked_siblings(a, round_) if s is not a}
+        others = {placed[s.reference] for s in siblings if s is not a}
         for code in better_than_result(a, round_, placed[a.reference]):
             if code in others:
                 assert code in claimed
+    assert_no_blocking_pair(round_, result)
+    assert deferred_acceptance(result.instance).tolist() == result.da_rank.tolist()
+
+
+@fast
+@given(rounds(families=True))
+def test_without_the_twins_option_nobody_is_preferred_as_a_twin(round_: Round) -> None:
+    policy = dataclasses.replace(round_.policy, twins_together=False)
+    result = run(dataclasses.replace(round_, policy=policy))
+    assert result.instance.twin is None
 
 
 def chooses(school: School, held: list[Applicant], newcomer: Applicant, round_: Round) -> bool:
