@@ -63,6 +63,14 @@ class CreateRoundRequest(Schema):
     max_preferences = fields.Integer(load_default=3, validate=validate.Range(min=1, max=10))
     sibling_priority = fields.Boolean(load_default=False)
     distance_tiebreak = fields.Boolean(load_default=False)
+    shared_sibling_lottery = fields.Boolean(
+        load_default=False,
+        metadata={"description": "linked siblings draw with the smallest of their numbers"},
+    )
+    twins_together = fields.Boolean(
+        load_default=False,
+        metadata={"description": "a sibling's school is preferred for the other (twins)"},
+    )
     offer_days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=60))
     practice = fields.Boolean(load_default=False, metadata={"description": "a trial round"})
 

@@ -52,9 +52,17 @@ class RoundOptions:
     distance_tiebreak: bool = False
     offer_days: int = 7
     practice: bool = False
+    shared_sibling_lottery: bool = False
+    twins_together: bool = False
 
     def __post_init__(self) -> None:
-        flags = (self.sibling_priority, self.distance_tiebreak, self.practice)
+        flags = (
+            self.sibling_priority,
+            self.distance_tiebreak,
+            self.practice,
+            self.shared_sibling_lottery,
+            self.twins_together,
+        )
         numbers = (self.year, self.number, self.max_preferences, self.offer_days)
         if not all(type(flag) is bool for flag in flags) or not all(
             type(number) is int for number in numbers
@@ -85,6 +93,8 @@ class RoundOptions:
             "max_preferences": self.max_preferences,
             "sibling_priority": self.sibling_priority,
             "distance_tiebreak": self.distance_tiebreak,
+            "shared_sibling_lottery": self.shared_sibling_lottery,
+            "twins_together": self.twins_together,
         }
 
 

@@ -109,6 +109,7 @@ def load_current(session: Session, round_: Round, seed: bytes = b"") -> RoundInp
                 sibling_schools=sibling,
                 lat=lat,
                 lon=lon,
+                household=household,
             )
         )
     return RoundInputs(policy, seed, schools, tuple(applicants), already_placed)

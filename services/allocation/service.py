@@ -68,7 +68,8 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints):
     @rpc(expected_exceptions=(InvalidRound, RoundExists))
     def create_round(self, level: str, year: int, **options: Any) -> dict[str, Any]:
         """A new round in draft: number, max_preferences, sibling_priority, distance_tiebreak,
-        offer_days are optional; a number above 1 follows a published round."""
+        shared_sibling_lottery, twins_together, offer_days are optional; a number above 1
+        follows a published round."""
         try:
             chosen = RoundOptions(level=level, year=year, **options)
         except TypeError as exc:

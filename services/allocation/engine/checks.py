@@ -17,6 +17,8 @@ from services.allocation.engine.model import (
     Instance,
     IntArray,
 )
+from services.allocation.engine.passes import late_pass, only
+from services.allocation.engine.reserves import reserve_cutoffs
 
 
 class AllocationInvariantViolated(Exception):
@@ -54,14 +56,22 @@ def cutoffs(instance: Instance, da_rank: IntArray) -> tuple[IntArray, BoolArray]
 
 def blocking_pairs(instance: Instance, da_rank: IntArray) -> BoolArray:
     """Mask of (applicant, rank) pairs that block: the applicant prefers that school to their
-    result, and the school kept a free seat or admitted someone with a worse key."""
+    result, and the school kept a free seat or admitted someone with a worse key (at a
+    school with reserved seats: would choose them, see `reserves.reserve_cutoffs`)."""
     cutoff, full = cutoffs(instance, da_rank)
-    # One extra entry, read by empty preferences (-1) and then masked out.
-    beats = np.append(np.where(full, cutoff, np.iinfo(np.int64).max), 0)
     limit = np.where(da_rank >= 0, da_rank, instance.width)
     ranks = np.arange(instance.width)[None, :]
     valid = instance.pref >= 0
-    return valid & (ranks < limit[:, None]) & (instance.keys < beats[instance.pref])
+    if instance.reserved is None:
+        # One extra entry, read by empty preferences (-1) and then masked out.
+        beats = np.append(np.where(full, cutoff, np.iinfo(np.int64).max), 0)[instance.pref]
+    else:
+        eligible, general = (
+            np.append(c, 0) for c in reserve_cutoffs(instance, da_rank, cutoff, full)
+        )
+        assert instance.eligible is not None
+        beats = np.where(instance.eligible, eligible[instance.pref], general[instance.pref])
+    return valid & (ranks < limit[:, None]) & (instance.keys < beats)
 
 
 def count_blocking_pairs(instance: Instance, da_rank: IntArray) -> int:
@@ -71,6 +81,30 @@ def count_blocking_pairs(instance: Instance, da_rank: IntArray) -> int:
     counts as none (see `da_ranks_from_assignment`).
     """
     return int(blocking_pairs(instance, da_rank).sum())
+
+
+def blocking_pairs_by_pass(instance: Instance, da_rank: IntArray, school: IntArray) -> int:
+    """`count_blocking_pairs`, pass by pass when there are late applications: the on-time
+    children over every seat, the late ones over the seats the on-time pass left."""
+    late = instance.late
+    if late is None:
+        return count_blocking_pairs(instance, da_rank)
+    first = only(instance, ~late)
+    da_first = np.where(late, -1, da_rank)
+    second = late_pass(instance, first, da_first, np.where(late, -1, school))
+    return count_blocking_pairs(first, da_first) + count_blocking_pairs(
+        second, np.where(late, da_rank, -1)
+    )
+
+
+def over_reserve(allocation: Allocation) -> list[str]:
+    """Codes of schools whose reserved pool holds more children than seats reserved."""
+    inst, taken = allocation.instance, allocation.reserved_seat
+    if inst.reserved is None or taken is None:
+        return []
+    rows = np.flatnonzero(taken)
+    counts = np.bincount(allocation.school[rows], minlength=len(inst.capacity))
+    return [inst.schools[s].code for s in np.flatnonzero(counts > inst.reserved)]
 
 
 def over_capacity(instance: Instance, school: IntArray) -> list[str]:
@@ -101,7 +135,10 @@ def check_allocation(allocation: Allocation) -> None:
     if bool((unplaced & (school >= 0)).any()) or bool((~unplaced & (school < 0)).any()):
         problems.append("unplaced applicants and schools disagree")
     problems += _unplaced_problems(inst, school, unplaced, reason)
-    pairs = count_blocking_pairs(inst, rank)
+    over = over_reserve(allocation)
+    if over:
+        problems.append(f"reserved pool over its seats: {', '.join(over[:10])}")
+    pairs = blocking_pairs_by_pass(inst, rank, school)
     if pairs:
         problems.append(f"{pairs} blocking pairs")
     if problems:

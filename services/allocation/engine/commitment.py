@@ -8,7 +8,9 @@ export can then check that the revealed seed hashes to the commitment and that t
 export's inputs hash to the digest, so neither was changed after a result was seen.
 
 The digest covers each applicant's input columns of the export (`INPUT_COLUMNS`), written
-exactly as the export writes them, one CSV record per applicant, sorted by reference.
+exactly as the export writes them, one CSV record per applicant, sorted by reference. An
+applicant with no household and not late is hashed without those two (empty) cells, as
+before they existed, so a digest published earlier still verifies.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ INPUT_COLUMNS = (
     "preferences",
     "lat",
     "lon",
+    "household",
+    "late",
 )
+FAMILY_COLUMNS = 2  # the trailing columns an older export has not
 
 
 def seed_commitment(seed: bytes) -> str:
@@ -55,6 +60,8 @@ def input_cells(applicant: Applicant) -> tuple[str, ...]:
         SEPARATOR.join(checked_codes(applicant.preferences)),
         number(applicant.lat),
         number(applicant.lon),
+        applicant.household or "",
+        "1" if applicant.late else "",
     )
 
 
@@ -64,7 +71,10 @@ def inputs_digest(applicants: Iterable[Applicant]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for applicant in sorted(applicants, key=lambda a: a.reference):
-        writer.writerow(input_cells(applicant))
+        cells = input_cells(applicant)
+        if not any(cells[-FAMILY_COLUMNS:]):
+            cells = cells[:-FAMILY_COLUMNS]
+        writer.writerow(cells)
         digest.update(buffer.getvalue().encode())
         buffer.seek(0)
         buffer.truncate()

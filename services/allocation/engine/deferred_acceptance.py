@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from array import array
+from bisect import insort
 from heapq import heappush, heapreplace
 from itertools import chain
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from services.allocation.engine.model import Instance, IntArray
 from services.allocation.engine.priority import RANK_MASK
+from services.allocation.engine.reserves import rejected_position
 
 
 def deferred_acceptance(instance: Instance) -> IntArray:
@@ -21,7 +23,12 @@ def deferred_acceptance(instance: Instance) -> IntArray:
     applicant-optimal stable matching whatever order the proposals come in. That lets the
     first round, where everyone proposes to their first choice, run as one array sort;
     only the applicants it rejects go through the proposal loop.
+
+    A school with reserved seats chooses as `engine.reserves` says; its proposals all go
+    through the loop.
     """
+    if instance.reserved is not None:
+        return _with_reserves(instance)
     n, width = instance.pref.shape
     held, next_at, free = _first_round(instance)
     pref = array("q", instance.pref.tobytes())
@@ -47,6 +54,12 @@ def deferred_acceptance(instance: Instance) -> IntArray:
                 push(by_rank[-heapreplace(heap, -key) & RANK_MASK])
                 break
         next_at[a] = i
+    return _ranks(instance, held, next_at)
+
+
+def _ranks(instance: Instance, held: list[list[int]], next_at: list[int]) -> IntArray:
+    """Each applicant's placed rank index, from the held (negated) keys."""
+    n, width = instance.pref.shape
     rank = np.full(n, -1, dtype=np.int64)
     negated = np.array(list(chain.from_iterable(held)), dtype=np.int64)
     admitted = instance.by_rank[-negated & RANK_MASK]
@@ -54,12 +67,67 @@ def deferred_acceptance(instance: Instance) -> IntArray:
     return rank
 
 
-def _first_round(instance: Instance) -> tuple[list[list[int]], list[int], list[int]]:
+def _with_reserves(instance: Instance) -> IntArray:
+    """The loop above, where a school with a reserve keeps its proposals sorted best first
+    with their eligibility and turns away `rejected_position`."""
+    assert instance.reserved is not None and instance.eligible is not None
+    n, width = instance.pref.shape
+    reserve = instance.reserved.tolist()
+    held, next_at, free = _first_round(instance, np.where(instance.reserved > 0, 0, -1))
+    again = [a for a in free if reserve[instance.pref[a, next_at[a] - 1 - a * width]]]
+    for a in again:
+        next_at[a] -= 1  # they proposed nowhere yet: the school with a reserve hears them
+    pref = array("q", instance.pref.tobytes())
+    keys = array("q", instance.keys.tobytes())
+    eligible = instance.eligible.ravel().tolist()
+    by_rank = instance.by_rank.tolist()
+    capacity = instance.capacity.tolist()
+    sorted_held: list[list[tuple[int, bool]]] = [[] for _ in capacity]
+    pop, push = free.pop, free.append
+    while free:
+        a = pop()
+        i = next_at[a]
+        end = (a + 1) * width
+        while i < end:
+            s = pref[i]
+            i += 1
+            if s < 0:
+                continue
+            key = keys[i - 1]
+            if reserve[s]:
+                bucket = sorted_held[s]
+                insort(bucket, (key, eligible[i - 1]))
+                if len(bucket) <= capacity[s]:
+                    break
+                out = bucket.pop(rejected_position(bucket, reserve[s]))[0]
+                if out != key:
+                    push(by_rank[out & RANK_MASK])
+                    break
+                continue
+            heap = held[s]
+            if len(heap) < capacity[s]:
+                heappush(heap, -key)
+                break
+            if heap and -heap[0] > key:
+                push(by_rank[-heapreplace(heap, -key) & RANK_MASK])
+                break
+        next_at[a] = i
+    for s, bucket in enumerate(sorted_held):
+        held[s].extend(-key for key, _ in bucket)
+    return _ranks(instance, held, next_at)
+
+
+def _first_round(
+    instance: Instance, seats: IntArray | None = None
+) -> tuple[list[list[int]], list[int], list[int]]:
     """Everyone proposes to their first valid choice at once; each school keeps its best.
 
     Returns the schools' heaps, each applicant's next flat proposal index, and the rejected.
+    `seats`, where not negative, overrides a school's capacity for this round.
     """
     pref, keys, capacity = instance.pref, instance.keys, instance.capacity
+    if seats is not None:
+        capacity = np.where(seats >= 0, seats, capacity)
     n, width = pref.shape
     valid = pref >= 0
     first = valid.argmax(axis=1)

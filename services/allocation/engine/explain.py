@@ -26,9 +26,11 @@ from services.allocation.engine.priority import DISTANCE_UNKNOWN, unpack
 
 
 def priority_of(instance: Instance, key: int) -> Priority:
-    """The readable priority behind a key: tier, lottery number and, if used, distance."""
+    """The readable priority behind a key: tier, lottery number (the shared one, when the
+    round shares siblings' numbers) and, if used, distance."""
     tier, distance, rank = unpack(key)
-    lottery = int(instance.lottery[instance.by_rank[rank]])
+    drawn = instance.lottery if instance.shared_lottery is None else instance.shared_lottery
+    lottery = int(drawn[instance.by_rank[rank]])  # siblings sharing one: then their own
     known = instance.policy.distance_tiebreak and distance != DISTANCE_UNKNOWN
     return Priority(tier=tier, lottery=lottery, distance_m=distance if known else None)
 
@@ -73,7 +75,10 @@ def explain(allocation: Allocation, reference: str) -> Explanation:
         outcome: Outcome = "rejected"
         if da_rank >= 0 and r >= da_rank:
             outcome = "admitted" if r == da_rank else "not_reached"
-        cutoff = int(allocation.cutoff[s])
+        cutoffs = allocation.cutoff
+        if allocation.late_cutoff is not None and inst.applicants[a].late:
+            cutoffs = allocation.late_cutoff
+        cutoff = int(cutoffs[s])
         outcomes.append(
             PreferenceOutcome(
                 rank=r + 1,
@@ -89,7 +94,15 @@ def explain(allocation: Allocation, reference: str) -> Explanation:
         lottery=int(inst.lottery[a]),
         placement=_placement(allocation, a),
         preferences=tuple(outcomes),
+        shared_lottery=shared_lottery(inst, a),
+        late=inst.applicants[a].late,
     )
+
+
+def shared_lottery(instance: Instance, a: int) -> int | None:
+    """The number applicant a drew with, when the round shares siblings' numbers."""
+    shared = instance.shared_lottery
+    return None if shared is None else int(shared[a])
 
 
 def statistics(allocation: Allocation) -> Statistics:
@@ -122,12 +135,14 @@ def statistics(allocation: Allocation) -> Statistics:
 def _placement(allocation: Allocation, a: int) -> Placement:
     inst = allocation.instance
     s, by = int(allocation.school[a]), int(allocation.placed_by[a])
+    reserved = allocation.reserved_seat is not None and bool(allocation.reserved_seat[a])
     return Placement(
         reference=inst.applicants[a].reference,
         school=inst.schools[s].code if s >= 0 else None,
         placed_by=PLACED_BY[by],
         rank=int(allocation.da_rank[a]) + 1 if by == BY_PREFERENCE else None,
         reason=REASONS[int(allocation.reason[a])],
+        pool=None if s < 0 else "reserved" if reserved else "general",
     )
 
 

@@ -7,14 +7,17 @@ Format, UTF-8, in this order:
     # seed_commitment,<SHA-256 of the seed, as published at close>
     # inputs_digest,<SHA-256 of the applicants' inputs, as published before results>
     # policy,<the policy as JSON>
-    # school,<code>,<capacity>,<catchment wards joined by |>,<lat>,<lon>    (one per school)
+    # school,<code>,<capacity>,<wards joined by |>,<lat>,<lon>,<reserved>,<reserved_for>
     reference,citizen_id,ward,...                                          (EXPORT_COLUMNS)
     <one row per applicant>
 
 Each `#` line is itself a CSV record after its `# ` prefix. Lists (catchment wards, sibling
 schools, preferences) are joined by `|`; an absent value is empty. `preferences` are the
 applicant's ranked codes as submitted; `rank` is the 1-based preference placed at (only for
-`placed_by` = preference); `lottery` is the decimal HMAC lottery number. From this file
+`placed_by` = preference); `lottery` is the decimal HMAC lottery number, `shared_lottery`
+the number linked siblings drew with (when the policy shares one), `pool` the seats a
+placement came from (general or reserved). An export written before households, late
+applications and reserved seats existed (without those columns) still reads. From this file
 alone the allocation can be recomputed and compared, and its stability counted; with the
 commitment and digest published earlier (see `engine.commitment`), also that the seed and the
 inputs are the ones committed to before any result was seen.
@@ -33,7 +36,7 @@ import numpy as np
 
 from services.allocation.engine.allocation import allocate
 from services.allocation.engine.checks import (
-    count_blocking_pairs,
+    blocking_pairs_by_pass,
     da_ranks_from_assignment,
     over_capacity,
 )
@@ -47,7 +50,7 @@ from services.allocation.engine.commitment import (
     seed_commitment,
     seed_matches,
 )
-from services.allocation.engine.explain import placements
+from services.allocation.engine.explain import placements, shared_lottery
 from services.allocation.engine.model import Allocation, Applicant, Policy, School
 from services.allocation.engine.priority import lottery
 
@@ -59,6 +62,11 @@ EXPORT_COLUMNS = (
     "rank",
     "reason",
     "lottery",
+    "pool",
+    "shared_lottery",
+)
+OLDER_COLUMNS = tuple(
+    c for c in EXPORT_COLUMNS if c not in ("household", "late", "pool", "shared_lottery")
 )
 
 
@@ -72,6 +80,8 @@ class ExportedResult:
     rank: int | None
     reason: str | None
     lottery: int
+    pool: str | None = None
+    shared_lottery: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +144,11 @@ def export_rows(allocation: Allocation) -> Iterator[tuple[str, ...]]:
             join_codes(s.catchment),
             number(s.lat),
             number(s.lon),
+            str(s.reserved),
+            s.reserved_for or "",
         )
     yield EXPORT_COLUMNS
+    shared = inst.shared_lottery
     for a, (applicant, placed) in enumerate(
         zip(inst.applicants, placements(allocation), strict=True)
     ):
@@ -146,6 +159,8 @@ def export_rows(allocation: Allocation) -> Iterator[tuple[str, ...]]:
             "" if placed.rank is None else str(placed.rank),
             placed.reason or "",
             str(int(inst.lottery[a])),
+            placed.pool or "",
+            "" if shared is None else str(int(shared[a])),
         )
 
 
@@ -177,12 +192,9 @@ def parse_export(lines: Iterable[str]) -> ExportedRound:
         raise ValueError("not a tuyensinh allocation export")
     named = ("seed", "policy", "seed_commitment", "inputs_digest")
     fields = {row[0]: row[1:] for row in meta[1:] if row[0] in named}
-    schools = tuple(
-        School(code, int(cap), _split(wards), _float(lat), _float(lon))
-        for _, code, cap, wards, lat, lon in (row for row in meta[1:] if row[0] == "school")
-    )
+    schools = tuple(_school(row) for row in meta[1:] if row[0] == "school")
     reader = csv.DictReader(body)
-    if tuple(reader.fieldnames or ()) != EXPORT_COLUMNS:
+    if tuple(reader.fieldnames or ()) not in (EXPORT_COLUMNS, OLDER_COLUMNS):
         raise ValueError("unexpected columns")
     applicants, results = [], []
     for row in reader:
@@ -198,6 +210,8 @@ def parse_export(lines: Iterable[str]) -> ExportedRound:
                 sibling_schools=_split(row["sibling_schools"]),
                 lat=_float(row["lat"]),
                 lon=_float(row["lon"]),
+                household=row.get("household") or None,
+                late=row.get("late") == "1",
             )
         )
         results.append(
@@ -208,6 +222,8 @@ def parse_export(lines: Iterable[str]) -> ExportedRound:
                 rank=int(row["rank"]) if row["rank"] else None,
                 reason=row["reason"] or None,
                 lottery=int(row["lottery"]),
+                pool=row.get("pool") or None,
+                shared_lottery=int(row["shared_lottery"]) if row.get("shared_lottery") else None,
             )
         )
     return ExportedRound(
@@ -236,18 +252,21 @@ def verify_export(
     commitments = [c for c in (exported.seed_commitment, commitment) if c]
     digests = [d.strip().lower() for d in (exported.inputs_digest, digest) if d]
     actual_digest = inputs_digest(exported.applicants)
-    lottery_mismatches = sum(
-        lottery(exported.seed, a.citizen_id) != r.lottery
-        for a, r in zip(exported.applicants, exported.results, strict=True)
-    )
     recomputed = allocate(exported.schools, exported.applicants, exported.seed, exported.policy)
+    instance = recomputed.instance
+    shared = [shared_lottery(instance, a) for a in range(len(exported.results))]
+    lottery_mismatches = sum(
+        lottery(exported.seed, a.citizen_id) != r.lottery or mine != r.shared_lottery
+        for a, r, mine in zip(exported.applicants, exported.results, shared, strict=True)
+    )
+    older = exported.results and all(r.pool is None for r in exported.results)
     mismatched = [
         mine.reference
         for mine, theirs in zip(placements(recomputed), exported.results, strict=True)
         if (mine.school, mine.placed_by, mine.rank, mine.reason)
         != (theirs.school, theirs.placed_by, theirs.rank, theirs.reason)
+        or (mine.pool != theirs.pool and not older)
     ]
-    instance = recomputed.instance
     assignment = {r.reference: r.school for r in exported.results}
     da_rank = da_ranks_from_assignment(instance, assignment)
     codes = (r.school or "" for r in exported.results)
@@ -257,12 +276,21 @@ def verify_export(
         mismatches=len(mismatched),
         mismatched=tuple(mismatched[:20]),
         lottery_mismatches=lottery_mismatches,
-        blocking_pairs=count_blocking_pairs(instance, da_rank),
+        blocking_pairs=blocking_pairs_by_pass(instance, da_rank, school),
         over_capacity=tuple(over_capacity(instance, school)),
         seed_committed=all(seed_matches(exported.seed, c) for c in commitments)
         if commitments
         else None,
         inputs_committed=all(d == actual_digest for d in digests) if digests else None,
+    )
+
+
+def _school(row: list[str]) -> School:
+    """A `# school` record; one written before reserved seats has six cells."""
+    _, code, cap, wards, lat, lon, *reserve = row
+    reserved, reserved_for = reserve if reserve else ("0", "")
+    return School(
+        code, int(cap), _split(wards), _float(lat), _float(lon), int(reserved), reserved_for or None
     )
 
 

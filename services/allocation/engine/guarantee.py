@@ -13,13 +13,19 @@ from services.allocation.engine.model import (
     NO_CATCHMENT_SCHOOL,
     NO_REASON,
     UNPLACED,
+    BoolArray,
     Instance,
     IntArray,
 )
 
 
-def apply_guarantee(instance: Instance, da_rank: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+def apply_guarantee(
+    instance: Instance, da_rank: IntArray, who: BoolArray | None = None
+) -> tuple[IntArray, IntArray, IntArray]:
     """(school, placed_by, reason) per applicant after the guarantee.
+
+    Only `who` (default everyone) are served; the others stay as deferred acceptance left
+    them (in a pass that excluded them: unplaced, with no reason).
 
     Applicants deferred acceptance left unassigned are served in a fixed order: those with
     a priority category first, then by lottery number. Each takes a seat at the school of
@@ -35,7 +41,7 @@ def apply_guarantee(instance: Instance, da_rank: IntArray) -> tuple[IntArray, In
     free = instance.capacity - np.bincount(school[placed], minlength=len(instance.capacity))
     placed_by = np.where(placed, BY_PREFERENCE, UNPLACED).astype(np.int64)
     reason = np.full(n, NO_REASON, dtype=np.int64)
-    waiting = np.flatnonzero(~placed)
+    waiting = np.flatnonzero(~placed if who is None else ~placed & who)
     waiting = waiting[np.lexsort((instance.lottery_rank[waiting], ~instance.category[waiting]))]
     codes = [s.code for s in instance.schools]
     code_rank = [0] * len(codes)

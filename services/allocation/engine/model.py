@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 PlacedBy = Literal["preference", "guarantee", "unplaced"]
+Pool = Literal["general", "reserved"]
 Reason = Literal["catchment_full", "no_catchment_school"]
 Outcome = Literal["admitted", "rejected", "not_reached", "ignored"]
 
@@ -33,6 +34,8 @@ class School:
     catchment: frozenset[str]
     lat: float | None = None
     lon: float | None = None
+    reserved: int = 0  # seats of `capacity` reserved for children of `reserved_for`
+    reserved_for: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,8 @@ class Applicant:
     sibling_schools: frozenset[str] = frozenset()
     lat: float | None = None
     lon: float | None = None
+    household: str | None = None  # the register's household: links siblings in the round
+    late: bool = False  # accepted after close: placed after every on-time application
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,8 @@ class Policy:
     max_preferences: int = 3
     sibling_priority: bool = False
     distance_tiebreak: bool = False
+    shared_sibling_lottery: bool = False
+    twins_together: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_preferences <= 100:
@@ -67,12 +74,20 @@ class Policy:
             "max_preferences": self.max_preferences,
             "sibling_priority": self.sibling_priority,
             "distance_tiebreak": self.distance_tiebreak,
+            "shared_sibling_lottery": self.shared_sibling_lottery,
+            "twins_together": self.twins_together,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:
         """The policy stored by `to_dict`; ValueError on unknown options or wrong types."""
-        types = {"max_preferences": int, "sibling_priority": bool, "distance_tiebreak": bool}
+        types = {
+            "max_preferences": int,
+            "sibling_priority": bool,
+            "distance_tiebreak": bool,
+            "shared_sibling_lottery": bool,
+            "twins_together": bool,
+        }
         unknown = set(data) - set(types)
         if unknown:
             raise ValueError(f"unknown policy options: {sorted(unknown)}")
@@ -100,6 +115,7 @@ class Placement:
     placed_by: PlacedBy
     rank: int | None = None
     reason: Reason | None = None
+    pool: Pool | None = None  # which seats it came from; None when unplaced
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +138,8 @@ class Explanation:
     lottery: int
     placement: Placement
     preferences: tuple[PreferenceOutcome, ...]
+    shared_lottery: int | None = None  # the siblings' shared number, when the round shares
+    late: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +182,16 @@ class Instance:
     served: BoolArray
     ward_schools: tuple[tuple[int, ...], ...]
     school_index: Mapping[str, int] = field(repr=False)
+    # Families, reserved seats and late applications; None when the round has none.
+    # `household[a]`: sibling group of a in its pass (-1: none); `shared_lottery[a]`: the
+    # group's shared number; `twin[a, r]`: preferred at rank r as a twin; `reserved[s]`:
+    # seats reserved; `eligible[a, r]`: a may take a reserved seat at rank r; `late[a]`.
+    household: IntArray | None = None
+    shared_lottery: npt.NDArray[np.uint64] | None = None
+    twin: BoolArray | None = None
+    reserved: IntArray | None = None
+    eligible: BoolArray | None = None
+    late: BoolArray | None = None
 
     @property
     def width(self) -> int:
@@ -195,3 +223,7 @@ class Allocation:
     cutoff: IntArray
     waitlist_start: IntArray
     waitlist: IntArray
+    # Per school, the cutoff of the late pass (None without late applications); per
+    # applicant, whether their deferred-acceptance seat came from the reserved pool.
+    late_cutoff: IntArray | None = None
+    reserved_seat: BoolArray | None = None

@@ -12,13 +12,23 @@ from operator import attrgetter
 import numpy as np
 import numpy.typing as npt
 
-from services.allocation.engine.model import Applicant, Instance, IntArray, Policy, School
+from services.allocation.engine.families import household_groups, shared_lotteries
+from services.allocation.engine.model import (
+    Applicant,
+    BoolArray,
+    Instance,
+    IntArray,
+    Policy,
+    School,
+)
+from services.allocation.engine.reserves import eligibility
 
 # Tiers, lower wins. Default policy:
 #   1 ward in the school's catchment and a verified priority category
 #   2 ward in the catchment
 #   3 everyone else
-# With `sibling_priority` (a sibling from the household is enrolled at the school):
+# With `sibling_priority` (a sibling from the household is enrolled at the school) or
+# `twins_together` (a linked sibling of the round was placed there, see `engine.twins`):
 #   1 catchment and category, 2 catchment and sibling, 3 catchment, 4 sibling, 5 everyone else
 CATCHMENT_CATEGORY, CATCHMENT, OTHER = 1, 2, 3
 S_CATCHMENT_CATEGORY, S_CATCHMENT_SIBLING, S_CATCHMENT, S_SIBLING, S_OTHER = 1, 2, 3, 4, 5
@@ -132,10 +142,17 @@ def compile_instance(
     valid = pref >= 0
     in_catchment = served[pref, ward[:, None]]  # pref -1 reads the all-False last row
     sibling = _sibling_matrix(applicants, pref, schools) if policy.sibling_priority else None
+    if sibling is None and policy.twins_together:
+        sibling = np.zeros(pref.shape, dtype=np.bool_)
     tiers = _tiers(in_catchment, category, sibling)
 
     lot = lotteries(seed, map(attrgetter("citizen_id"), applicants))
-    by_rank = _lottery_order(lot, applicants)
+    families = policy.shared_sibling_lottery or policy.twins_together
+    groups = household_groups(applicants) if families else None
+    shared = None
+    if policy.shared_sibling_lottery and groups is not None:
+        shared = shared_lotteries(lot, groups)
+    by_rank = _lottery_order(lot, applicants, shared)
     lottery_rank = np.empty(n, dtype=np.int64)
     lottery_rank[by_rank] = np.arange(n, dtype=np.int64)
     keys = tiers << TIER_SHIFT | lottery_rank[:, None]
@@ -143,8 +160,16 @@ def compile_instance(
         keys |= _distances(schools, applicants, pref) << DISTANCE_SHIFT
     keys[~valid] = NO_KEY
     capacity = np.fromiter((s.capacity for s in schools), np.int64, len(schools))
+    reserved, eligible = eligibility(schools, applicants, pref)
+    late: BoolArray | None = np.fromiter(map(attrgetter("late"), applicants), np.bool_, n)
+    if late is not None and not late.any():
+        late = None
+    extras = [groups, shared, reserved, eligible, late]
     for array in (pref, keys, lot, lottery_rank, by_rank, ward, category, served, capacity):
         array.flags.writeable = False
+    for extra in extras:
+        if extra is not None:
+            extra.flags.writeable = False
     return Instance(
         schools=schools,
         applicants=applicants,
@@ -161,6 +186,11 @@ def compile_instance(
         served=served,
         ward_schools=tuple(tuple(members) for members in ward_lists) + ((),),
         school_index=school_index,
+        household=groups,
+        shared_lottery=shared,
+        reserved=reserved,
+        eligible=eligible,
+        late=late,
     )
 
 
@@ -208,15 +238,26 @@ def _tiers(
     return np.where(in_catchment, inside, np.where(sibling, 4, 5)).astype(np.int64)
 
 
-def _lottery_order(lot: npt.NDArray[np.uint64], applicants: tuple[Applicant, ...]) -> IntArray:
-    """Applicant indices by lottery; equal numbers (odds ~1e-9 a round) by citizen id."""
-    order = np.argsort(lot, kind="stable").astype(np.int64)
-    ranked = lot[order]
+def _lottery_order(
+    lot: npt.NDArray[np.uint64],
+    applicants: tuple[Applicant, ...],
+    shared: npt.NDArray[np.uint64] | None = None,
+) -> IntArray:
+    """Applicant indices by lottery (by shared number first, if siblings share one, then by
+    their own); equal own numbers (odds ~1e-9 a round) by citizen id."""
+    if shared is None:
+        order = np.argsort(lot, kind="stable").astype(np.int64)
+    else:
+        order = np.lexsort((lot, shared)).astype(np.int64)
+    ranked = lot[order] if shared is None else np.sort(lot)
     if len(ranked) > 1 and bool((ranked[1:] == ranked[:-1]).any()):
         ids = [a.citizen_id for a in applicants]
         if len(set(ids)) != len(ids):
             raise ValueError("a child appears twice in the round")
-        order = np.array(sorted(range(len(ids)), key=lambda i: (int(lot[i]), ids[i])))
+        first = lot if shared is None else shared
+        order = np.array(
+            sorted(range(len(ids)), key=lambda i: (int(first[i]), int(lot[i]), ids[i]))
+        )
     return order
 
 

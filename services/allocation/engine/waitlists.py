@@ -11,13 +11,18 @@ def build_waitlists(instance: Instance, da_rank: IntArray) -> tuple[IntArray, In
     """(start, members): school s's waitlist is `members[start[s]:start[s + 1]]`.
 
     An applicant not placed by preference (guarantee or unplaced) waits at every school
-    they ranked; one placed at rank r waits at the schools ranked before r.
+    they ranked; one placed at rank r waits at the schools ranked before r. Late
+    applications wait after every on-time one.
     """
     limit = np.where(da_rank >= 0, da_rank, instance.width)
     waiting = (instance.pref >= 0) & (np.arange(instance.width)[None, :] < limit[:, None])
     rows, ranks = np.nonzero(waiting)
     school = instance.pref[rows, ranks]
-    order = np.lexsort((instance.keys[rows, ranks], school))
+    keys = instance.keys[rows, ranks]
+    if instance.late is None:
+        order = np.lexsort((keys, school))
+    else:
+        order = np.lexsort((keys, instance.late[rows], school))
     start = np.zeros(len(instance.capacity) + 1, dtype=np.int64)
     np.cumsum(np.bincount(school, minlength=len(instance.capacity)), out=start[1:])
     return start, rows[order].astype(np.int64)

@@ -22,7 +22,7 @@ def test_prefers_in_catchment_child_over_lottery() -> None:
     outsider = child("OUT", "W2", "A", citizen_id=best)
     resident = child("RES", "W1", "A", citizen_id=worse)
     result = allocate(schools, [outsider, resident], SEED)
-    assert placement(result, "RES") == Placement("RES", "A", "preference", rank=1)
+    assert placement(result, "RES") == Placement("RES", "A", "preference", rank=1, pool="general")
     assert placement(result, "OUT").school is None
 
 
@@ -32,7 +32,7 @@ def test_category_beats_plain_catchment() -> None:
     policy_child = child("CAT", "W1", "A", citizen_id=worse, category="disability")
     result = allocate([school("A", 1, "W1"), school("B", 5, "W1")], [plain, policy_child], SEED)
     assert placement(result, "CAT").school == "A"
-    assert placement(result, "PLAIN") == Placement("PLAIN", "B", "guarantee")
+    assert placement(result, "PLAIN") == Placement("PLAIN", "B", "guarantee", pool="general")
 
 
 def test_lottery_decides_within_a_tier_and_is_reproducible_from_seed_and_citizen_id() -> None:
@@ -71,9 +71,9 @@ def test_guarantee_places_into_a_free_catchment_seat_only() -> None:
     loser = child("LOSE", "W1", "A", citizen_id=worst)
     result = allocate(schools, [keeper, d_child, loser], SEED)
     assert placement(result, "KEEP").school == "A"
-    assert placement(result, "DKID") == Placement("DKID", "D", "preference", rank=1)
+    assert placement(result, "DKID") == Placement("DKID", "D", "preference", rank=1, pool="general")
     # E and F have the most free seats (3); the tie goes to the smaller code.
-    assert placement(result, "LOSE") == Placement("LOSE", "E", "guarantee")
+    assert placement(result, "LOSE") == Placement("LOSE", "E", "guarantee", pool="general")
 
 
 def test_guarantee_serves_category_children_first_then_by_lottery() -> None:
@@ -88,9 +88,9 @@ def test_guarantee_serves_category_children_first_then_by_lottery() -> None:
     ]
     result = allocate(schools, kids, SEED)
     assert placement(result, "HOLDER").school == "FULL"
-    assert placement(result, "CAT") == Placement("CAT", "SPARE", "guarantee")
+    assert placement(result, "CAT") == Placement("CAT", "SPARE", "guarantee", pool="general")
     assert placement(result, "PLAIN").reason == "catchment_full"
-    assert placement(result, "EARLY") == Placement("EARLY", "SPARE2", "guarantee")
+    assert placement(result, "EARLY") == Placement("EARLY", "SPARE2", "guarantee", pool="general")
     assert placement(result, "LATE").reason == "catchment_full"
 
 
@@ -148,7 +148,7 @@ def test_waitlist_includes_guaranteed_and_unplaced_children_at_every_school_they
         child("GONE", "W7", "B"),
     ]
     result = allocate(schools, children, SEED)
-    assert placement(result, "GUAR") == Placement("GUAR", "G", "guarantee")
+    assert placement(result, "GUAR") == Placement("GUAR", "G", "guarantee", pool="general")
     assert waitlist(result, "A") == ("GUAR",)
     assert waitlist(result, "B") == ("GUAR", "GONE")  # tier 2 before tier 3
 
@@ -185,7 +185,7 @@ def test_explanation_tells_what_happened_at_each_preference() -> None:
     assert story.preferences[0].priority.tier == 2
     assert story.preferences[0].priority.lottery == hmac_lottery(SEED, worse)
     assert story.preferences[0].priority.distance_m is None
-    assert story.placement == Placement("ME", "B", "preference", rank=3)
+    assert story.placement == Placement("ME", "B", "preference", rank=3, pool="general")
 
 
 def test_repeated_schools_and_preferences_beyond_the_maximum_are_ignored() -> None:

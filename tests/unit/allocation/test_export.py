@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.allocation.engine import Policy
-from services.allocation.engine.export import parse_export, verify_export
+from services.allocation.engine.export import EXPORT_COLUMNS, parse_export, verify_export
 from tests.unit.allocation.builders import SEED, small_round_text
 from tools.verify_allocation import main as verify_main
 
@@ -20,7 +20,7 @@ def test_export_starts_with_the_metadata_a_verifier_needs() -> None:
     assert lines[2] == f"# seed_commitment,{hashlib.sha256(SEED).hexdigest()}"
     assert lines[3].startswith("# inputs_digest,")
     assert lines[4].startswith("# policy,")
-    assert lines[5] == "# school,A,1,W1,21.0,105.8"
+    assert lines[5] == "# school,A,1,W1,21.0,105.8,0,"  # no reserved seats
     assert lines[8].startswith("reference,citizen_id,ward,")
     assert len(lines) == 9 + 5
 
@@ -68,8 +68,9 @@ def test_verifier_catches_a_forged_lottery_number_and_an_overfull_school() -> No
     lines = small_round_text().splitlines(keepends=True)
     header = next(i for i, line in enumerate(lines) if line.startswith("reference,"))
     row = lines[header + 5].rstrip("\n").split(",")
-    row[-1] = "1"  # R5's lottery, and a seat at A on top of R1's
-    row[8], row[9], row[10] = "A", "guarantee", ""
+    column = {name: i for i, name in enumerate(EXPORT_COLUMNS)}
+    row[column["lottery"]] = "1"  # R5's lottery, and a seat at A on top of R1's
+    row[column["school"]], row[column["placed_by"]], row[column["rank"]] = "A", "guarantee", ""
     lines[header + 5] = ",".join(row) + "\n"
     report = verify_export(lines)
     assert report.lottery_mismatches == 1

@@ -50,7 +50,7 @@ def test_no_blocking_pairs_under_the_rules_as_written(round_: Round) -> None:
     assert count_blocking_pairs(result.instance, result.da_rank) == 0
     schools = schools_by_code(round_.schools)
     placed = preference_results(result)
-    admitted: dict[str, list[tuple[int, int, int]]] = {code: [] for code in schools}
+    admitted: dict[str, list[tuple[int, int, int, int]]] = {code: [] for code in schools}
     for a in round_.applicants:
         code = placed[a.reference]
         if code is not None:
@@ -120,7 +120,7 @@ def test_waitlists_hold_those_who_ranked_the_school_above_their_result_in_priori
     result = run(round_)
     schools = schools_by_code(round_.schools)
     placed = preference_results(result)
-    expected: dict[str, list[tuple[tuple[int, int, int], str]]] = {c: [] for c in schools}
+    expected: dict[str, list[tuple[tuple[int, int, int, int], str]]] = {c: [] for c in schools}
     for a in round_.applicants:
         prefs = effective_preferences(a, round_)
         mine = placed[a.reference]

@@ -15,6 +15,7 @@ from services.allocation.domain import (
     require_previous_round,
     round_id_for,
 )
+from services.allocation.engine import Policy
 from services.allocation.exceptions import InvalidRound, InvalidTransition
 from shared.events import is_practice_round
 
@@ -66,12 +67,17 @@ def test_a_practice_round_can_never_take_a_real_rounds_id() -> None:
 
 
 def test_the_round_options_become_the_engine_policy() -> None:
-    options = RoundOptions("grade_1", 2027, max_preferences=5, sibling_priority=True)
+    options = RoundOptions(
+        "grade_1", 2027, max_preferences=5, sibling_priority=True, twins_together=True
+    )
     assert options.policy() == {
         "max_preferences": 5,
         "sibling_priority": True,
         "distance_tiebreak": False,
+        "shared_sibling_lottery": False,
+        "twins_together": True,
     }
+    assert Policy.from_dict(options.policy()).twins_together
 
 
 def test_options_out_of_range_are_refused_all_at_once() -> None:
