@@ -13,6 +13,7 @@ from marshmallow import Schema, fields
 from gateway.auth.decorators import public
 from gateway.schemas import ErrorBody
 from gateway.smorest import Blueprint
+from shared.opendata import OUTCOME_COLUMNS
 
 blp = Blueprint("outcomes", __name__, url_prefix="/api/v1/outcomes")
 
@@ -87,6 +88,13 @@ class RoundOutcome(MethodView):
 
 @blp.route("/<string:round_id>.csv")
 @public(limit="lookup")
+@blp.alt_response(
+    200,
+    description="The rows as CSV (UTF-8, a header line; an empty cell is a hidden count).",
+    content_type="text/csv",
+    example=",".join(OUTCOME_COLUMNS) + "\n",
+    success=True,
+)
 @blp.alt_response(404, schema=ErrorBody, description="No published round has that id.")
 def outcome_csv(round_id: str) -> Response:
     """The same rows as CSV (open data; an empty cell is a count of fewer than k).

@@ -18,23 +18,11 @@ from sqlalchemy.orm import Session
 from services.allocation import chances
 from services.allocation.exceptions import RoundNotFound
 from services.allocation.models import Placement, Round, RoundSchool, School
+from shared.opendata import OUTCOME_COLUMNS
 
 PUBLISHED = ("published", "finalized")
 LOTTERY_SPACE = 2**64  # lottery numbers are the first 8 bytes of an HMAC: uniform over this
-COLUMNS = (
-    "round_id",
-    "school_code",
-    "school_name",
-    "seats",
-    "applications",
-    "first_choice",
-    "offers_priority",
-    "offers_catchment",
-    "offers_outside",
-    "offers_guarantee",
-    "cutoff_tier",
-    "cutoff_lottery_percentile",
-)
+COLUMNS = OUTCOME_COLUMNS
 
 
 def published_rounds(session: Session) -> list[dict[str, Any]]:
