@@ -95,6 +95,13 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/audit.csv")
 @require(DEPARTMENT, audit="audit.export", limit="costly")
 @blp.arguments(AuditSearch, location="query")
+@blp.alt_response(
+    200,
+    description="Every matching entry as CSV (UTF-8, a header line), newest first.",
+    content_type="text/csv",
+    example=",".join(audittrail.COLUMNS) + "\n",
+    success=True,
+)
 def export(args: dict[str, Any]) -> Response:
     """Every entry matching the search, as CSV (streamed).
 
