@@ -85,6 +85,8 @@ def _observe(response: Response) -> Response:
     ).inc()
     metrics.latency.labels(route=rule, method=request.method).observe(elapsed)
     response.headers[HEADER] = correlation_id() or ""
+    if not log.isEnabledFor(logging.INFO):
+        return response  # the line is not wanted (LOG_LEVEL): not even built
     principal = g.get("principal")
     log.info(
         "%s %s %s",
