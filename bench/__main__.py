@@ -17,6 +17,7 @@ BENCHMARKS = (
     "bench.drain",
     "bench.notification",
     "bench.intake",
+    "bench.capacity",
     "bench.cluster",
     "bench.cluster_intake",
 )
