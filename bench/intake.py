@@ -308,6 +308,14 @@ def _write(
             _mark(ratio >= 0.5),
         ],
         [
+            "  gateway CPU per 202 ÷ baseline (a)'s",
+            "",
+            "",
+            f"{cpu_ratio:.2f}×",
+            "≤ 1.5×",
+            _mark(cpu_ratio <= 1.5),
+        ],
+        [
             "P6 submit → receipt sent, 200/s offered",
             f"{len(receipts):,} receipts",
             f"p50 {_ms(receipt_p50)}, p99 {_ms(receipt_p99)}",
