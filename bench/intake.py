@@ -73,7 +73,14 @@ request waits for one commit, not two; a checked token is kept with its principa
 of 4,096 tokens, refused past its expiry; revocation is still asked per request); the
 access line is not even built when its level is off. Kept as it was, on the evidence: the
 ownership claim (the one synchronous write left) stays at the gateway, so another
-account's child is still refused with 409 before anything is published.
+account's child is still refused with 409 before anything is published. Measured in this
+round, on a machine other sessions kept at load average 4 to 20: before these changes P1
+was 0.23x baseline (a) at 3.11x its CPU per answer, after them 0.23x at 3.09x; at such
+load the ratio moves by more than these changes can show, so the gain is not established
+(the lead's quiet re-run is the figure to read). The gateway also writes its JSON access
+line at INFO under gunicorn whatever LOG_LEVEL says (gunicorn's logging config gives the
+root logger its handler first, so `configure_logging` keeps INFO): the line is part of
+what P1 measures, as in production.
 
 What is left, and why the targets are out of reach here: the gateway still spends more
 CPU per answer than baseline (a) (see the ratio above: the claim's commit, the Redis round
