@@ -178,7 +178,8 @@ def _trial(
 def _describe(trial: Trial) -> str:
     p99 = "∞" if trial.p99 == float("inf") else f"{trial.p99:,.0f} ms"
     return (
-        f"{trial.rate:,.0f}/s offered: {dict(trial.load.statuses)}, receipts"
+        f"{trial.rate:,.0f}/s offered: {dict(trial.load.statuses)}, client timeouts"
+        f" {trial.load.timeouts}, connection errors {trial.load.errors}, receipts"
         f" {len(trial.receipts_ms):,}/{len(set(trial.load.references)):,}, p99 {p99},"
         f" most waiting over the last third {trial.late_depth:,}"
         f" → {'holds' if trial.holds else 'does not hold'}"
