@@ -286,8 +286,9 @@ def _write(
     body = table(header, rows)
     tried = "\n".join(f"- {_describe(t)}" for t in trials)
     body += (
-        f"\n\nTrials, in the order of the bisection ({args.seconds:.0f} s each, open loop, between"
-        f" {args.low:,.0f}/s and {args.high:,.0f}/s, {args.steps} steps):\n\n{tried}\n\n"
+        f"\n\nTrials, in the order of the bisection ({args.seconds:.0f} s each, open loop; first"
+        f" {args.low:,.0f}/s, then {args.steps} steps toward {args.high:,.0f}/s if it held, else"
+        f" toward 0):\n\n{tried}\n\n"
         "Every service, the gateway (2 gunicorn gevent workers), the SMTP sink, PostgreSQL,"
         " RabbitMQ, Redis and the aiohttp load generator share this machine's cores, at the same"
         " niceness. A rate holds when every submission is answered 202 (no timeouts), every"
