@@ -18,6 +18,7 @@ BENCHMARKS = (
     "bench.drain",
     "bench.notification",
     "bench.intake",
+    "bench.capacity",
     "bench.cluster",
     "bench.cluster_intake",
     "bench.live_page",

@@ -49,6 +49,7 @@ ROUND = "2027-grade_1"
 DEADLINE = datetime(2027, 7, 20, 10, 0, tzinfo=UTC)
 SENT = "SELECT count(*) FROM deliveries WHERE channel = 'email' AND status = 'sent'"
 TARGET = 1000.0
+CPU_TARGET_MS = 0.8  # notifier CPU per delivery (issue 16)
 BASELINE_SENDS = 5000
 
 
@@ -291,8 +292,8 @@ def _write(count: int, results: dict[int, dict[str, float]]) -> None:
             [
                 "  notifier CPU per delivery, all instances (what free cores would give)",
                 f"{cpu:.2f} ms ({1000 / cpu:,.0f}/s a core)",
-                "",
-                "",
+                f"≤ {CPU_TARGET_MS} ms",
+                "PASS" if cpu <= CPU_TARGET_MS else "MISS",
             ],
             ["  aiosmtpd sink CPU per message", f"{result['sink_cpu_ms']:.2f} ms", "", ""],
             [
@@ -356,10 +357,18 @@ def _write(count: int, results: dict[int, dict[str, float]]) -> None:
         " inbox copies with their bodies and the delivery rows, ~17 %; the pool's pre-ping"
         " `SELECT 1` at each checkout ~3 %), sending ~16 % (smtplib ~11 %), the AMQP consumer"
         " ~15 %, the event contract's marshmallow parsing ~13 %, rendering ~4 %, the e-mail"
-        " bytes ~3.5 %, the registration RPC ~2 %. Next: larger chunks per claim (a bigger"
-        " SMTP pool: the ledger's cost is per chunk), parsing the event contract without"
-        " marshmallow, no pre-ping per checkout inside a batch and one"
-        " `basic_ack(multiple=True)` per batch (shared code), and above all a machine where the"
+        " bytes ~3.5 %, the registration RPC ~2 %. Done since: no pre-ping per checkout"
+        " (`DB_PRE_PING: false` in the notification's config: a connection the server dropped"
+        " fails one unacked batch, which the retry queues bring back, and the ledger keeps it"
+        " from being sent twice); and one notice per channel for the receipt and the verdict"
+        " when they are ready together (the verdict events carry `with_receipt` and are"
+        " skipped), which halves the deliveries per application at intake. Next: larger"
+        " chunks per claim (a bigger SMTP pool: the ledger's cost is per chunk), parsing the"
+        " event contract without marshmallow (the outbox checked it when it was staged), one"
+        " `basic_ack(multiple=True)` per batch (shared code: it needs the channel's every"
+        " outstanding delivery tag tracked, since batches of several queues share one channel"
+        " and a multiple ack must never cover a message still in work), and above all a"
+        " machine where the"
         " sink, PostgreSQL and the notifiers have cores of their own: at this CPU per delivery,"
         f" 1,000/s needs {math.ceil(one['notifier_cpu_ms'])} notifier instance(s) with a core"
         " each."

@@ -49,6 +49,8 @@ def _audit(response: Response) -> Response:
     action = g.get("audit_action")
     if not action or response.status_code == 429:
         return response
+    if g.get("audited_in_command") and response.status_code == 202:
+        return response  # registration writes it with the application (api/applications.py)
     principal = g.get("principal") or g.get("audit_actor")
     objects = {**(request.view_args or {}), **g.get("audit_objects", {})}
     try:
@@ -85,6 +87,8 @@ def _observe(response: Response) -> Response:
     ).inc()
     metrics.latency.labels(route=rule, method=request.method).observe(elapsed)
     response.headers[HEADER] = correlation_id() or ""
+    if not log.isEnabledFor(logging.INFO):
+        return response  # the line is not wanted (LOG_LEVEL): not even built
     principal = g.get("principal")
     log.info(
         "%s %s %s",

@@ -68,6 +68,21 @@ class GuardianSchema(Schema):
     language = fields.String(load_default="vi", validate=validate.OneOf(LANGUAGES))
 
 
+class SubmissionAuditV1(Schema):
+    """The audit entry of a submission the gateway answered 202: who, from where, under which
+    correlation ID, when. Registration appends it in the transaction that stores the
+    application (IDs only: never a name, birth date or citizen ID)."""
+
+    class Meta:
+        unknown = RAISE
+
+    action = fields.String(required=True, validate=validate.Length(max=64))
+    actor_id = fields.String(required=True, validate=validate.Length(max=36))
+    role = fields.String(required=True, validate=validate.Length(max=16))
+    ip = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=45))
+    at = fields.AwareDateTime(required=True)
+
+
 class SubmitApplicationV1(Schema):
     """Command: a parent submitted (or resubmitted) an application for a round."""
 
@@ -86,6 +101,8 @@ class SubmitApplicationV1(Schema):
     submitted_at = fields.AwareDateTime(required=True)
     # The parent's account that submitted it: only that account may see or change it.
     owner_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    # The request's audit entry, written with the application (absent from older gateways).
+    audit = fields.Nested(SubmissionAuditV1, load_default=None, allow_none=True)
 
 
 class RoundOpenedV1(Schema):

@@ -12,7 +12,7 @@ from typing import Any
 from flask import current_app, g
 from flask.views import MethodView
 
-from gateway.auth.decorators import require
+from gateway.auth.decorators import client_ip, require
 from gateway.auth.ownership import claim_application, current_principal, owned_application
 from gateway.auth.roles import PARENT
 from gateway.backends import Backends
@@ -106,17 +106,29 @@ def _submit(gateway: Backends, form: dict[str, Any]) -> tuple[dict[str, str], in
     # window, however long it waits in the queue; none stamped outside it is answered 202.
     submitted_at = datetime.now(UTC)
     _accepting(gateway, form["round_id"], submitted_at)
+    principal = current_principal()
     payload = {
         **form,
         "reference": reference,
         "submitted_at": submitted_at,
-        "owner_id": current_principal().account_id,
+        "owner_id": principal.account_id,
+        # The request's audit entry travels in the command: registration appends it in the
+        # transaction that stores the application (the broker holds it once confirmed). A
+        # 202 is answered only after that confirm, so the gateway writes no entry for it.
+        "audit": {
+            "action": g.audit_action,
+            "actor_id": principal.account_id,
+            "role": principal.role,
+            "ip": client_ip(),
+            "at": submitted_at,
+        },
     }
     # `form` passed SubmitApplicationRequest just now: the contract's second pass is skipped.
     command = make_message(
         "submit_application", payload, correlation_id=correlation_id(), check=False
     )
     gateway.send_command("registration", command)
+    g.audited_in_command = True
     return {"reference": reference, "status": "received"}, 202
 
 

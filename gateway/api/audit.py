@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, g, stream_with_context
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from gateway import audittrail
 from gateway.auth.decorators import require
@@ -16,12 +16,13 @@ from gateway.auth.ownership import owned_application
 from gateway.auth.roles import DEPARTMENT, PARENT
 from gateway.schemas import ErrorBody
 from gateway.smorest import Blueprint
+from shared.auditquery import AuditQuery, Cursor, cursor_of
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1")
 
 
 class AuditSearch(Schema):
-    """`?reference=&actor_id=&action=&since=&until=&before_id=`, each optional."""
+    """`?reference=&actor_id=&action=&since=&until=&after=`, each optional."""
 
     class Meta:
         unknown = RAISE
@@ -31,15 +32,25 @@ class AuditSearch(Schema):
     action = fields.String(validate=validate.Regexp(r"^[a-z_]+\.[a-z_]+$"))
     since = fields.AwareDateTime(metadata={"example": "2027-06-01T00:00:00+07:00"})
     until = fields.AwareDateTime()
-    before_id = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "the next page: last id seen"}
+    after = fields.String(
+        validate=validate.Length(max=80),
+        metadata={"description": "the next page: the `next` of the page before"},
     )
+
+    @validates("after")
+    def _cursor(self, value: str, **_: object) -> None:
+        try:
+            Cursor.decode(value)
+        except ValueError:
+            raise ValidationError("not a page cursor") from None
 
 
 class AuditRow(Schema):
-    """One audited request: who (account id and role), what, on which objects, the outcome."""
+    """One audited request: who (account id and role), what, on which objects, the outcome.
+    `source` names the table (registration keeps the submissions it stored)."""
 
     id = fields.Integer()
+    source = fields.String(metadata={"example": "gateway"})
     at = fields.String()
     actor_id = fields.String(allow_none=True)
     role = fields.String(allow_none=True)
@@ -51,10 +62,10 @@ class AuditRow(Schema):
 
 
 class AuditPage(Schema):
-    """A page of entries, newest first; `next_before_id` asks for the next one."""
+    """A page of entries, newest first; `next` (as `after=`) asks for the next one."""
 
     entries = fields.List(fields.Nested(AuditRow))
-    next_before_id = fields.Integer(allow_none=True)
+    next = fields.String(allow_none=True)
 
 
 class RecordAccess(Schema):
@@ -66,13 +77,21 @@ class RecordAccess(Schema):
     school_code = fields.String(allow_none=True, metadata={"description": "when by a school"})
 
 
-def _query(args: dict[str, Any]) -> audittrail.AuditQuery:
-    return audittrail.AuditQuery(**args)
+def _query(args: dict[str, Any]) -> AuditQuery:
+    after = args.get("after")
+    return AuditQuery(**{**args, "after": Cursor.decode(after) if after else None})
 
 
 def _searched(args: dict[str, Any]) -> dict[str, Any]:
     """What a search asked for, written into its own audit entry."""
-    return {key: value for key, value in args.items() if key != "before_id"}
+    return {key: value for key, value in args.items() if key != "after"}
+
+
+def _registration(query: AuditQuery, limit: int) -> list[dict[str, Any]]:
+    """Registration's entries (the submissions it stored) for the same search."""
+    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        rows: list[dict[str, Any]] = rpc.registration.audit_entries(query.to_wire(), limit)
+    return rows
 
 
 @blp.route("/audit")
@@ -87,9 +106,9 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
     """
     g.audit_objects = _searched(args)
     with current_app.extensions["db"].session() as session:
-        entries = audittrail.search(session, _query(args))
+        entries = audittrail.search(session, _registration, _query(args))
     full = len(entries) == audittrail.PAGE
-    return {"entries": entries, "next_before_id": entries[-1]["id"] if full else None}
+    return {"entries": entries, "next": cursor_of(entries[-1]).encode() if full else None}
 
 
 @blp.route("/audit.csv")
@@ -113,7 +132,7 @@ def export(args: dict[str, Any]) -> Response:
 
     def parts() -> Iterator[str]:
         with current_app.extensions["db"].session() as session:
-            yield from audittrail.export(session, query)
+            yield from audittrail.export(session, _registration, query)
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     return Response(
@@ -142,6 +161,7 @@ def access(reference: str) -> list[dict[str, Any]]:
     with current_app.extensions["db"].session() as session:
         return audittrail.record_access(
             session,
+            _registration,
             reference,
             round_id,
             _schools_of(result),

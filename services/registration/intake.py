@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from services.registration.audit import audit_submissions
 from services.registration.checking import verify_applications
 from services.registration.domain import Outcome, Refusal, Submission, decide
 from services.registration.exceptions import RoundNotKnownYet
@@ -50,6 +51,8 @@ def take_submissions(
         session.flush()
     rounds = _rounds(session, {m.payload["round_id"] for m in messages if m.type == SUBMIT})
     batch = [(Submission.from_payload(m.payload), m) for m in messages if m.type == SUBMIT]
+    # Each was answered 202: its audit entry commits with it (a redelivery adds none).
+    audit_submissions(session, [m for _, m in batch])
     existing = _existing(session, {(s.round_id, s.citizen_id) for s, _ in batch})
     events: list[dict[str, Any]] = []
     to_check: list[tuple[Application, str]] = []

@@ -12,13 +12,14 @@ from nameko.timer import timer
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from services.registration import checking, erasure, store, tallies
+from services.registration import audit, checking, erasure, store, tallies
 from services.registration import metrics as _metrics  # noqa: F401 - registers its series
 from services.registration.dependencies import Backlog, Register, RegisterFactory
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.intake import take_submissions
 from services.registration.models import Application, RoundView
 from services.registration.schemas import ApplicationView
+from shared.auditquery import AuditQuery
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
@@ -179,6 +180,12 @@ class RegistrationService:
             log.warning("submission queue depth unknown: %s", type(exc).__name__)
             counts["queued"] = None
         return counts
+
+    @rpc
+    def audit_entries(self, query: dict[str, Any], limit: int = 50) -> list[dict[str, Any]]:
+        """The audit entries of stored submissions matching the department's search (IDs
+        only), newest first; the gateway merges them with its own (shared/auditquery.py)."""
+        return audit.audit_entries(self.db, AuditQuery.from_wire(query), min(limit, 1000))
 
     @rpc
     def open_rounds(self) -> list[str]:

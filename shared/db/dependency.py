@@ -30,7 +30,10 @@ class Engines(SharedExtension):
     def setup(self) -> None:
         config = self.container.config
         self.engine = build_engine(
-            config["DB_URI"], green=True, pool_size=int(config.get("DB_POOL_SIZE", 10))
+            config["DB_URI"],
+            green=True,
+            pool_size=int(config.get("DB_POOL_SIZE", 10)),
+            pre_ping=str(config.get("DB_PRE_PING", True)).lower() not in ("false", "0", "no"),
         )
 
     def kill(self) -> None:

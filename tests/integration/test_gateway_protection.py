@@ -265,14 +265,24 @@ def test_state_changes_and_staff_reads_are_audited_with_ids_only(
     )
 
     reference = submitted.json["reference"]
+    # A submission answered 202 is audited by registration, with the application: its entry
+    # travels in the confirmed command (tests/integration/test_registration.py stores it).
     assert [(e.action, e.actor_id, e.role) for e in entries] == [
-        ("application.submit", parent, "parent"),
         ("intake.read", staff, "staff"),
         ("round.export_results", department, "department"),
     ]
-    assert entries[0].objects == {"reference": reference, "round_id": "2027-grade_1"}
-    assert entries[0].correlation_id == "corr-audit-0001" and entries[0].status == 202
-    assert entries[1].objects == {"code": "TH-0001"} and entries[1].ip == "127.0.0.1"
+    [(command, _)] = drain(amqp_uri, SUBMISSIONS, expect=1)
+    assert command["correlation_id"] == "corr-audit-0001"
+    audit = command["payload"]["audit"]
+    assert audit.keys() == {"action", "actor_id", "role", "ip", "at"}
+    assert (audit["action"], audit["actor_id"], audit["role"], audit["ip"]) == (
+        "application.submit",
+        parent,
+        "parent",
+        "127.0.0.1",
+    )
+    assert command["payload"]["reference"] == reference
+    assert entries[0].objects == {"code": "TH-0001"} and entries[0].ip == "127.0.0.1"
     everything = str(gateway.rows("SELECT * FROM audit_log"))
     assert "001221000123" not in everything and "Nguyễn" not in everything
     engine = create_engine(gateway.db)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 
 from services.registration.models import Application
 from services.registration.service import RegistrationService
@@ -99,6 +100,47 @@ def test_a_redelivered_command_changes_nothing(
 
     assert len(applications(registration.db_uri)) == 1
     assert len(drain(amqp_uri, announced.name, expect=2, timeout=2)) == 1
+
+
+def test_the_audit_entry_a_submission_carries_is_stored_with_it_once(
+    registration: Any, bus: MessageBus
+) -> None:
+    command = factories.submit_application(reference="TSREF000000000003", owner_id="parent-1")
+    at = datetime.now(UTC)
+    command["payload"]["audit"] = {
+        "action": "application.submit",
+        "actor_id": "parent-1",
+        "role": "parent",
+        "ip": "10.0.0.7",
+        "at": at.isoformat(),
+    }
+
+    submit(registration, bus, command)
+    submit(registration, bus, command)  # redelivered: no second entry
+
+    engine = create_engine(registration.db_uri)
+    with engine.connect() as connection:
+        entries = connection.execute(
+            text(
+                "SELECT action, actor_id, role, objects, status, ip, correlation_id, at"
+                " FROM audit_log"
+            )
+        ).all()
+    with pytest.raises(Exception, match="append-only"), engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_log"))
+    engine.dispose()
+    [entry] = entries
+    assert entry[:7] == (
+        "application.submit",
+        "parent-1",
+        "parent",
+        {"reference": "TSREF000000000003", "round_id": "2027-grade_1"},
+        202,
+        "10.0.0.7",
+        command["correlation_id"],
+    )
+    assert entry.at == at
+    assert "001221000123" not in str(entries) and "Nguyễn" not in str(entries)
 
 
 def test_reads_an_application_by_reference_over_rpc(registration: Any, bus: MessageBus) -> None:

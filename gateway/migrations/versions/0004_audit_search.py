@@ -8,22 +8,18 @@ Create Date: 2026-12-07
 
 from alembic import op
 
+from shared.auditquery import index_expression
+
 revision = "0004_audit_search"
 down_revision = "0003_erasure"
 branch_labels = None
 depends_on = None
 
-# The same expressions as gateway.audittrail.named, per dialect.
-NAMED = {
-    "postgresql": "(objects ->> '{key}')",
-    "sqlite": "json_extract(objects, '$.{key}')",
-}
-
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for key in ("reference", "code", "round_id"):
-        expression = NAMED[dialect].format(key=key)
+        expression = index_expression(dialect, key)
         op.execute(f"CREATE INDEX ix_audit_{key} ON audit_log ({expression}, at)")
     op.create_index("ix_audit_action_at", "audit_log", ["action", "at"])
 

@@ -40,8 +40,8 @@ ACTIONS = (
 def search() -> str:
     """Search the audit log (with no filter: the latest entries); newest first, by pages."""
     filters = _filters()
-    before = request.args.get("before_id", "")
-    query = {**filters, **({"before_id": before} if before.isdigit() else {})}
+    after = request.args.get("after", "")
+    query = {**filters, **({"after": after} if after else {})}
     page, error = None, None
     wrong: dict[str, str] = {}
     answer = expect(client.as_user("GET", "/api/v1/audit", query=query), 400)
