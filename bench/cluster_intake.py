@@ -33,6 +33,21 @@ from tests.support.processes import Processes, free_port
 from tools.cluster import cluster_front, haproxy_stats
 
 COMMAND = "python -m bench.cluster_intake"
+NOTES = """\
+What the run showed (HAProxy's stats page, CPU per tier). Before this round the health
+check's 3 s timeout took both replicas out whenever the machine was saturated, and HAProxy
+then refused everything, `/healthz` too; with 10 s no replica was marked down in this run.
+Every 503 above is HAProxy's own (the gateways answered 4 of them): shedding happens at the
+door, as designed, and costs HAProxy about 0.3 ms of CPU per answer. The targets are still
+missed, for a reason no setting of the proxy fixes here: the run shared 2 cores with other
+work at a load average of 14 to 18, so HAProxy and the load generator themselves waited for
+the CPU. A refusal that HAProxy decides in microseconds reached the client after 120 ms at
+the median and 1.3 s at p99, and a request waiting for a freed slot missed the 20 ms queue
+timeout even in P1, whose 32 clients match the 32 slots (a client's next request arrives
+before HAProxy has released its previous slot). Next step: measure on a machine where
+HAProxy has a core of its own (`cpu-map`, or its own machine) and the load generator runs
+elsewhere; if requests still time out in the queue at P1, raise `HAPROXY_QUEUE_MAX` to the
+number of replicas' workers and keep the queue timeout at tens of milliseconds."""
 # docker/haproxy/haproxy.cfg's defaults (HAProxy reads the same variables if they are set).
 MAXCONN = int(os.environ.get("GATEWAY_MAXCONN", "16"))
 QUEUE_MAX = int(os.environ.get("HAPROXY_QUEUE_MAX", "4"))
@@ -178,6 +193,7 @@ def _write(
         " no cores here, only a second process to share them. Load average after the run:"
         f" {', '.join(f'{x:.2f}' for x in os.getloadavg())}."
     )
+    body += "\n\n" + NOTES
     write_section("cluster_intake", "Intake through HAProxy on the cluster", COMMAND, body)
     print(body)
 
