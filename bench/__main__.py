@@ -22,6 +22,7 @@ BENCHMARKS = (
     "bench.cluster",
     "bench.cluster_intake",
     "bench.live_page",
+    "bench.capacity_model",
 )
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import aiohttp
 
+JSON = {"Content-Type": "application/json"}
+
 
 @dataclass
 class LoadResult:
@@ -30,7 +32,8 @@ class LoadResult:
     references: list[str] = field(default_factory=list)
     timeouts: int = 0
     errors: int = 0
-    first_503_ms: float | None = None
+    first_503_ms: float | None = None  # when the first 503 came, from the start of the run
+    first_503_answer_ms: float | None = None  # how long that first refused request took
     server_cpu_ms: float | None = None  # the server's CPU time per 2xx answer, if measured
 
     @property
@@ -62,10 +65,10 @@ async def _send(
     session: aiohttp.ClientSession, url: str, body: bytes, result: LoadResult, started: float
 ) -> None:
     begin = time.perf_counter()
+    # An empty body is a GET (a page or a look-up); anything else is a JSON POST.
+    method, kwargs = ("POST", {"data": body, "headers": JSON}) if body else ("GET", {})
     try:
-        async with session.post(
-            url, data=body, headers={"Content-Type": "application/json"}
-        ) as answer:
+        async with session.request(method, url, **kwargs) as answer:  # type: ignore[arg-type]
             payload = await answer.read()
             elapsed = (time.perf_counter() - begin) * 1000
             result.statuses[answer.status] += 1
@@ -78,6 +81,7 @@ async def _send(
                 result.error_latencies_ms.append(elapsed)
                 if answer.status == 503 and result.first_503_ms is None:
                     result.first_503_ms = (time.perf_counter() - started) * 1000
+                    result.first_503_answer_ms = elapsed
     except TimeoutError:
         result.timeouts += 1
     except aiohttp.ClientError:

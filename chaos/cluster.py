@@ -6,6 +6,7 @@ once, and the consumers must be back (on the surviving nodes) within a stated ti
 from __future__ import annotations
 
 import itertools
+import shutil
 import threading
 import time
 from collections import Counter
@@ -17,7 +18,7 @@ from bench.loadgen import LoadResult
 from bench.system import SERVICES, RunningSystem, running_system
 from chaos.infra import PrivatePostgres
 from chaos.scenarios import Outcome, Submitter, _statuses, fresh_child, settle, submitter
-from tests.support.processes import Processes, free_port
+from tests.support.processes import ROOT, Processes, free_port
 from tools.cluster import RabbitCluster, cluster_front
 
 SUBMISSIONS = "registration.submit_application"
@@ -86,13 +87,16 @@ def restart_nodes(
     time.sleep(5)  # as in scenario 2: then everybody must take submissions again
     under_load = LoadResult(statuses=sum((r.statuses for r in results), Counter()))
     under_load.references = [ref for r in results for ref in r.references]
+    under_load.timeouts = sum(r.timeouts for r in results)
+    under_load.errors = sum(r.errors for r in results)
     after = submit([fresh_child(body) for body in bodies[:50]])
     answered = set(under_load.references) | set(after.references)
     verdict = settle(system, answered, timeout=900)
     alive = [name for name, process in system.processes.running.items() if process.poll() is None]
     figures = (
-        f"{sum(under_load.statuses.values()):,} submissions through HAProxy"
-        f" ({_statuses(under_load)}); {len(back_after)} node kills (SIGKILL, each restarted"
+        f"{sum(under_load.statuses.values()):,} submissions through HAProxy answered"
+        f" ({_statuses(under_load)}; client timeouts {under_load.timeouts}, connection"
+        f" errors {under_load.errors}); {len(back_after)} node kills (SIGKILL, each restarted"
         f" before the next; the submission queue's leader first); the submission queue's"
         f" {consumers} consumers were back after"
         f" {', '.join(f'{s:.1f}' for s in back_after)} s (longest {max(back_after):.1f} s);"
@@ -101,6 +105,10 @@ def restart_nodes(
         f" running: {len(alive)}/{len(system.processes.running)}"
     )
     ok = len(after.references) == 50 and len(alive) == len(system.processes.running)
+    if not ok:  # keep every process's log for the post-mortem (the scratch directory goes)
+        kept = ROOT / "var" / "chaos-logs" / time.strftime("cluster_nodes-%Y%m%d-%H%M%S")
+        shutil.copytree(system.workdir / "logs", kept / "system")
+        figures += f"; logs kept in {kept.relative_to(ROOT)}/"
     return Outcome("cluster_nodes", figures, verdict, ok=ok)
 
 

@@ -7,9 +7,9 @@ import logging
 import re
 import time
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, request, session
 
-from gateway.auth.decorators import client_ip, guard
+from gateway.auth.decorators import access_of, client_ip, guard
 from gateway.errors import ApiError, error_response
 from gateway.logging import HEADER, correlation_id
 
@@ -25,6 +25,7 @@ def install_hooks(app: Flask) -> None:
     app.before_request(guard)
     app.before_request(_refuse_control_characters)
     app.after_request(_audit)
+    app.after_request(_cache_control)
     app.after_request(_observe)
 
 
@@ -42,6 +43,35 @@ def _refuse_control_characters() -> None:
         raise ApiError(400, "invalid", "Some fields are not valid.", {k: ["not text"] for k in bad})
     if request.is_json and b"\\u0000" in request.get_data(cache=True):
         raise ApiError(400, "invalid", "Some fields are not valid.", {"json": ["holds NUL"]})
+
+
+def _cache_control(response: Response) -> Response:
+    """Who may keep the answer. A `shared` route's 200 to a caller with no credentials and no
+    cookie is the same for every such caller: `public, max-age=PUBLIC_CACHE_SECONDS`, which
+    HAProxy's cache (and a browser) may keep; its `Vary: Cookie` goes (Flask adds it when
+    the page looked for a login, and found none: no cookie was sent). Anything asked with
+    credentials or a cookie is `private, no-store`: it may hold someone's own data."""
+    if "Cache-Control" in response.headers:  # the view decided (the portal's assets)
+        return response
+    signed = "Authorization" in request.headers or bool(request.cookies)
+    rule = request.url_rule
+    access = access_of(current_app, rule.endpoint, request.method) if rule else None
+    seconds = int(current_app.extensions["tuyensinh"].config.get("PUBLIC_CACHE_SECONDS", 0))
+    if (
+        not signed
+        and access is not None
+        and access.shared
+        and seconds > 0
+        and request.method in ("GET", "HEAD")
+        and response.status_code == 200
+        and "Set-Cookie" not in response.headers
+    ):
+        response.headers["Cache-Control"] = f"public, max-age={seconds}"
+        response.vary.discard("Cookie")
+        session.accessed = False  # else the portal's session adds `Vary: Cookie` on saving
+    elif signed:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _audit(response: Response) -> Response:

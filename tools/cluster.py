@@ -10,6 +10,7 @@ by `make cluster` (`python -m tools.cluster`), the cluster test and the chaos sc
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import shlex
 import signal
@@ -25,7 +26,7 @@ from urllib.parse import quote
 import requests
 
 from chaos.infra import AUTH, PrivateRabbit
-from tests.support.processes import ROOT, Processes, port_open
+from tests.support.processes import ROOT, Processes, free_port, port_open
 
 NODES = 3
 HAPROXY_CONFIG = ROOT / "docker" / "haproxy" / "haproxy.cfg"
@@ -143,6 +144,14 @@ class RabbitCluster:
             node.kill() if keep_data else node.stop()
 
 
+def haproxy_stats(port: int) -> dict[tuple[str, str], dict[str, str]]:
+    """HAProxy's counters by (proxy, server), from its stats page's CSV on `port`."""
+    text = requests.get(f"http://127.0.0.1:{port}/stats;csv", timeout=10).text
+    lines = text.lstrip("# ").splitlines()
+    rows = csv.DictReader(lines)
+    return {(row["pxname"], row["svname"]): row for row in rows}
+
+
 def start_haproxy(processes: Processes, env: dict[str, str], name: str = "haproxy") -> None:
     """Run HAProxy in the foreground (`-db`) on docker/haproxy/haproxy.cfg with `env`; waits
     until its AMQP front accepts connections."""
@@ -163,6 +172,7 @@ def cluster_front(
     replicas on the ports `gateways` (HTTP on `http`); stops the cluster afterwards (and
     removes its files, unless `keep_data=True`). Other keywords go to `RabbitCluster`."""
     keep_data = bool(kw.pop("keep_data", False))
+    stats = int(kw.pop("stats", 0)) or free_port()
     cluster = RabbitCluster(root, **kw)
     try:
         cluster.start()
@@ -171,6 +181,7 @@ def cluster_front(
             **{f"GATEWAY_{i}": f"127.0.0.1:{port}" for i, port in enumerate(gateways, 1)},
             "HTTP_FRONT": f"127.0.0.1:{http}",
             "AMQP_FRONT": f"127.0.0.1:{amqp}",
+            "HAPROXY_STATS": f"127.0.0.1:{stats}",
         }
         start_haproxy(processes, env)  # on top of our environment (GATEWAY_MAXCONN, ...)
         yield cluster
@@ -200,9 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-port", type=int, default=5680, help="nodes on base+1..3")
     parser.add_argument("--amqp", type=int, default=5680, help="HAProxy's AMQP port")
     parser.add_argument("--http", type=int, default=8000, help="HAProxy's HTTP port")
+    parser.add_argument("--stats", type=int, default=0, help="HAProxy's stats (default: free)")
     parser.add_argument("--gateways", default="8001,8002", help="the gateway replicas' ports")
     parser.add_argument("--broker-only", action="store_true", help="only nodes and HAProxy")
     args = parser.parse_args(argv)
+    args.stats = args.stats or free_port()
     processes = Processes(args.dir / "logs")
     gateways = [int(port) for port in args.gateways.split(",")]
     front = cluster_front(
@@ -214,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         base_port=args.base_port,
         prefix="ts-rabbit",
         keep_data=True,
+        stats=args.stats,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -238,6 +252,7 @@ def _serve(
         f"  AMQP        {uri} (HAProxy, to every node; QUEUE_TYPE=quorum)\n"
         f"  HTTP        http://127.0.0.1:{args.http} (HAProxy, to the gateway"
         f" replicas on {args.gateways})\n"
+        f"  HAProxy     http://127.0.0.1:{args.stats}/stats (replicas and nodes, up or down)\n"
         f"  logs        {args.dir / 'logs'}/\n"
         "Ctrl-C stops everything (the nodes' data stays in the directory).",
         flush=True,

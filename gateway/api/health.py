@@ -62,7 +62,7 @@ def metrics() -> Response:
 
 
 @blp.route("/api/v1/rounds")
-@public(limit="lookup")
+@public(limit="lookup", shared=True)
 @blp.response(200, RoundView(many=True))
 def open_rounds() -> list[dict[str, Any]]:
     """Rounds open for applications now. Example: `curl localhost:8000/api/v1/rounds`"""

@@ -33,7 +33,7 @@ class LevelQuery(Schema):
 class Catchment(MethodView):
     """The schools whose catchment includes a ward."""
 
-    @public(limit="lookup")
+    @public(limit="lookup", shared=True)
     @blp.arguments(CatchmentQuery, location="query")
     @blp.response(200, CatchmentView)
     @blp.alt_response(404, description="No ward has that code.")
@@ -102,7 +102,7 @@ class Finder(MethodView):
 class Schools(MethodView):
     """Schools of a level."""
 
-    @public(limit="lookup")
+    @public(limit="lookup", shared=True)
     @blp.arguments(LevelQuery, location="query")
     @blp.response(200, SchoolView(many=True))
     def get(self, query: dict[str, Any]) -> list[dict[str, Any]]:

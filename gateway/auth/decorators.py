@@ -2,9 +2,13 @@
 
 The decorators only attach an `Access` record (and document it in the OpenAPI spec); the
 app's one `before_request` guard enforces it, in this order: a valid token (401), the role
-(403), then the route's rate limit (429). A route without a record is refused: deny by
-default, so a new route cannot go out open by accident. Object-level checks (whose
-application, which school) happen in the view, and answer 404 (gateway.auth.ownership).
+(403), then the route's rate limit (429). The limit counts the account where one is known
+(a token, or a signed-in portal session), else the client's address; every request is also
+counted against a high per-address ceiling (`ip_ceiling`), a guard against floods only:
+families behind one carrier-NAT address must not lock each other out. A route without a
+record is refused: deny by default, so a new route cannot go out open by accident.
+Object-level checks (whose application, which school) happen in the view, and answer 404
+(gateway.auth.ownership).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class Access:
     roles: frozenset[str]  # empty: public
     audit: str | None = None
     limit: str | None = None
+    shared: bool = False  # the same for every anonymous caller: a proxy may keep it briefly
 
     @property
     def public(self) -> bool:
@@ -44,9 +49,13 @@ class Access:
         return not self.roles
 
 
-def public(*, limit: str | None = None, audit: str | None = None) -> Callable[[F], F]:
-    """Anyone may call the view; `limit` counts per client IP."""
-    return _mark(Access(frozenset(), audit, limit))
+def public(
+    *, limit: str | None = None, audit: str | None = None, shared: bool = False
+) -> Callable[[F], F]:
+    """Anyone may call the view; `limit` counts per signed-in account (a portal page with a
+    session), else per client IP. `shared`: its answer to a caller without credentials or
+    cookies is the same for all of them, and says so (`Cache-Control: public`, gateway.hooks)."""
+    return _mark(Access(frozenset(), audit, limit, shared))
 
 
 def require(*roles: str, audit: str | None = None, limit: str | None = None) -> Callable[[F], F]:
@@ -93,6 +102,29 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
+# Set in the environ of a request the portal makes to the API on behalf of a page: the page
+# was counted against its address's ceiling already; the API counts its account as usual.
+INNER = "tuyensinh.inner_request"
+# `app.extensions[SUBJECT]`: a callable naming the signed-in account of a request that
+# carries no token (the portal's session), or None.
+SUBJECT = "rate_limit_subject"
+
+
+def _counted(principal: Any, limit: str) -> tuple[str, str]:
+    """The limit and key that count this request: the token's account, else the portal
+    session's account, else the address, against `<limit>_ip` where that is configured
+    (an address may be a whole neighbourhood behind carrier NAT: a higher rate)."""
+    if principal is not None:
+        return limit, str(principal.account_id)
+    subject = current_app.extensions.get(SUBJECT)
+    account = subject() if subject is not None else None
+    if account:
+        return limit, f"account:{account}"
+    by_address = f"{limit}_ip"
+    names = current_app.extensions["ratelimits"].names
+    return (by_address if by_address in names else limit), client_ip()
+
+
 def guard() -> None:
     """`before_request`: authenticate, authorise by role, count the rate limit."""
     rule = request.url_rule
@@ -111,8 +143,11 @@ def guard() -> None:
         g.principal = principal
     allowed = principal is None or principal.role in access.roles
     limit = access.limit if allowed else None  # a refused role is not counted
-    key = principal.account_id if principal is not None else client_ip()
-    # Revoked (401) before the role (403) before the limit (429): one Redis round trip.
-    current_app.extensions["checks"].check(principal and principal.token_id, limit, key)
+    key, ip = None, None
+    if limit:
+        limit, key = _counted(principal, limit)
+        ip = None if request.environ.get(INNER) else client_ip()
+    # Revoked (401) before the role (403) before the limits (429): one Redis round trip.
+    current_app.extensions["checks"].check(principal and principal.token_id, limit, key, ip)
     if not allowed:
         raise forbidden()

@@ -19,8 +19,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gateway.auth.decorators import SUBJECT
 from gateway.hooks import install_hooks
-from gateway.portal import csrf
+from gateway.portal import client, csrf
 from gateway.portal.client import ApiClient
 from gateway.portal.dispatch import PortalDispatcher
 from gateway.portal.pages import install_pages
@@ -52,6 +53,7 @@ def create_portal(api: Flask, overrides: dict[str, Any] | None = None) -> Flask:
     # The same metrics, rate limits, audit log and accounts as the API: one of each per worker.
     portal.extensions.update(api.extensions)
     portal.extensions["portal_api"] = ApiClient(api.wsgi_app)
+    portal.extensions[SUBJECT] = client.account  # a signed-in page counts its account
     install_hooks(portal)
     portal.before_request(csrf.check)
     install_pages(portal)

@@ -18,6 +18,8 @@ from flask import current_app, request, session
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from gateway.auth.decorators import INNER
+from gateway.auth.tokens import InvalidToken
 from gateway.logging import HEADER, correlation_id
 
 AUTH = "/api/v1/auth"
@@ -81,7 +83,7 @@ class ApiClient:
             headers=headers,
             # The address the portal saw (after any trusted proxy): per-IP limits and the
             # audit log see the person, not the portal.
-            environ_base={"REMOTE_ADDR": request.remote_addr or "127.0.0.1"},
+            environ_base={"REMOTE_ADDR": request.remote_addr or "127.0.0.1", INNER: True},
         )
         try:
             app_iter, status, response_headers = run_wsgi_app(
@@ -135,6 +137,12 @@ def remember(pair: dict[str, Any], who: str | None = None) -> None:
     """Keep a token pair (and who and what the account is) in the session."""
     session["tokens"] = {"access": pair["access_token"], "refresh": pair["refresh_token"]}
     session["role"] = pair.get("role")
+    try:  # whom the page's rate limits count (gateway.auth.decorators), not the address
+        session["account"] = (
+            current_app.extensions["auth"].tokens.verify(pair["access_token"]).account_id
+        )
+    except InvalidToken:
+        session.pop("account", None)
     session["school"] = pair.get("school_code")
     if who is not None:
         session["who"] = who
@@ -152,8 +160,13 @@ def log_out() -> None:
 
 def forget() -> None:
     """Drop the login from the session (the CSRF token and preferences stay)."""
-    for key in ("tokens", "role", "school", "who"):
+    for key in ("tokens", "role", "school", "who", "account"):
         session.pop(key, None)
+
+
+def account() -> str | None:
+    """The signed-in account's id (None: nobody): the key of the portal pages' rate limits."""
+    return session.get("account") if session.get("tokens") else None
 
 
 def role() -> str | None:

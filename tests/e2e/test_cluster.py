@@ -155,6 +155,30 @@ def test_public_lookups_come_from_the_proxy_cache_and_private_ones_never(
     assert "Age" not in first.headers and "Age" in again.headers  # the proxy answered
     assert again.json() == first.json()
     assert "Age" not in signed_in.headers  # a request with credentials goes to a gateway
+    assert signed_in.headers["Cache-Control"] == "private, no-store"
+
+
+@pytest.mark.parametrize("path", ["/", "/lookup?ward=00004&level=grade_1"])
+def test_the_home_page_and_a_catchment_page_come_from_the_proxy_cache_signed_out_only(
+    cluster: Cluster, path: str
+) -> None:
+    url = f"{cluster.system.url}{path}"
+    first, again = requests.get(url, timeout=10), requests.get(url, timeout=10)
+    with_cookie = requests.get(url, cookies={"lang": "en"}, timeout=10)
+    sets_cookie = requests.get(f"{url}{'&' if '?' in path else '?'}lang=en", timeout=10)
+    sets_again = requests.get(f"{url}{'&' if '?' in path else '?'}lang=en", timeout=10)
+
+    assert {first.status_code, again.status_code, with_cookie.status_code} == {200}
+    assert first.headers["Cache-Control"] == "public, max-age=5"
+    assert "Vary" not in first.headers
+    assert "Age" not in first.headers and "Age" in again.headers  # the proxy answered
+    assert again.text == first.text
+    # A cookie (a language, a session) goes to a gateway, and is never kept.
+    assert "Age" not in with_cookie.headers
+    assert with_cookie.headers["Cache-Control"] == "private, no-store"
+    # An answer that sets a cookie is never kept, nor is it marked public.
+    assert "Set-Cookie" in sets_cookie.headers and "Age" not in sets_again.headers
+    assert "public" not in sets_cookie.headers.get("Cache-Control", "")
 
 
 def test_a_broker_node_and_a_gateway_replica_die_and_every_202_is_stored_once(

@@ -44,6 +44,7 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
 SEASON_TIMEOUT = 900
 LIMITS = ("LOGIN_IP", "LOGIN_ACCOUNT", "SIGNUP_IP", "SUBMIT", "ACCOUNT", "COSTLY", "LOOKUP")
+LIMITS += ("LOOKUP_IP", "IP_CEILING")
 
 
 @pytest.fixture(scope="module")

@@ -65,6 +65,7 @@ INLINE_CHECKS = {
     ".venv/bin/python -m chaos cluster_nodes": "help",
     ".venv/bin/python -m bench.cluster": "help",
     ".venv/bin/python -m bench.cluster_intake": "help",
+    ".venv/bin/python -m bench.capacity_model": "help",
     ".venv/bin/python -m bench.<name>": "import",
 }
 # The README's other shell blocks (after `make run`'s and the API's), by their first line:

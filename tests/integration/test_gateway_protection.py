@@ -4,6 +4,7 @@ metrics and the correlation ID."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -384,3 +385,56 @@ def test_a_submission_carries_the_account_and_registration_keeps_it(
     assert [a["reference"] for a in mine.json] == [reference]
     assert "owner_id" not in mine.json[0]
     assert theirs.json == []
+
+
+def _portal_login(gateway: Gateway, account_id: str) -> Any:
+    """A browser of its own (its own cookies) signed in through the portal's login form."""
+    browser = gateway.app.test_client()
+    page = browser.get("/login", base_url="https://localhost")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token, page.get_data(as_text=True)[:500]
+    login = credentials(gateway.db, account_id)
+    form = {"who": login["phone"], "password": login["password"], "csrf_token": token[1]}
+    answer = browser.post("/login", data=form, base_url="https://localhost")
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    return browser
+
+
+def test_portal_pages_count_the_signed_in_account_not_the_shared_address(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    """Carrier NAT: two families on one address. One family's pages run into its own limit;
+    the other's, from the same address, do not; neither did the sign-ins count for them."""
+    gateway = start_gateway(RATE_LIMITS={"lookup": "3/minute", "lookup_ip": "100/minute"})
+    first, second = (_portal_login(gateway, make_account(gateway.db, PARENT)) for _ in range(2))
+
+    def pages(browser: Any, count: int) -> list[int]:
+        return [
+            browser.get("/", base_url="https://localhost").status_code  # signed in: counted
+            for _ in range(count)
+        ]
+
+    assert pages(first, 4) == [200, 200, 200, 429]
+    assert pages(second, 3) == [200, 200, 200]  # same address, another account
+
+
+def test_the_per_address_ceiling_counts_every_account_behind_it_and_only_it(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    """The ceiling is a flood guard: all accounts of one address together, any route; a
+    page's own calls to the API are not counted twice; another address is untouched."""
+    gateway = start_gateway(RATE_LIMITS={"ip_ceiling": "5/minute"})
+    first, second = (gateway.login(make_account(gateway.db, PARENT)) for _ in range(2))
+
+    def mine(headers: dict[str, str], address: str = "127.0.0.1") -> int:
+        environ = {"REMOTE_ADDR": address}
+        answer = gateway.client.get("/api/v1/applications", headers=headers, environ_base=environ)
+        return int(answer.status_code)
+
+    # The two logins above are counted too (5 - 2 = 3 left for this address).
+    statuses = [mine(first), mine(second), mine(first), mine(second)]
+
+    assert statuses == [200, 200, 200, 429]
+    refused = gateway.client.get("/api/v1/applications", headers=second)
+    assert refused.json["error"]["code"] == "too_many_requests"
+    assert mine(second, address="203.0.113.7") == 200  # another address

@@ -18,7 +18,7 @@ bp = Blueprint("public_pages", __name__)
 
 
 @bp.route("/")
-@public(limit="lookup")
+@public(limit="lookup", shared=True)
 def home() -> str:
     """The levels, which rounds are open now, and how priority works."""
     answer = client.public("GET", "/api/v1/rounds")
@@ -35,7 +35,7 @@ def home() -> str:
 
 
 @bp.route("/lookup")
-@public(limit="lookup")
+@public(limit="lookup", shared=True)
 def lookup() -> str:
     """Pick a ward from the city's list; see the schools of a level that serve it."""
     province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
