@@ -107,6 +107,13 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/rounds"): anyone(),
     ("GET", "/api/v1/catchment"): anyone(query=lambda w, _: {"ward": w.ward, "level": "grade_1"}),
     ("GET", "/api/v1/schools"): anyone(query=lambda w, _: {"level": "grade_1"}),
+    ("GET", "/api/v1/finder"): anyone(query=lambda w, _: {"ward": w.ward, "level": "grade_1"}),
+    # The matrix's round is published: no live demand or chances any more, for anyone.
+    ("GET", "/api/v1/demand"): anyone(query=lambda w, _: {"round_id": ROUND}, status=404),
+    ("GET", "/api/v1/chances"): anyone(query=lambda w, _: {"round_id": ROUND}, status=404),
+    ("GET", "/api/v1/outcomes"): anyone(),
+    ("GET", "/api/v1/outcomes/<string:round_id>"): anyone(),
+    ("GET", "/api/v1/outcomes/<string:round_id>.csv"): anyone(),
     ("POST", "/api/v1/auth/signup"): anyone(body=lambda w: SIGNUP),
     ("POST", "/api/v1/auth/signup/verify"): anyone(
         body=lambda w: {"phone": SIGNUP["phone"], "code": "123456"}, status=400
@@ -123,6 +130,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/applications"): parents(body=lambda w: w.forms[0]),
     ("GET", APP): parents("owner"),
     ("GET", APP + "/access"): parents("owner"),
+    ("GET", APP + "/estimate"): parents("owner"),
     ("GET", "/api/v1/audit"): department(query=lambda w, ids: {"reference": ids["reference"]}),
     ("GET", "/api/v1/audit.csv"): department(),
     ("POST", APP + "/withdraw"): parents("owner"),
