@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gateway.api import (
     applications,
     auth,
+    dashboard,
     health,
     inbox,
     intake,
@@ -46,6 +47,7 @@ BLUEPRINTS = (
     applications.blp,
     schools.blp,
     rounds.blp,
+    dashboard.blp,
     offers.blp,
     intake.blp,
     inbox.blp,

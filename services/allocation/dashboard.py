@@ -191,8 +191,8 @@ def _wards(session: Session, round_: Round) -> list[dict[str, Any]]:
             }
         )
     homes = (set(applicants) | set(unplaced)) - {ward["code"] for ward in found}
-    rows = session.execute(select(Ward.code, Ward.name).where(Ward.code.in_(homes)))
-    names: dict[str, str] = {code: name for code, name in rows}
+    named = select(Ward.code, Ward.name).where(Ward.code.in_(homes))
+    names: dict[str, str] = {row.code: row.name for row in session.execute(named)}
     for code in homes:  # children live there, but no school of the round stands there
         found.append(
             {
