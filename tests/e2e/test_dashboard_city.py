@@ -37,10 +37,11 @@ from bench.system import city_files
 from services.allocation import rounds
 from services.allocation.bulk import insert_rows
 from services.allocation.domain import RoundOptions
-from services.allocation.models import VerifiedApplication
-from services.allocation.schools import import_city
+from services.allocation.models import School, VerifiedApplication, Ward
+from services.allocation.schools import announce_directory
 from services.registration.models import Application
 from shared.db.engine import build_engine
+from shared.text import folded
 from tests.conftest import start_smtp_sink
 from tests.e2e.conftest import FIGURES, RELAXED_LIMITS, SERVICES, System, _ready
 from tests.support.accounts import DEPARTMENT, FAST_ARGON2, bearer, credentials, make_account
@@ -58,64 +59,72 @@ WINDOW = timedelta(days=10)  # when the applications came in: spread over the ro
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], int]]:
+def loaded() -> Iterator[tuple[dict[str, str], int]]:
     """Fresh databases holding the closed city-scale round; how many applications it has."""
-    workdir = tmp_path_factory.mktemp("city-round")
     databases = {service: create_database(service) for service in (*SERVICES, "gateway")}
     try:
-        count = load_city_round(city_files(), workdir, databases)
+        count = load_city_round(city_files(), databases)
         yield databases, count
     finally:
         for uri in databases.values():
             drop_database(uri)
 
 
-def load_city_round(city: Path, workdir: Path, databases: dict[str, str]) -> int:
+def load_city_round(city: Path, databases: dict[str, str]) -> int:
     """Every school of the city as one round's, and every application with a register entry
     (the few typed with an unknown citizen ID would be refused), as verified."""
-    one_level = workdir / "city"
-    one_level.mkdir()
-    (one_level / "wards.csv").write_bytes((city / "wards.csv").read_bytes())
-    with (
-        open(city / "schools.csv", encoding="utf-8") as source,
-        open(one_level / "schools.csv", "w", encoding="utf-8", newline="") as target,
-    ):
-        reader = csv.DictReader(source)
-        writer = csv.DictWriter(target, reader.fieldnames or [])
-        writer.writeheader()
-        writer.writerows({**row, "level": "grade_1"} for row in reader)
     forms = [json.loads(line) for line in open(city / "applications.jsonl", encoding="utf-8")]
     wanted = {form["child"]["citizen_id"] for form in forms}
-    register = {}
-    for person in csv.DictReader(open(city / "register.csv", encoding="utf-8")):
-        if person["citizen_id"] in wanted:
-            register[person["citizen_id"]] = person
+    rows = csv.reader(open(city / "register.csv", encoding="utf-8"))
+    header = next(rows)
+    register = {row[0]: dict(zip(header, row, strict=True)) for row in rows if row[0] in wanted}
     forms = [form for form in forms if form["child"]["citizen_id"] in register]
     opened = datetime(2027, 6, 1, 1, tzinfo=UTC)
+    people = [register[form["child"]["citizen_id"]] for form in forms]
     engine = build_engine(databases["allocation"])
     with Session(engine) as session, session.begin():
-        import_city(session, one_level)
+        wards = csv.reader(open(city / "wards.csv", encoding="utf-8"))
+        next(wards)
+        insert_rows(session, _table(Ward), ("code", "name"), wards)
+        schools = csv.DictReader(open(city / "schools.csv", encoding="utf-8"))
+        insert_rows(session, _table(School), SCHOOL, (_school(row) for row in schools))
+        announce_directory(session)
         rounds.create_round(session, RoundOptions("grade_1", 2027))
         session.flush()
         rounds.open_round(session, ROUND)
-        rows = (
-            _verified(i, form, register[form["child"]["citizen_id"]], opened)
-            for i, form in enumerate(forms)
+        verified = (
+            _verified(i, f, p, opened) for i, (f, p) in enumerate(zip(forms, people, strict=True))
         )
-        insert_rows(session, _table(VerifiedApplication), VERIFIED, rows)
+        insert_rows(session, _table(VerifiedApplication), VERIFIED, verified)
         rounds.close_round(session, ROUND)
     engine.dispose()
     engine = build_engine(databases["registration"])
     with Session(engine) as session, session.begin():
-        rows = (
-            _received(i, form, register[form["child"]["citizen_id"]], opened, len(forms))
-            for i, form in enumerate(forms)
+        total = len(forms)
+        received = (
+            _received(i, f, p, opened, total)
+            for i, (f, p) in enumerate(zip(forms, people, strict=True))
         )
-        insert_rows(session, _table(Application), RECEIVED, rows)
+        insert_rows(session, _table(Application), RECEIVED, received)
         stored = session.scalar(select(func.count()).select_from(Application))
     engine.dispose()
     assert stored == len(forms)
     return len(forms)
+
+
+SCHOOL = ("code", "name", "level", "capacity", "ward_code", "catchment", "lat", "lon")
+SCHOOL += ("search_key",)
+
+
+def _school(row: dict[str, str]) -> tuple[Any, ...]:
+    """A school of the city, of the one round's level whatever its own."""
+    return (
+        *(row["code"], row["name"], "grade_1", int(row["capacity"]), row["ward_code"]),
+        tuple(sorted(set(row["catchment"].split(";")))),
+        float(row["lat"]),
+        float(row["lon"]),
+        folded(f"{row['name']} {row['code']}"),
+    )
 
 
 VERIFIED = ("reference", "round_id", "citizen_id", "ward_code", "household_id")
@@ -279,7 +288,7 @@ def allocate(system: System, headers: dict[str, str]) -> dict[str, Any]:
         assert not round_.get("job_error"), round_
         if round_["status"] == "closed" and not round_["job"]:
             answer = requests.post(f"{round_url}/allocate", headers=headers, timeout=30)
-            assert answer.status_code in (200, 409), answer.text  # 409: intake still settling
+            assert answer.status_code in (202, 409), answer.text  # 409: intake still settling
             return None
         if round_["status"] != "allocated" or round_["job"]:
             return None
