@@ -63,7 +63,9 @@ def loaded() -> Iterator[tuple[dict[str, str], int]]:
     """Fresh databases holding the closed city-scale round; how many applications it has."""
     databases = {service: create_database(service) for service in (*SERVICES, "gateway")}
     try:
+        started = time.monotonic()
         count = load_city_round(city_files(), databases)
+        FIGURES.append(f"city-scale dashboard: loaded in {time.monotonic() - started:.0f} s")
         yield databases, count
     finally:
         for uri in databases.values():
@@ -284,7 +286,10 @@ def allocate(system: System, headers: dict[str, str]) -> dict[str, Any]:
     round_url = system.api(f"/api/v1/rounds/{ROUND}")
 
     def done() -> dict[str, Any] | None:
-        round_ = requests.get(round_url, headers=headers, timeout=30).json()
+        try:
+            round_ = requests.get(round_url, headers=headers, timeout=30).json()
+        except requests.Timeout:
+            return None  # allocation is busy with the job (one process, on a busy machine)
         assert not round_.get("job_error"), round_
         if round_["status"] == "closed" and not round_["job"]:
             answer = requests.post(f"{round_url}/allocate", headers=headers, timeout=30)
