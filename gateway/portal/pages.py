@@ -22,7 +22,16 @@ from gateway.errors import ApiError
 from gateway.portal import chances, client, csrf, i18n
 from gateway.portal.client import SignedOut
 from gateway.portal.labels import label, round_name, school_choice
-from gateway.portal.views import account, audit, department, live, parent, public_pages, school
+from gateway.portal.views import (
+    account,
+    audit,
+    dashboard,
+    department,
+    live,
+    parent,
+    public_pages,
+    school,
+)
 
 STATIC = Path(__file__).with_name("static")
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
@@ -50,7 +59,7 @@ def install_pages(portal: Flask) -> None:
     )
     portal.before_request(_choose_language)
     portal.after_request(_keep_language)
-    for module in (public_pages, account, parent, school, department, audit, live):
+    for module in (public_pages, account, parent, school, department, audit, live, dashboard):
         portal.register_blueprint(module.bp)
     portal.add_url_rule("/assets/<path:name>", "assets", assets)
     portal.register_error_handler(SignedOut, _signed_out)

@@ -6,10 +6,13 @@ The API has no list of wards (only the catchment of one ward), so the names come
 
 from __future__ import annotations
 
-import unicodedata
 from functools import lru_cache
 
 from vietnam_provinces import ProvinceCode, Ward
+
+from shared.text import folded
+
+__all__ = ["folded", "ward_name", "wards_of"]
 
 
 @lru_cache(maxsize=8)
@@ -20,12 +23,6 @@ def wards_of(province: int) -> tuple[tuple[str, str], ...]:
         for ward in Ward.iter_by_province(ProvinceCode(province))
     ]
     return tuple(sorted(found, key=lambda ward: folded(ward[1])))
-
-
-def folded(text: str) -> str:
-    """Lower case without diacritics ("Đống Đa" → "dong da"), for searching and sorting."""
-    decomposed = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 def ward_name(province: int, code: str) -> str | None:

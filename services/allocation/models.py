@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.types import UtcDateTime
+from shared.text import folded
 
 
 class Base(DeclarativeBase):
@@ -79,6 +80,12 @@ class Ward(Base):
     name: Mapped[str] = mapped_column(String(120))
 
 
+def _search_key(context: Any) -> str:
+    """A new school's search key, from its name and code (an import sets it on update)."""
+    values = context.get_current_parameters()
+    return folded(f"{values['name']} {values['code']}")
+
+
 class School(Base):
     """A public school of one level, its seats and the wards it serves."""
 
@@ -92,6 +99,8 @@ class School(Base):
     catchment: Mapped[list[str]] = mapped_column(JSON)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # "name code" in lower case without diacritics: what the department's search matches.
+    search_key: Mapped[str] = mapped_column(String(240), default=_search_key, server_default="")
 
 
 class RoundSchool(Base):
@@ -101,6 +110,8 @@ class RoundSchool(Base):
     children placed in earlier rounds of the same level and year). `occupied` counts the
     seats held in this round and moves with every accept, decline and chain after publishing.
     The cutoff is the priority of the last child deferred acceptance admitted.
+    `first_choices` and `ranked` count the children who ranked the school first, and at
+    all: its demand, stored with the preview for the department's dashboard.
     """
 
     __tablename__ = "round_schools"
@@ -115,6 +126,8 @@ class RoundSchool(Base):
     cutoff_tier: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cutoff_lottery: Mapped[str | None] = mapped_column(String(20), nullable=True)
     cutoff_distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    first_choices: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ranked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class VerifiedApplication(Base):

@@ -8,6 +8,7 @@ that a third party can verify. Allocating again replaces all of it.
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
@@ -100,6 +101,8 @@ def store_preview(
     insert_rows(session, _table(ExportChunk), ("round_id", "chunk", "data"), chunks)
     figures = asdict(statistics(allocation))
     figures["already_placed"] = len(inputs.already_placed)
+    # Where the applicants live, for the dashboard's wards (the unplaced are counted already).
+    figures["applicants_by_ward"] = dict(Counter(a.ward for a in inputs.applicants if a.ward))
     round_.statistics = figures
 
 
@@ -114,6 +117,8 @@ _SCHOOL_COLUMNS = (
     "cutoff_tier",
     "cutoff_lottery",
     "cutoff_distance",
+    "first_choices",
+    "ranked",
 )
 
 
@@ -123,6 +128,7 @@ def _school_rows(
     school = allocation.school
     occupied = np.bincount(school[school >= 0], minlength=len(inputs.schools)).tolist()
     cutoffs = cutoff_table(allocation)
+    first, ranked = _demand(allocation.instance.pref, len(inputs.schools))
     for s, seats in enumerate(inputs.schools):
         cutoff = cutoffs[seats.code]
         yield (
@@ -136,7 +142,19 @@ def _school_rows(
             cutoff.tier if cutoff else None,
             str(cutoff.lottery) if cutoff else None,
             cutoff.distance_m if cutoff else None,
+            first[s],
+            ranked[s],
         )
+
+
+def _demand(pref: np.ndarray[Any, Any], schools: int) -> tuple[list[int], list[int]]:
+    """Per school: the children who ranked it first, and those who ranked it at all."""
+    head = pref[:, :1]
+    first, anywhere = head[head >= 0], pref[pref >= 0]
+    return (
+        np.bincount(first, minlength=schools).tolist(),
+        np.bincount(anywhere, minlength=schools).tolist(),
+    )
 
 
 def _placement_rows(round_id: str, allocation: Allocation) -> Iterator[tuple[Any, ...]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.allocation import rounds
@@ -152,10 +152,12 @@ def round_stats(session: Session, round_id: str) -> dict[str, Any]:
     round_ = rounds.get_round(session, round_id)
     if round_.status not in PREVIEWED:
         raise InvalidTransition(f"{round_id} is {round_.status}; it has no results yet")
-    query = select(Placement.status).where(Placement.round_id == round_id)
-    statuses: dict[str, int] = {}
-    for status in session.scalars(query):
-        statuses[status] = statuses.get(status, 0) + 1
+    query = (
+        select(Placement.status, func.count())
+        .where(Placement.round_id == round_id)
+        .group_by(Placement.status)
+    )
+    statuses = {status: int(n) for status, n in session.execute(query)}  # counted by the DB
     return {
         "round_id": round_id,
         "status": round_.status,

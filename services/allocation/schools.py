@@ -14,6 +14,7 @@ from services.allocation.exceptions import WardNotFound
 from services.allocation.models import School, Ward
 from shared.db.outbox import stage_event
 from shared.events import LEVELS, SCHOOL_CODE, make_message
+from shared.text import folded
 
 SERVICE = "allocation"
 
@@ -49,6 +50,7 @@ def import_city(session: Session, directory: Path) -> ImportReport:
                 catchment=sorted(set(row["catchment"].split(";"))),
                 lat=_coordinate(row, "lat"),
                 lon=_coordinate(row, "lon"),
+                search_key=folded(f"{row['name']} {row['code']}"),
             )
         )
         report.schools += 1

@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from services.allocation import (
+    dashboard,
     erasure,
     estimate_entrypoints,
     jobs,
@@ -207,6 +208,16 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints):
     def round_stats(self, round_id: str) -> dict[str, Any]:
         """The preview's statistics and the seat statuses now."""
         return results.round_stats(self.db, round_id)
+
+    @rpc(expected_exceptions=ROUND_ERRORS)
+    def round_overview(self, round_id: str) -> dict[str, Any]:
+        """The dashboard's round at a glance: demand's spread, extremes, and each ward."""
+        return dashboard.overview(self.db, round_id)
+
+    @rpc(expected_exceptions=ROUND_ERRORS)
+    def round_schools(self, round_id: str, **filters: Any) -> dict[str, Any]:
+        """A page of the round's schools with their figures (`dashboard.school_page`)."""
+        return dashboard.school_page(self.db, round_id, **filters)
 
     @rpc(expected_exceptions=ROUND_ERRORS)
     def export_chunk(self, round_id: str, index: int = 0) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from gateway.portal import charts, client
 from gateway.portal.i18n import gettext as _
 from gateway.portal.labels import LEVELS, ROUND_STATUSES, word
 from gateway.portal.verdicts import verdict_of
+from gateway.portal.views import dashboard
 from gateway.portal.views.common import expect, login_required, tell
 from gateway.portal.views.parent import school_names
 from gateway.portal.wards import wards_of
@@ -95,6 +96,7 @@ def round_page(round_id: str) -> str:
     if round_["status"] in PREVIEWED and round_.get("job") is None:
         stats = expect(client.as_user("GET", f"{ROUNDS}/{round_id}/stats")).body
         figures = _figures(stats)
+        figures["overview"] = dashboard.overview_of(round_id)  # demand, search, wards
     verdict = verdict_of(round_) if request.args.get("verify") and figures else None
     return render_template(
         "department/round.html",
@@ -160,12 +162,14 @@ def _rounds_of(year: int, practice: bool = False) -> list[dict[str, Any]]:
 def _figures(stats: dict[str, Any]) -> dict[str, Any]:
     statistics = stats.get("statistics") or {}
     province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
+    few = len(statistics.get("fill_rate") or {}) <= charts.MAX_BARS  # bars, with their names
+    names = school_names() if few else {}
     return {
         "statistics": statistics,
         "statuses": stats.get("statuses") or {},
         "stale": stats.get("preview_stale"),
         "shares": charts.shares(statistics),
-        "fill": charts.fill_rates(statistics, school_names()),
+        "fill": charts.fill_rates(statistics, names),
         "per_hour": charts.per_hour(stats.get("applications_per_hour") or []),
         "by_ward": charts.unplaced_by_ward(statistics, dict(wards_of(province))),
     }
