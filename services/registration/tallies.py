@@ -77,6 +77,34 @@ def forget_round(session: Session, round_id: str) -> None:
     session.execute(delete(LiveTally).where(LiveTally.round_id == round_id))
 
 
+def recount_statements(dialect: str) -> list[str]:
+    """SQL that counts the applications already stored into empty tallies (by status, ward,
+    reason and minute of submission; verdicts per minute cannot be rebuilt): the migration
+    that created the table runs it, and so does a bulk load that bypasses the ORM."""
+    postgres = dialect == "postgresql"
+    minute = (
+        "to_char(submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI')"
+        if postgres
+        else "strftime('%Y-%m-%dT%H:%M', submitted_at)"
+    )
+    reasons = (
+        "json_array_elements(a.rejection_reasons) AS r(value)"
+        if postgres
+        else "json_each(a.rejection_reasons) AS r"
+    )
+    code = "r.value->>'code'" if postgres else "json_extract(r.value, '$.code')"
+    selects = (
+        "SELECT round_id, 'status', status, count(*) FROM applications GROUP BY 1, 3",
+        "SELECT round_id, 'ward', ward_code, count(*) FROM applications WHERE ward_code IS NOT"
+        " NULL AND status NOT IN ('withdrawn', 'refused') GROUP BY 1, 3",
+        f"SELECT round_id, 'submitted', {minute}, count(*) FROM applications GROUP BY 1, 3",
+        f"SELECT round_id, 'reason', code, count(DISTINCT reference) FROM (SELECT a.round_id,"
+        f" a.reference, {code} AS code FROM applications AS a, {reasons}"
+        " WHERE a.status = 'rejected') AS found GROUP BY 1, 3",
+    )
+    return [f"INSERT INTO live_tallies (round_id, series, key, n) {select}" for select in selects]
+
+
 def live_counts(session: Session, round_id: str, now: datetime, minutes: int) -> dict[str, Any]:
     """A round's counts: by status, ward and reason, and per minute over the last `minutes`
     (submissions and verdicts; the minutes without any are left out)."""
