@@ -154,6 +154,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", ROUNDS): department(),
     ("GET", ROUNDS + "/commitment"): anyone(),
     ("GET", ROUNDS + "/stats"): department(),
+    ("GET", ROUNDS + "/overview"): department(),
+    ("GET", ROUNDS + "/schools"): department(),
     ("GET", ROUNDS + "/live"): department(),
     ("GET", ROUNDS + "/results.csv"): department(),
     ("POST", ROUNDS + "/open"): department(),
