@@ -109,9 +109,9 @@ def test_a_risky_family_is_warned_and_another_family_sees_nothing_of_it(system: 
     for (headers, _), reference in zip(families, references, strict=True):
         wait_for(
             lambda h=headers, r=reference: (
-                requests.get(system.api(f"/api/v1/applications/{r}"), headers=h, timeout=10).json()[
-                    "status"
-                ]
+                requests.get(system.api(f"/api/v1/applications/{r}"), headers=h, timeout=10)
+                .json()
+                .get("status")
                 == "verified"
             ),
             timeout=30,
