@@ -27,9 +27,9 @@ from bench.intake import BACKGROUND_NICE, Check, _latency, _mark, _ms, _persiste
 from bench.loadgen import LoadResult, bodies_from, closed_loop, open_loop, run
 from bench.public_pages import Page, measure, section
 from bench.report import table, write_section
-from bench.system import city_files, running_system
 from bench.tiers import TierMeter, per_request, refusals
 from tests.support.processes import Processes, free_port
+from tests.support.system import city_files, running_system
 from tools.cluster import cluster_front, haproxy_stats
 
 COMMAND = "python -m bench.cluster_intake"

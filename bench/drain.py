@@ -23,7 +23,6 @@ from kombu import Connection
 from bench.environment import cpu_seconds, load_average
 from bench.loadgen import bodies_from
 from bench.report import table, write_section
-from bench.system import city_files
 from gateway.references import application_reference
 from gateway.schemas import SubmitApplicationRequest
 from services.registration.register_import import import_register
@@ -34,6 +33,7 @@ from shared.messaging.bus import MessageBus, PipelinedPublisher, declare_topolog
 from tests.support.broker import create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database
 from tests.support.processes import Processes
+from tests.support.system import city_files
 from tests.support.waiting import wait_for
 
 COMMAND = "python -m bench.drain"

@@ -25,8 +25,8 @@ from sqlalchemy import create_engine, text
 from bench.environment import CpuMeter, load_average, workers_of
 from bench.loadgen import LoadResult, bodies_from, closed_loop, open_loop, run
 from bench.report import table, write_section
-from bench.system import RunningSystem, city_files, running_system
 from tests.support.processes import BIN, Processes, free_port, port_open
+from tests.support.system import RunningSystem, city_files, running_system
 from tests.support.waiting import wait_for
 
 COMMAND = "python -m bench.intake"

@@ -33,7 +33,6 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.orm import Session
 
 from bench.report import table, write_section
-from bench.system import RunningSystem, running_system
 from gateway.portal.live_figures import REJECTION_REASONS
 from gateway.portal.wards import wards_of
 from services.notification.models import NoticeTally
@@ -42,6 +41,7 @@ from shared.db.counts import minute_of
 from shared.db.engine import build_engine
 from tests.support.accounts import DEPARTMENT, PASSWORD, account_row, make_account
 from tests.support.processes import ROOT
+from tests.support.system import RunningSystem, running_system
 from tools.demo_city import build_city
 
 COMMAND = "python -m bench.live_page"

@@ -24,12 +24,17 @@ from sqlalchemy.engine import make_url
 
 from bench.loadgen import bodies_from
 from bench.report import write_section
-from bench.system import SERVICES, RunningSystem, city_files, running_system
-from bench.system import _prepare_databases as prepare_databases
 from chaos import cluster as chaos_cluster
 from chaos import erasure, round_close, scenarios, security
 from chaos.infra import PrivatePostgres, PrivateRabbit
 from chaos.scenarios import Outcome, Submitter
+from tests.support.system import (
+    SERVICES,
+    RunningSystem,
+    city_files,
+    prepare_databases,
+    running_system,
+)
 
 RELIABILITY = Path(__file__).resolve().parents[1] / "RELIABILITY.md"
 HEADER = (

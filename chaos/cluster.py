@@ -15,10 +15,10 @@ from pathlib import Path
 from kombu import Connection
 
 from bench.loadgen import LoadResult
-from bench.system import SERVICES, RunningSystem, running_system
 from chaos.infra import PrivatePostgres
 from chaos.scenarios import Outcome, Submitter, _statuses, fresh_child, settle, submitter
 from tests.support.processes import ROOT, Processes, free_port
+from tests.support.system import SERVICES, RunningSystem, running_system
 from tools.cluster import RabbitCluster, cluster_front
 
 SUBMISSIONS = "registration.submit_application"

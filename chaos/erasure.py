@@ -19,10 +19,10 @@ from typing import Any
 import requests
 from sqlalchemy import create_engine, inspect, text
 
-from bench.system import RunningSystem
 from chaos.invariants import rows
 from chaos.scenarios import ROUND, Outcome, Submitter, _post, _round, _until, settle, submitter
 from tests.support.accounts import DEPARTMENT, PARENT, bearer, credentials, make_account
+from tests.support.system import RunningSystem
 
 # Tables that hold no family's submission: the state's population register.
 NOT_SEARCHED = {"registration": {"register_people"}}

@@ -23,7 +23,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 if TYPE_CHECKING:
-    from bench.system import RunningSystem
+    from tests.support.system import RunningSystem
 
 # A receipt goes out alone, or with its verdict when the check ran in the same transaction.
 RECEIPTS = ("application_received", "application_checked", "application_received_rejected")

@@ -11,6 +11,7 @@ exactly one stored application: verified, rejected or refused; none missing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -20,7 +21,6 @@ from datetime import UTC, datetime
 import requests
 
 from bench.loadgen import LoadResult
-from bench.system import RunningSystem
 from chaos.invariants import queue_depths, rows
 from chaos.scenarios import (
     ROUND,
@@ -34,6 +34,7 @@ from chaos.scenarios import (
 )
 from tests.support.accounts import DEPARTMENT
 from tests.support.gateways import start_lagging_gateway
+from tests.support.system import RunningSystem
 
 NOTICE = 10  # seconds from the department's close to the close instant (the default)
 ROUND_CLOSE_ENV = {
@@ -106,6 +107,4 @@ def round_close(system: RunningSystem, submit: Submitter, bodies: list[bytes]) -
 
 def _at(system: RunningSystem, url: str) -> RunningSystem:
     """The same system, reached through another gateway."""
-    return RunningSystem(
-        url, system.amqp_uri, system.databases, system.processes, system.env, system.workdir
-    )
+    return dataclasses.replace(system, url=url)

@@ -19,12 +19,12 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 from bench.loadgen import LoadResult, closed_loop, run
-from bench.system import RunningSystem
 from chaos.invariants import Sinks, Verdict, check, queue_depths, rows
 from services.notification.sms import normalise_phone
 from shared import topology
 from shared.messaging.bus import MessageBus
 from tests.support.accounts import DEPARTMENT, PARENT, account_row, credentials, make_account
+from tests.support.system import RunningSystem
 
 Submitter = Callable[[list[bytes]], LoadResult]
 # Twelve digits standing alone: not inside a longer number, nor a hex run such as a UUID's

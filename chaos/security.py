@@ -15,13 +15,13 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from urllib.parse import urlsplit
 
-from bench.system import RunningSystem
 from chaos.scenarios import Outcome, Submitter
 from gateway.app import create_app
 from gateway.auth.decorators import access_of
 from gateway.auth.roles import ROLES, STAFF
 from tests.support.accounts import gateway_config
 from tests.support.processes import BIN, ROOT
+from tests.support.system import RunningSystem
 
 EXAMPLES = 200
 # Stateful testing (chains of calls through the spec's links) is left out: the spec has no

@@ -19,7 +19,7 @@ from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 
-from tests.e2e.test_portal_browser import (
+from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     WIDTHS,

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from bench.loadgen import bodies_from
-from bench.system import RunningSystem, running_system
 from chaos import scenarios
 from chaos.infra import PG_BIN, PrivatePostgres
+from tests.support.system import RunningSystem, running_system
 from tools.demo_city import build_city
 
 # A guard against a hang, not a speed test: on a busy 2-core machine the module's set-up

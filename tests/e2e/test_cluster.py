@@ -19,11 +19,11 @@ import pytest
 import requests
 
 from bench.loadgen import bodies_from
-from bench.system import RunningSystem, running_system
 from chaos.infra import PrivateRabbit
 from chaos.invariants import rows
 from tests.e2e.conftest import FIGURES
 from tests.support.processes import Processes, free_port
+from tests.support.system import RunningSystem, running_system
 from tests.support.waiting import wait_for
 from tools.cluster import RabbitCluster, cluster_front
 from tools.demo_city import build_city

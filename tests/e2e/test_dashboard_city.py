@@ -22,7 +22,6 @@ import csv
 import json
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +33,6 @@ import requests
 from sqlalchemy import Table, func, make_url, select, text
 from sqlalchemy.orm import Session
 
-from bench.system import city_files
 from services.allocation import rounds
 from services.allocation.bulk import insert_rows
 from services.allocation.domain import RoundOptions
@@ -44,12 +42,11 @@ from services.registration.models import Application
 from services.registration.tallies import recount_statements
 from shared.db.engine import build_engine
 from shared.text import folded
-from tests.conftest import start_smtp_sink
-from tests.e2e.conftest import FIGURES, RELAXED_LIMITS, SERVICES, System, _ready
-from tests.support.accounts import DEPARTMENT, FAST_ARGON2, bearer, credentials, make_account
-from tests.support.broker import create_vhost, delete_vhost
+from tests.e2e.conftest import FIGURES, System
+from tests.support.accounts import DEPARTMENT, bearer, credentials, make_account
 from tests.support.databases import create_database, drop_database
-from tests.support.processes import BIN, ROOT, Processes, free_port
+from tests.support.processes import BIN, ROOT
+from tests.support.system import SERVICES, TEST_SETTINGS, city_files, running_system
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -201,41 +198,12 @@ def system(
 ) -> Iterator[System]:
     """Everything running on the loaded databases."""
     databases, _ = loaded
+    settings = TEST_SETTINGS | {"RPC_TIMEOUT_SECONDS": "30"}
     workdir = tmp_path_factory.mktemp("city-system")
-    amqp_uri = create_vhost()
-    processes = Processes(workdir / "logs")
-    smtp_port, gateway_port = free_port(), free_port()
-    env = {
-        "AMQP_URI": amqp_uri,
-        "REGISTRATION_DB_URI": databases["registration"],
-        "ALLOCATION_DB_URI": databases["allocation"],
-        "NOTIFICATION_DB_URI": databases["notification"],
-        "GATEWAY_DB_URI": databases["gateway"],
-        "SMTP_PORT": str(smtp_port),
-        "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
-        "GATEWAY_WORKERS": "2",
-        "OUTBOX_POLL_SECONDS": "0.2",
-        "RPC_TIMEOUT_SECONDS": "30",
-        "RATELIMIT_KEY_PREFIX": f"ts-city-{uuid.uuid4().hex[:10]}",
-        **{f"RATE_LIMIT_{name}": "100000/minute" for name in RELAXED_LIMITS},
-        **{key: str(value) for key, value in FAST_ARGON2.items()},
-    }
-    url = f"http://127.0.0.1:{gateway_port}"
-    try:
-        start_smtp_sink(processes, smtp_port, workdir / "mail")
-        for service in SERVICES:
-            processes.nameko(service, env)
-        gunicorn = [str(BIN / "gunicorn"), "-c", "gateway/gunicorn.conf.py"]
-        processes.start("gateway", [*gunicorn, "gateway.app:create_app()"], env)
-        running = System(url, databases, workdir, processes, env)
-        try:
-            wait_for(lambda: _ready(url), timeout=60, what="the system to be ready")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{running.logs()}\n{processes.log('gateway')}") from exc
+    with running_system(
+        workdir, city=city_files(), databases=databases, extra_env=settings
+    ) as running:
         yield running
-    finally:
-        processes.stop_all()
-        delete_vhost(amqp_uri)
 
 
 def test_the_department_dashboard_reads_a_city_scale_round(

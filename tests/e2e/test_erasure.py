@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from bench.loadgen import bodies_from
-from bench.system import RunningSystem, running_system
 from chaos import erasure, scenarios
 from chaos.infra import PG_BIN, PrivatePostgres
+from tests.support.system import RunningSystem, running_system
 from tools.demo_city import build_city
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]

@@ -22,11 +22,11 @@ import pytest
 import requests
 
 from bench.loadgen import bodies_from
-from bench.system import RunningSystem, running_system
 from gateway.portal.live_figures import REJECTION_REASONS
 from gateway.portal.wards import wards_of
 from tests.support.accounts import DEPARTMENT, PASSWORD, account_row, make_account
 from tests.support.processes import BIN, ROOT
+from tests.support.system import RunningSystem, running_system
 from tests.support.waiting import wait_for
 from tools.demo_city import build_city
 

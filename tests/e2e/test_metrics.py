@@ -22,11 +22,11 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.loadgen import bodies_from
-from bench.system import RunningSystem, running_system
 from services.notification.sms import shape
 from shared.messaging.bus import MessageBus
 from tests.support.processes import ROOT, free_port
 from tests.support.promtool import assert_rules_fire
+from tests.support.system import RunningSystem, running_system
 from tests.support.waiting import wait_for
 from tools.demo_city import build_city
 

@@ -4,7 +4,7 @@ The department creates a practice round beside the real one, families (test acco
 apply, it is closed, allocated, published; its notices go to the inbox only (no e-mail, no
 SMS), its statistics count only its own applications (with the applications per hour);
 then the department wipes it, and nothing of it is left in any service's database, nor in
-the gateway's. The running system is test_round_lifecycle's (same fixtures, own instance).
+the gateway's. The running system is the one every end-to-end test starts, with no round of its own.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.e2e.conftest import System
-from tests.e2e.test_round_lifecycle import city, get, log_in, post, system, until  # noqa: F401
 from tests.support.accounts import DEPARTMENT, PARENT
+from tests.support.api import get, log_in, post, until
 
 pytestmark = pytest.mark.e2e
+
+SYSTEM_OPTIONS = {"demo_rounds": False}
+SYSTEM_ENV = {"RPC_TIMEOUT_SECONDS": "20"}
 
 PRACTICE = "practice-2027-grade_1"
 ROUNDS = "/api/v1/rounds"

@@ -9,9 +9,7 @@ the rounds' windows often, as in production; an SMS provider fake (real HTTP) re
 
 from __future__ import annotations
 
-import csv
 import itertools
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +24,7 @@ import requests
 
 from tests.e2e.conftest import System
 from tests.support.accounts import DEPARTMENT, PARENT, bearer, credentials, make_account
+from tests.support.api import get, log_in, post, post_to, sample_forms, school, until
 from tests.support.broker import queue_depth
 from tests.support.gateways import start_lagging_gateway
 from tests.support.portal import as_a_browser, portal_session
@@ -253,33 +252,6 @@ def test_a_202_refused_later_is_stored_shown_and_notified_in_both_languages(
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def log_in(system: System, role: str) -> dict[str, str]:
-    db = system.databases["gateway"]
-    body = credentials(db, make_account(db, role))
-    answer = requests.post(system.api("/api/v1/auth/token"), json=body, timeout=30)
-    assert answer.status_code == 200, answer.text
-    return bearer(answer.json()["access_token"])
-
-
-def post(system: System, path: str, who: dict[str, str], body: Any = None) -> requests.Response:
-    return post_to(system.url, path, who, body)
-
-
-def post_to(url: str, path: str, who: dict[str, str] | None, body: Any) -> requests.Response:
-    return requests.post(f"{url}{path}", json=body, headers=who, timeout=60)
-
-
-def get(system: System, path: str, who: dict[str, str]) -> requests.Response:
-    return requests.get(system.api(path), headers=who, timeout=60)
-
-
-def until(system: System, probe: Any, what: str, timeout: float = 120) -> Any:
-    try:
-        return wait_for(probe, timeout=timeout, interval=0.3, what=what)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{system.logs()}") from exc
-
-
 def settled(system: System, parent: dict[str, str], reference: str) -> dict[str, Any] | None:
     """The application once it has a final status (stored and checked, or refused)."""
     answer = get(system, f"/api/v1/applications/{reference}", parent)
@@ -301,17 +273,6 @@ def notices(system: System, parent: dict[str, str], reference: str) -> list[dict
 
 def round_of(system: System, department: dict[str, str], round_id: str) -> dict[str, Any]:
     return dict(get(system, f"/api/v1/rounds/{round_id}", department).json())
-
-
-def sample_forms(system: System) -> list[dict[str, Any]]:
-    """The demo city's sample applications (some with mistakes, as families make them)."""
-    with open(system.city / "applications.jsonl", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
-
-
-def school(system: System, level: str) -> str:
-    with open(system.city / "schools.csv", encoding="utf-8") as rows:
-        return next(row["code"] for row in csv.DictReader(rows) if row["level"] == level)
 
 
 def sleep_until(instant: datetime) -> None:

@@ -15,134 +15,28 @@ import csv
 import hashlib
 import io
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from sqlalchemy.orm import Session
 
 from services.allocation.engine import verify_export
-from services.allocation.schools import import_city
-from services.registration.register_import import import_register
-from shared.db.engine import build_engine
-from tests.conftest import start_smtp_sink
-from tests.e2e.conftest import SERVICES, System, _ready
+from tests.e2e.conftest import System
 from tests.support.accounts import (
     DEPARTMENT,
-    FAST_ARGON2,
     PARENT,
     STAFF,
-    bearer,
-    credentials,
-    make_account,
 )
-from tests.support.broker import create_vhost, delete_vhost
-from tests.support.databases import create_database, drop_database
-from tests.support.processes import BIN, Processes, free_port
-from tests.support.waiting import wait_for
-from tools.demo_city import build_city
+from tests.support.api import get, log_in, post, status_of, until
 
 pytestmark = pytest.mark.e2e
 
 ROUND = "2027-grade_1"
 
 
-@pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small demo city's files."""
-    directory = tmp_path_factory.mktemp("city")
-    build_city(directory, "small", 2027, 2027)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory, city: Path) -> Iterator[System]:
-    """Everything running, with the city's schools and register loaded and no round yet."""
-    workdir = tmp_path_factory.mktemp("round")
-    amqp_uri = create_vhost()
-    databases = {service: create_database(service) for service in (*SERVICES, "gateway")}
-    engine = build_engine(databases["allocation"])
-    with Session(engine) as session, session.begin():
-        import_city(session, city)
-    engine.dispose()
-    engine = build_engine(databases["registration"])
-    import_register(engine, city / "register.csv", progress=False)
-    engine.dispose()
-    processes = Processes(workdir / "logs")
-    smtp_port, gateway_port = free_port(), free_port()
-    env = {
-        "AMQP_URI": amqp_uri,
-        "REGISTRATION_DB_URI": databases["registration"],
-        "ALLOCATION_DB_URI": databases["allocation"],
-        "NOTIFICATION_DB_URI": databases["notification"],
-        "SMTP_PORT": str(smtp_port),
-        "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
-        "GATEWAY_WORKERS": "2",
-        "RETRY_DELAYS_MS": json.dumps([200, 500]),
-        "WINDOW_NOTICE_SECONDS": "0",  # open and close at once (the window test gives notice)
-        "OUTBOX_POLL_SECONDS": "0.2",
-        "RPC_TIMEOUT_SECONDS": "20",
-        "GATEWAY_DB_URI": databases["gateway"],
-        "RATELIMIT_KEY_PREFIX": f"ts-e2e-{uuid.uuid4().hex[:10]}",
-        "RATE_LIMIT_SUBMIT": "10000/minute",
-        "RATE_LIMIT_ACCOUNT": "10000/minute",
-        "RATE_LIMIT_COSTLY": "10000/minute",
-        **{key: str(value) for key, value in FAST_ARGON2.items()},
-    }
-    url = f"http://127.0.0.1:{gateway_port}"
-    try:
-        start_smtp_sink(processes, smtp_port, workdir / "mail")
-        for service in SERVICES:
-            processes.nameko(service, env)
-        gunicorn = [str(BIN / "gunicorn"), "-c", "gateway/gunicorn.conf.py"]
-        processes.start("gateway", [*gunicorn, "gateway.app:create_app()"], env)
-        running = System(url, databases, workdir / "mail", processes)
-        try:
-            wait_for(lambda: _ready(url), timeout=60, what="the system to be ready")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{running.logs()}\n{processes.log('gateway')}") from exc
-        yield running
-    finally:
-        processes.stop_all()
-        for uri in databases.values():
-            drop_database(uri)
-        delete_vhost(amqp_uri)
-
-
-def log_in(system: System, role: str, **account: Any) -> dict[str, str]:
-    """A new account of `role`, logged in through the gateway: its Authorization header."""
-    db = system.databases["gateway"]
-    body = credentials(db, make_account(db, role, **account))
-    answer = requests.post(system.api("/api/v1/auth/token"), json=body, timeout=30)
-    assert answer.status_code == 200, answer.text
-    return bearer(answer.json()["access_token"])
-
-
-def post(system: System, path: str, who: dict[str, str], body: Any = None) -> requests.Response:
-    """POST to the gateway as `who`."""
-    return requests.post(system.api(path), json=body, headers=who, timeout=30)
-
-
-def get(system: System, path: str, who: dict[str, str] | None = None) -> requests.Response:
-    """GET from the gateway as `who`."""
-    return requests.get(system.api(path), headers=who, timeout=30)
-
-
-def status_of(system: System, parent: dict[str, str], reference: str) -> str | None:
-    """The application's status as its parent sees it."""
-    answer = get(system, f"/api/v1/applications/{reference}", parent)
-    return answer.json()["status"] if answer.status_code == 200 else None
-
-
-def until(system: System, probe: Any, what: str, timeout: float = 60) -> Any:
-    """`wait_for`, with every process's log in the failure."""
-    try:
-        return wait_for(probe, timeout=timeout, interval=0.3, what=what)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{system.logs()}") from exc
+# The city's schools and register, no round yet: the department makes one.
+SYSTEM_OPTIONS = {"demo_rounds": False}
+SYSTEM_ENV = {"RPC_TIMEOUT_SECONDS": "20"}
 
 
 def test_close_allocate_publish_accept_confirm_through_the_gateway(

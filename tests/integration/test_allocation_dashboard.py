@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 
 from services.allocation.exceptions import InvalidTransition
-from tests.integration.test_allocation_rounds import (  # noqa: F401 (the fixture)
+from tests.support.allocation_harness import (
     ROUND,
     Harness,
-    harness,
     ladder,
     open_round,
 )

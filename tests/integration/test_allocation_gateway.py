@@ -27,7 +27,6 @@ from services.allocation.service import AllocationService
 from shared.db.engine import build_engine
 from shared.events import make_message
 from shared.messaging.bus import MessageBus
-from tests.integration.test_allocation_rounds import FakeRegistration
 from tests.support.accounts import (
     DEPARTMENT,
     PARENT,
@@ -37,6 +36,7 @@ from tests.support.accounts import (
     gateway_config,
     make_account,
 )
+from tests.support.allocation_harness import FakeRegistration
 from tests.support.waiting import wait_for
 from tools.demo_city import build_city
 

@@ -17,9 +17,9 @@ from services.registration.models import Application
 from services.registration.service import RegistrationService
 from shared.events import make_message
 from shared.messaging.bus import MessageBus
-from tests.integration.test_registration import applications, submit
 from tests.support import factories
 from tests.support.broker import drain, tap
+from tests.support.registration_calls import applications, submit
 
 pytestmark = pytest.mark.integration
 

@@ -12,39 +12,15 @@ import pytest
 from sqlalchemy.orm import Session
 
 from gateway.app import create_app
-from services.allocation.cli import load_demo
-from services.allocation.schools import import_city
-from services.allocation.service import AllocationService
 from shared.db.engine import build_engine
 from tests.support import factories
 from tests.support.accounts import PARENT, bearer, credentials, gateway_config, make_account
 from tests.support.broker import drain, queue_depth
+from tests.support.forms import form
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_for
-from tools.demo_city import build_city
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def allocation(
-    tmp_path: Path,
-    container_factory: Any,
-    make_database: Callable[[str], str],
-    service_config: Callable[..., dict[str, Any]],
-) -> Any:
-    """A running allocation service with the small demo city and its 2027 rounds open."""
-    db_uri = make_database("allocation")
-    engine = build_engine(db_uri)
-    build_city(tmp_path / "city", "small", 2027, 2027)
-    with Session(engine) as session, session.begin():
-        load_demo(session, 2027)
-        import_city(session, tmp_path / "city")
-    engine.dispose()
-    container = container_factory(AllocationService, service_config(db_uri))
-    container.start()
-    container.db_uri = db_uri
-    return container
 
 
 @pytest.fixture
@@ -84,13 +60,6 @@ def client(
         yield test_client
     app.extensions["tuyensinh"].rpc.close()
     app.extensions["db"].dispose()
-
-
-def form(**changes: Any) -> dict[str, Any]:
-    """A valid POST body, as a parent's browser sends it (grade 1 schools of the demo city)."""
-    payload = factories.submit_application(preferences=("TH-0001", "TH-0002"))["payload"]
-    body = {key: payload[key] for key in ("round_id", "child", "preferences", "guardian")}
-    return {**body, **changes}
 
 
 def test_a_valid_application_is_202_only_with_the_command_on_the_broker(

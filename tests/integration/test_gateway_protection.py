@@ -17,7 +17,6 @@ from sqlalchemy import create_engine, text
 
 from gateway.app import create_app
 from services.registration.service import RegistrationService
-from tests.integration.test_gateway import allocation, form  # noqa: F401 - fixture
 from tests.support import factories
 from tests.support.accounts import (
     DEPARTMENT,
@@ -29,6 +28,7 @@ from tests.support.accounts import (
     make_account,
 )
 from tests.support.broker import drain, queue_depth
+from tests.support.forms import form
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration

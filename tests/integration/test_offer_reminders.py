@@ -1,8 +1,9 @@
 """The reminder before an offer expires: allocation's timer announces `offer_expiring` once per
 unanswered offer, some hours before its deadline, through its outbox (real broker, PostgreSQL).
 
-The round is run by the harness of test_allocation_rounds (its timer checks every 0.2 s and
-reminds 24 hours ahead); the deadlines are moved near by writing them, as time would.
+The round is run by the allocation harness (tests/support/allocation_harness.py; its timer
+checks every 0.2 s and reminds 24 hours ahead); the deadlines are moved near by writing
+them, as time would.
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ import pytest
 from sqlalchemy import update
 
 from services.allocation.models import Placement, Round
-from tests.integration import test_allocation_rounds as rounds
-from tests.integration.test_allocation_rounds import ROUND, Harness, events, ladder
+from tests.support.allocation_harness import ROUND, Harness, events, ladder
 from tests.support.broker import tap
 
 pytestmark = pytest.mark.integration
-harness = rounds.harness  # the fixture
 
 
 def test_an_unanswered_offer_is_reminded_once_when_its_deadline_nears(harness: Harness) -> None:

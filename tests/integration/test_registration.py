@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 
-from services.registration.models import Application
 from services.registration.service import RegistrationService
 from shared.messaging.bus import MessageBus
 from tests.support import factories
 from tests.support.broker import drain, tap
+from tests.support.registration_calls import applications, submit
 
 pytestmark = pytest.mark.integration
 
@@ -34,22 +34,6 @@ def registration(
         bus.publish_event("allocation", factories.round_opened())
     container.db_uri = db_uri
     return container
-
-
-def applications(db_uri: str) -> list[Application]:
-    engine = create_engine(db_uri)
-    try:
-        from sqlalchemy.orm import Session
-
-        with Session(engine) as session:
-            return list(session.scalars(select(Application)))
-    finally:
-        engine.dispose()
-
-
-def submit(container: Any, bus: MessageBus, command: dict[str, Any]) -> None:
-    with entrypoint_waiter(container, "handle_submit_application"):
-        bus.send_command("registration", command)
 
 
 def test_stores_a_submission_and_announces_it_without_personal_data(

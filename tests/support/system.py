@@ -1,5 +1,8 @@
-"""The whole system started for a benchmark: PostgreSQL databases, a RabbitMQ vhost, the
-city-scale demo data, the three services, the gunicorn gateway and an SMTP sink."""
+"""The whole system as separate processes, for the end-to-end tests, the benchmarks and the
+chaos scenarios alike: PostgreSQL databases (one per service and the gateway's), a RabbitMQ
+vhost, a demo city's schools and register, the three `nameko run` services, gunicorn
+gateway replicas, and the outside world's fakes that speak the real protocols (an aiosmtpd
+SMTP sink, an HTTP SMS provider). Nothing inside the system is faked."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from services.allocation.cli import load_demo
 from services.allocation.schools import import_city
 from services.registration.register_import import import_register
 from shared.db.engine import build_engine
-from tests.support.accounts import PARENT, bearer, credentials, make_account
+from tests.support.accounts import FAST_ARGON2, PARENT, bearer, credentials, make_account
 from tests.support.broker import MANAGEMENT, create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database
 from tests.support.processes import BIN, ROOT, Processes, free_port, port_open
@@ -31,6 +34,19 @@ if TYPE_CHECKING:
 
 SERVICES = ("registration", "allocation", "notification")
 CITY = ROOT / "var" / "demo" / "city"
+
+# The tests' settings on top of running_system's: quick retries and outbox polls, the logs at
+# INFO for a failing assertion's message, cheap password hashing, and the rate limits out of
+# the way (they are tested on their own, in the integration tests).
+RELAXED_LIMITS = ("LOGIN_IP", "LOGIN_ACCOUNT", "SIGNUP_IP", "SUBMIT", "ACCOUNT", "COSTLY")
+RELAXED_LIMITS += ("LOOKUP", "LOOKUP_IP", "IP_CEILING")
+TEST_SETTINGS = {
+    "LOG_LEVEL": "INFO",
+    "RETRY_DELAYS_MS": json.dumps([200, 500]),
+    "OUTBOX_POLL_SECONDS": "0.2",
+    **{f"RATE_LIMIT_{name}": "100000/minute" for name in RELAXED_LIMITS},
+    **{key: str(value) for key, value in FAST_ARGON2.items()},
+}
 
 
 def city_files() -> Path:
@@ -54,6 +70,22 @@ class RunningSystem:
     postgres: PrivatePostgres | None = None
     rabbit: PrivateRabbit | None = None
     background_nice: int = 0  # the services' and sinks' niceness (see running_system)
+    city: Path = CITY  # the demo city's files the databases were loaded from
+    sms_port: int | None = None  # the SMS provider fake's port, when the run has one
+
+    def api(self, path: str) -> str:
+        """Absolute URL of an API path."""
+        return f"{self.url}{path}"
+
+    def logs(self) -> str:
+        """Every service's log (the end of it), for a failing assertion's message."""
+        return "\n".join(f"--- {name}\n{self.processes.log(name)[-3000:]}" for name in SERVICES)
+
+    @property
+    def sms_url(self) -> str:
+        """The SMS provider fake's base URL (`GET /messages` lists what it accepted)."""
+        assert self.sms_port, "this run sends SMS to the console, not to a provider"
+        return f"http://127.0.0.1:{self.sms_port}"
 
     @property
     def maildir(self) -> Path:
@@ -104,11 +136,14 @@ class RunningSystem:
         return time.monotonic() - started
 
 
-def _prepare_databases(databases: dict[str, str], city: Path) -> None:
+def prepare_databases(databases: dict[str, str], city: Path, demo_rounds: bool = True) -> None:
+    """Load the city's schools (and its demo rounds, unless told not to) into allocation and
+    its population register into registration, as an operator does before starting."""
     engine = build_engine(databases["allocation"])
     with Session(engine) as session, session.begin():
         import_city(session, city)
-        load_demo(session, 2027)
+        if demo_rounds:
+            load_demo(session, 2027)
     engine.dispose()
     engine = build_engine(databases["registration"])
     import_register(engine, city / "register.csv", progress=False)
@@ -136,6 +171,8 @@ def running_system(
     broker: tuple[str, str] | None = None,
     replicas: Sequence[int] = (),
     front: str | None = None,
+    demo_rounds: bool = True,
+    databases: dict[str, str] | None = None,
 ) -> Iterator[RunningSystem]:
     """Start everything on fresh databases; stop and drop it all afterwards.
 
@@ -147,7 +184,9 @@ def running_system(
     when they share them; the services drain their queues with what is left. `broker`: the
     AMQP URI and management URL of a broker started by the caller (a cluster behind HAProxy);
     `replicas`: the ports of the gateway replicas to start ("gateway", "gateway-2", ...;
-    default one on a free port); `front`: the URL in front of them (HAProxy).
+    default one on a free port); `front`: the URL in front of them (HAProxy). `demo_rounds`:
+    False starts with the city's schools and register but no round. `databases`: ones the
+    caller made and loaded (and drops); by default fresh ones, loaded here and dropped after.
     """
     city = city or city_files()
     if broker:
@@ -156,11 +195,14 @@ def running_system(
         amqp_uri = rabbit.amqp_uri if rabbit else create_vhost()
         management = rabbit.management if rabbit else MANAGEMENT
     make_db = postgres.create_database if postgres else create_database
-    databases = {name: make_db(name) for name in (*SERVICES, "gateway")}
+    own_databases = databases is None
+    if databases is None:
+        databases = {name: make_db(name) for name in (*SERVICES, "gateway")}
     processes = Processes(workdir / "logs")
+    sms_port = free_port() if sms else None
     try:
-        if not (postgres and postgres.loaded):  # a chaos clone comes with the city loaded
-            _prepare_databases(databases, city)
+        if own_databases and not (postgres and postgres.loaded):  # a chaos clone comes loaded
+            prepare_databases(databases, city, demo_rounds)
         smtp_port, ports = free_port(), list(replicas) or [free_port()]
         env = {
             "AMQP_URI": amqp_uri,
@@ -184,8 +226,7 @@ def running_system(
         sink = [str(BIN / "python"), "-m", "tools.smtp_sink", "--port", str(smtp_port)]
         mail = ["--maildir", str(workdir / "mail"), "--quiet"]
         processes.start("smtp", [*sink, *mail], {}, background_nice)
-        if sms:
-            sms_port = free_port()
+        if sms_port:
             env |= {"SMS_TRANSPORT": "http", "SMS_URL": f"http://127.0.0.1:{sms_port}/sms"}
             texts = [str(BIN / "python"), "-m", "tools.sms_sink", "--port", str(sms_port)]
             outbox = str(workdir / "sms.jsonl")
@@ -199,12 +240,7 @@ def running_system(
                 name, [*gunicorn, "gateway.app:create_app()"], env | {"GATEWAY_BIND": bind}
             )
         url = front or f"http://127.0.0.1:{ports[0]}"
-        deadline = time.monotonic() + 180  # a loaded machine starts gunicorn slowly
-        while not (all(port_open(port) for port in ports) and _ready(url)):
-            if time.monotonic() > deadline:
-                raise TimeoutError("the system did not become ready in 180 s")
-            time.sleep(0.5)
-        yield RunningSystem(
+        running = RunningSystem(
             url,
             amqp_uri,
             databases,
@@ -215,10 +251,21 @@ def running_system(
             postgres,
             rabbit,
             background_nice,
+            city,
+            sms_port,
         )
+        deadline = time.monotonic() + 180  # a loaded machine starts gunicorn slowly
+        while not (all(port_open(port) for port in ports) and _ready(url)):
+            if time.monotonic() > deadline:
+                gateway = processes.log("gateway")[-3000:]
+                raise TimeoutError(
+                    f"the system did not become ready in 180 s\n{running.logs()}\n{gateway}"
+                )
+            time.sleep(0.5)
+        yield running
     finally:
         processes.stop_all()
-        if postgres is None:
+        if postgres is None and own_databases:
             for uri in databases.values():
                 drop_database(uri)
         if rabbit is None and broker is None:
