@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nameko.dependency_providers import Config
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.allocation import (
@@ -47,6 +47,7 @@ from services.allocation.schemas import (
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
+from shared.messaging import health
 from shared.messaging.entrypoints import handle_event, handle_event_group
 from shared.messaging.rpc import ResilientRpcProxy, rpc
 
@@ -56,7 +57,7 @@ SEAT_ERRORS = (OfferNotFound, SeatConflict)
 
 # The mixin is reached through its module: `nameko run` would take a class imported here
 # by name for a service of its own.
-class AllocationService(estimate_entrypoints.EstimateEntrypoints):
+class AllocationService(estimate_entrypoints.EstimateEntrypoints, health.Health):
     """Owns schools and rounds; allocates, publishes, and moves seats after publication."""
 
     name = "allocation"
@@ -258,12 +259,6 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints):
             "level": level,
             "schools": SchoolView(many=True).dump(serving),
         }
-
-    @rpc
-    def health(self) -> dict[str, str]:
-        """Readiness: the service answers and its database does too."""
-        self.db.execute(text("SELECT 1"))
-        return {"service": self.name, "database": "ok"}
 
     def _notice(self) -> timedelta:
         return timedelta(seconds=float(self.config.get("WINDOW_NOTICE_SECONDS", 10)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.notification import erasure, inbox, ledger, otp, preferences, tallies
@@ -15,6 +14,7 @@ from services.notification.notices import contacts_of, notice_for, told_with_rec
 from services.notification.notifier import Notifier
 from shared.db.dependency import Database
 from shared.events import PoisonMessage, is_practice_round, parse_message
+from shared.messaging import health
 from shared.messaging.batch import handle_event_batch
 from shared.messaging.entrypoints import handle_event
 from shared.messaging.rpc import ResilientRpcProxy, rpc
@@ -24,7 +24,7 @@ from shared.messaging.rpc import ResilientRpcProxy, rpc
 BATCH = 100
 
 
-class NotificationService:
+class NotificationService(health.Health):
     """Tells the guardian about each change of their application, once per channel."""
 
     name = "notification"
@@ -156,12 +156,6 @@ class NotificationService:
     def list_inboxes(self, references: list[str]) -> list[dict[str, Any]]:
         """The in-app inbox of several applications (a parent's), newest first."""
         return inbox.messages_of(self.db, *references[:1000])
-
-    @rpc
-    def health(self) -> dict[str, str]:
-        """Readiness: the service answers and its database does too."""
-        self.db.execute(text("SELECT 1"))
-        return {"service": self.name, "database": "ok"}
 
     def _notify(self, bodies: list[dict[str, Any]], event_type: str) -> None:
         parsed = [parse_message(body, event_type) for body in bodies]

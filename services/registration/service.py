@@ -9,7 +9,7 @@ from typing import Any
 from amqp.exceptions import ChannelError
 from nameko.dependency_providers import Config
 from nameko.timer import timer
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.registration import audit, checking, erasure, store, tallies
@@ -23,6 +23,7 @@ from shared.auditquery import AuditQuery
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.events import parse_message
+from shared.messaging import health
 from shared.messaging.batch import BatchConsumer, handle_command_batch
 from shared.messaging.entrypoints import handle_command, handle_event
 from shared.messaging.rpc import rpc
@@ -32,7 +33,7 @@ from shared.topology import group_queue
 log = logging.getLogger(__name__)
 
 
-class RegistrationService:
+class RegistrationService(health.Health):
     """Takes submissions off the queue at its own pace, keeps one application per child and
     checks each against the population register."""
 
@@ -199,9 +200,3 @@ class RegistrationService:
         from the first to the last, for the department's chart of the window."""
         series = store.applications_per_hour(self.db, round_id)
         return [[start.isoformat(), count] for start, count in series]
-
-    @rpc
-    def health(self) -> dict[str, str]:
-        """Readiness: the service answers and its database does too."""
-        self.db.execute(text("SELECT 1"))
-        return {"service": self.name, "database": "ok"}

@@ -8,11 +8,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from amqp import Message as AmqpMessage
+from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kombu import Connection, Exchange
+from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.message import Message as KombuMessage
 from nameko.amqp.publish import Publisher
 
 from shared import topology
+
+# What a lost broker connection raises (socket, AMQP or kombu level): a message being settled
+# or a reply being sent on it is redelivered by the broker once the connection is gone.
+CONNECTION_LOST = (OSError, AMQPConnectionError, KombuOperationalError)
 
 DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000)
 ATTEMPT_HEADER = "x-tuyensinh-attempt"

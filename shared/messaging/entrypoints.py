@@ -17,9 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kombu import Queue
-from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.message import Message as KombuMessage
 from nameko.extensions import SharedExtension
 from nameko.messaging import Consumer
@@ -29,6 +27,7 @@ from shared.db.errors import database_unavailable
 from shared.events import PoisonMessage
 from shared.messaging.bus import (
     ATTEMPT_HEADER,
+    CONNECTION_LOST,
     OUTAGE_HEADER,
     MessageBus,
     declare_topology,
@@ -142,7 +141,7 @@ class ReliableConsumer(Consumer):
         otherwise let the error end the worker thread, and with it the whole service."""
         try:
             action(message)
-        except (OSError, AMQPConnectionError, KombuOperationalError) as exc:
+        except CONNECTION_LOST as exc:
             log.warning(
                 "could not settle a message from %s (connection lost): %r", self.queue.name, exc
             )

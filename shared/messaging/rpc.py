@@ -10,13 +10,12 @@ import logging
 from typing import Any
 
 import eventlet
-from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kombu import Queue
-from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.messaging import QueueConsumer
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 
 from shared import topology
+from shared.messaging.bus import CONNECTION_LOST
 
 log = logging.getLogger(__name__)
 DEFAULT_RPC_TIMEOUT = 30.0
@@ -46,7 +45,7 @@ class _ResilientRpcConsumer(RpcConsumer):
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
         try:
             return super().handle_result(message, result, exc_info)
-        except (OSError, AMQPConnectionError, KombuOperationalError) as exc:
+        except CONNECTION_LOST as exc:
             log.warning("could not reply to an RPC call (broker unreachable): %r", exc)
             return result, exc_info
 
@@ -67,7 +66,7 @@ class _SettleSafeQueueConsumer(QueueConsumer):
     def ack_message(self, message: Any) -> None:
         try:
             super().ack_message(message)
-        except (OSError, AMQPConnectionError, KombuOperationalError) as exc:
+        except CONNECTION_LOST as exc:
             log.warning("could not ack an RPC reply (connection lost): %r", exc)
 
 
