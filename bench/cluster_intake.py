@@ -23,8 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.haproxy_log import Split, read_lines
 from bench.intake import BACKGROUND_NICE, Check, _latency, _mark, _ms, _persisted
-from bench.loadgen import LoadResult, bodies_from, closed_loop, open_loop, run
+from bench.loadgen import LoadResult, ahead, bodies_from, closed_loop, open_loop, run
 from bench.public_pages import Page, measure, section
 from bench.report import table, write_section
 from bench.system import city_files, running_system
@@ -52,6 +53,10 @@ number of replicas' workers and keep the queue timeout at tens of milliseconds."
 MAXCONN = int(os.environ.get("GATEWAY_MAXCONN", "16"))
 QUEUE_MAX = int(os.environ.get("HAPROXY_QUEUE_MAX", "4"))
 QUEUE_TIMEOUT = os.environ.get("HAPROXY_QUEUE_TIMEOUT", "20ms")
+# HAProxy's and the load generator's niceness: ahead of the system they front and measure, as
+# on machines (or a core) of their own. At P7 the replicas keep both cores busy, and a client
+# or proxy behind them in the run queue answers late what it decided in microseconds.
+FRONT_NICE = -5
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,28 +67,33 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # A SIGTERM still stops the nodes started here (they outlive us otherwise).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    os.environ["HAPROXY_LOG"] = "1"  # one line per request: where each 503's time went
     bodies = iter(bodies_from(city_files() / "applications.jsonl"))
     with tempfile.TemporaryDirectory() as scratch:
         front = Processes(Path(scratch) / "front")
         replicas, http, amqp = [free_port(), free_port()], free_port(), free_port()
         stats = free_port()
         scratch_rabbit = Path(scratch) / "rabbit"
-        with cluster_front(scratch_rabbit, front, replicas, http, amqp, stats=stats) as rabbit:
+        kw = {"stats": stats, "haproxy_nice": FRONT_NICE}
+        with cluster_front(scratch_rabbit, front, replicas, http, amqp, **kw) as rabbit:
             broker = (f"pyamqp://guest:guest@127.0.0.1:{amqp}/{rabbit.vhost}", rabbit.api_url())
-            with running_system(
-                Path(scratch) / "system",
-                broker=broker,
-                replicas=replicas,
-                front=f"http://127.0.0.1:{http}",
-                background_nice=BACKGROUND_NICE,
-                # The services' own retry schedule: on a loaded machine the benchmarks' short
-                # one (0.5 s, 2 s) parked submissions whose database pool timed out.
-                extra_env={
-                    "QUEUE_TYPE": "quorum",
-                    "TRUSTED_PROXIES": "1",
-                    "RETRY_DELAYS_MS": "[1000, 5000, 30000]",
-                },
-            ) as system:
+            with (
+                running_system(
+                    Path(scratch) / "system",
+                    broker=broker,
+                    replicas=replicas,
+                    front=f"http://127.0.0.1:{http}",
+                    background_nice=BACKGROUND_NICE,
+                    # The services' own retry schedule: on a loaded machine the benchmarks' short
+                    # one (0.5 s, 2 s) parked submissions whose database pool timed out.
+                    extra_env={
+                        "QUEUE_TYPE": "quorum",
+                        "TRUSTED_PROXIES": "1",
+                        "RETRY_DELAYS_MS": "[1000, 5000, 30000]",
+                    },
+                ) as system,
+                ahead(FRONT_NICE) as raised,
+            ):
                 url = f"{system.url}/api/v1/applications"
                 auth = system.parent_headers()
 
@@ -104,7 +114,12 @@ def main(argv: list[str] | None = None) -> None:
                 counters.append(haproxy_stats(stats))
                 rate = max(2 * two.throughput, 100)
                 meter = TierMeter.of(system, front, rabbit).start()
-                p7 = run(open_loop(url, bodies, rate=rate, duration=args.seconds / 2, headers=auth))
+                p7 = run(
+                    open_loop(
+                        url, bodies, rate=rate, duration=args.seconds / 2, headers=auth, trace=True
+                    )
+                )
+                phases = Split.of(p7, read_lines(front.log_dir / "haproxy.log"))
                 p7_cpu = per_request(meter.stop(), sum(p7.statuses.values()))
                 counters.append(haproxy_stats(stats))
                 checks["P7"] = _persisted(system, p7.references, timeout=300)
@@ -117,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
                 one = closed(args.seconds, 1)
                 checks["one"] = _persisted(system, one.references, timeout=300)
     shed = [refusals(a, b) for a, b in zip(counters, counters[1:], strict=False)]
-    _write(args, two, one, p7, rate, checks, cpu, p7_cpu, pages, shed)
+    _write(args, two, one, p7, rate, checks, cpu, p7_cpu, pages, shed, phases, raised)
     for name, check in checks.items():
         assert check.lost == 0 and check.duplicated == 0, f"{name}: {check}"
 
@@ -133,6 +148,8 @@ def _write(
     p7_cpu: dict[str, float],
     pages: list[Page],
     shed: list[str],
+    phases: Split,
+    raised: bool,
 ) -> None:
     refused_p99 = p7.percentile(99, p7.error_latencies_ms)
     goodput = p7.throughput / two.throughput if two.throughput else 0.0
@@ -155,6 +172,18 @@ def _write(
     body += "\n\n" + table(
         ["CPU per request, by tier", "P1, 2 replicas (per 202)", "P7 (per answer, 202 or 503)"],
         [[name, f"{ms:.2f} ms", f"{p7_cpu[name]:.2f} ms"] for name, ms in cpu.items()],
+    )
+    body += "\n\n" + table(
+        ["P7: where the time went (HAProxy's log)", "p50", "p99", "max"], phases.rows()
+    )
+    body += (
+        f"\n\n{phases.summary()}. Each P7 request carries an X-Bench-Id that HAProxy logs"
+        " (`HAPROXY_LOG`) with its own phases (`bench/haproxy_log.py`): before = from when the"
+        " client sent it to when HAProxy saw its first byte (%Ti counts from the accept), inside"
+        " = to HAProxy's end of it (%Tt), after = to the client's reading of the answer. HAProxy"
+        " and the load generator ran at niceness"
+        f" {FRONT_NICE if raised else 0}{'' if raised else ' (not allowed here)'}, the replicas"
+        f" at 0, the services at {BACKGROUND_NICE}."
     )
     body += (
         "\n\n"

@@ -19,11 +19,10 @@ import argparse
 import os
 import shutil
 import tempfile
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from bench.cluster_intake import MAXCONN
+from bench.haproxy_log import Line, Split, read_lines
 from bench.intake import BACKGROUND_NICE
 from bench.loadgen import LoadResult, ahead, bodies_from, closed_loop, open_loop, run
 from bench.system import city_files, running_system
@@ -48,93 +47,18 @@ frontend trivial
 """
 
 
-@dataclass
-class Line:
-    """HAProxy's log line for one request (docker/haproxy/haproxy.cfg's `log-format`)."""
-
-    start: float  # when HAProxy began to wait for this request (accept + handshake + idle)
-    read_ms: int  # %TR: reading the request (with its body)
-    queue_ms: int  # %Tw: waiting for a slot (-1: never queued)
-    server_ms: int  # %Tr: the gateway's answer (-1: never reached one)
-    total_ms: int  # %Tt
-    status: int
-    state: str  # %ts: termination state
-    queue_position: str  # %sq/%bq
-
-    @classmethod
-    def parse(cls, fields: list[str]) -> Line:
-        accept, th, ti, tr, tw, _tc, tsrv, _ta, tt, status, state, _conns, queue = fields[1:14]
-        start = float(accept) + (max(int(th), 0) + max(int(ti), 0)) / 1000
-        return cls(start, int(tr), int(tw), int(tsrv), int(tt), int(status), state, queue)
-
-
-def haproxy_lines(log: Path) -> dict[str, Line]:
-    """HAProxy's request lines by X-Bench-Id."""
-    lines = {}
-    for text in log.read_text(errors="replace").splitlines():
-        fields = text.split()
-        if len(fields) >= 14 and fields[0] != "-" and fields[1].replace(".", "").isdigit():
-            lines[fields[0]] = Line.parse(fields)
-    return lines
-
-
-def _pct(values: list[float], p: float) -> float:
-    data = sorted(values)
-    return data[min(len(data) - 1, int(round(p / 100 * (len(data) - 1))))] if data else 0.0
-
-
-def _row(name: str, values: list[float]) -> str:
-    if not values:
-        return f"  {name:<44} -"
-    return (
-        f"  {name:<44} p50 {_pct(values, 50):7.1f}  p90 {_pct(values, 90):7.1f}"
-        f"  p99 {_pct(values, 99):7.1f}  max {max(values):7.1f} ms"
-    )
-
-
 def split(label: str, result: LoadResult, lines: dict[str, Line] | None) -> str:
-    """The 503s of one run, split by phase (ms), and the states of the slowest ones."""
-    trace = result.trace or []
-    refused = [t for t in trace if t[4] == 503]
-    out = [
+    """The 503s of one run, split by phase, as text."""
+    head = (
         f"{label}: {dict(result.statuses)}, timeouts {result.timeouts}, errors"
         f" {result.errors}, {result.seconds:.1f} s, load average {os.getloadavg()[0]:.2f}"
-    ]
-    lag = [(sent - due) * 1000 for _, due, sent, _, _ in trace]
-    out.append(_row("generator: sent after it was due", lag))
-    out.append(
-        _row("503: client-measured (sent to answered)", [(t[3] - t[2]) * 1000 for t in refused])
     )
-    if lines is None:
-        return "\n".join(out)
-    before, inside, after, queued = [], [], [], []
-    states: Counter[str] = Counter()
-    slow: Counter[str] = Counter()
-    threshold = _pct([(t[3] - t[2]) * 1000 for t in refused], 95)
-    for tag, _due, sent, answered, _status in refused:
-        line = lines.get(tag)
-        if line is None:
-            states["(no HAProxy line)"] += 1
-            continue
-        end = line.start + max(line.total_ms, 0) / 1000
-        before.append((line.start - sent) * 1000)
-        inside.append((end - line.start) * 1000)
-        after.append((answered - end) * 1000)
-        if line.queue_ms >= 0:
-            queued.append(line.queue_ms)
-        kind = f"{line.state} {'gateway' if line.server_ms >= 0 else 'HAProxy'}"
-        states[kind] += 1
-        if (answered - sent) * 1000 >= threshold:
-            slow[kind] += 1
-    out += [
-        _row("503: before HAProxy saw the request", before),
-        _row("503: inside HAProxy (accept to log)", inside),
-        _row("503: after HAProxy logged it", after),
-        _row("503: queued for a slot (%Tw, if queued)", queued),
-        f"  503 by termination state and source: {dict(states)}",
-        f"  the slowest 5 % (≥ {threshold:.0f} ms): {dict(slow)}",
-    ]
-    return "\n".join(out)
+    phases = Split.of(result, lines or {})
+    rows = phases.rows() if lines is not None else phases.rows()[:2]
+    body = "\n".join(
+        f"  {name:<72} p50 {p50:>8} p99 {p99:>8} max {top:>8}" for name, p50, p99, top in rows
+    )
+    return f"{head}\n{body}" + (f"\n  {phases.summary()}" if lines is not None else "")
 
 
 def trivial(rate: float, seconds: float, body: bytes) -> str:
@@ -211,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
                     log = front.log_dir / "haproxy.log"
                     if args.keep_log:
                         shutil.copy(log, args.keep_log)
-                    print(split(f"P7 #{n + 1} at {rate:.0f}/s", p7, haproxy_lines(log)), flush=True)
+                    print(split(f"P7 #{n + 1} at {rate:.0f}/s", p7, read_lines(log)), flush=True)
                     print(f"  goodput {p7.throughput / p1.throughput:.0%} of P1", flush=True)
     with ahead(args.nice):
         print(trivial(rate, args.seconds, next(bodies)), flush=True)
