@@ -53,9 +53,9 @@ number of replicas' workers and keep the queue timeout at tens of milliseconds."
 MAXCONN = int(os.environ.get("GATEWAY_MAXCONN", "16"))
 QUEUE_MAX = int(os.environ.get("HAPROXY_QUEUE_MAX", "4"))
 QUEUE_TIMEOUT = os.environ.get("HAPROXY_QUEUE_TIMEOUT", "20ms")
-# HAProxy's and the load generator's niceness: ahead of the system they front and measure, as
-# on machines (or a core) of their own. At P7 the replicas keep both cores busy, and a client
-# or proxy behind them in the run queue answers late what it decided in microseconds.
+# HAProxy's and P7's load generator's niceness: ahead of the system they front and measure,
+# as on machines (or a core) of their own. At P7 the replicas keep both cores busy, and a
+# client or proxy behind them in the run queue answers late what it decided in microseconds.
 FRONT_NICE = -5
 
 
@@ -77,23 +77,20 @@ def main(argv: list[str] | None = None) -> None:
         kw = {"stats": stats, "haproxy_nice": FRONT_NICE}
         with cluster_front(scratch_rabbit, front, replicas, http, amqp, **kw) as rabbit:
             broker = (f"pyamqp://guest:guest@127.0.0.1:{amqp}/{rabbit.vhost}", rabbit.api_url())
-            with (
-                running_system(
-                    Path(scratch) / "system",
-                    broker=broker,
-                    replicas=replicas,
-                    front=f"http://127.0.0.1:{http}",
-                    background_nice=BACKGROUND_NICE,
-                    # The services' own retry schedule: on a loaded machine the benchmarks' short
-                    # one (0.5 s, 2 s) parked submissions whose database pool timed out.
-                    extra_env={
-                        "QUEUE_TYPE": "quorum",
-                        "TRUSTED_PROXIES": "1",
-                        "RETRY_DELAYS_MS": "[1000, 5000, 30000]",
-                    },
-                ) as system,
-                ahead(FRONT_NICE) as raised,
-            ):
+            with running_system(
+                Path(scratch) / "system",
+                broker=broker,
+                replicas=replicas,
+                front=f"http://127.0.0.1:{http}",
+                background_nice=BACKGROUND_NICE,
+                # The services' own retry schedule: on a loaded machine the benchmarks' short
+                # one (0.5 s, 2 s) parked submissions whose database pool timed out.
+                extra_env={
+                    "QUEUE_TYPE": "quorum",
+                    "TRUSTED_PROXIES": "1",
+                    "RETRY_DELAYS_MS": "[1000, 5000, 30000]",
+                },
+            ) as system:
                 url = f"{system.url}/api/v1/applications"
                 auth = system.parent_headers()
 
@@ -114,11 +111,13 @@ def main(argv: list[str] | None = None) -> None:
                 counters.append(haproxy_stats(stats))
                 rate = max(2 * two.throughput, 100)
                 meter = TierMeter.of(system, front, rabbit).start()
-                p7 = run(
-                    open_loop(
-                        url, bodies, rate=rate, duration=args.seconds / 2, headers=auth, trace=True
-                    )
+                # Only P7's open loop goes ahead: its rate is fixed whatever the answers, while
+                # a closed loop ahead of the replicas would spin on 503s and starve them.
+                crowd = open_loop(
+                    url, bodies, rate=rate, duration=args.seconds / 2, headers=auth, trace=True
                 )
+                with ahead(FRONT_NICE) as raised:
+                    p7 = run(crowd)
                 phases = Split.of(p7, read_lines(front.log_dir / "haproxy.log"))
                 p7_cpu = per_request(meter.stop(), sum(p7.statuses.values()))
                 counters.append(haproxy_stats(stats))
@@ -181,7 +180,7 @@ def _write(
         " (`HAPROXY_LOG`) with its own phases (`bench/haproxy_log.py`): before = from when the"
         " client sent it to when HAProxy saw its first byte (%Ti counts from the accept), inside"
         " = to HAProxy's end of it (%Tt), after = to the client's reading of the answer. HAProxy"
-        " and the load generator ran at niceness"
+        " and P7's load generator ran at niceness"
         f" {FRONT_NICE if raised else 0}{'' if raised else ' (not allowed here)'}, the replicas"
         f" at 0, the services at {BACKGROUND_NICE}."
     )
