@@ -66,8 +66,10 @@ benchmark client shares, and `/readyz` counts against `lookup_ip`. The catchment
 cookie got only 503s in that window; from the cache it served 573/s. Next steps: measure again
 on a quiet machine; keep the health check out of the per-address limit (or give the benchmark
 clients their own address); decide at the door with the replicas' rate (refuse when
-`queue()` exceeds `be_sess_rate` × the queue timeout) or shorten the queue
-(`HAPROXY_QUEUE_MAX` 2, `timeout queue` 10 ms), so that a 503 never waits 20 ms."""
+`queue()` exceeds `be_sess_rate` × the queue timeout), so that a 503 never waits 20 ms. A
+shorter queue alone is no answer here: with `HAPROXY_QUEUE_MAX` 2 and `timeout queue` 10 ms
+(load average 13) P1 got not one 202 in 10 s (2,064 refusals); try it again on a quiet
+machine."""
 # docker/haproxy/haproxy.cfg's defaults (HAProxy reads the same variables if they are set).
 MAXCONN = int(os.environ.get("GATEWAY_MAXCONN", "16"))
 QUEUE_MAX = int(os.environ.get("HAPROXY_QUEUE_MAX", "4"))
