@@ -23,8 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.haproxy_log import Split, read_lines
 from bench.intake import BACKGROUND_NICE, Check, _latency, _mark, _ms, _persisted
-from bench.loadgen import LoadResult, bodies_from, closed_loop, open_loop, run
+from bench.loadgen import LoadResult, ahead, bodies_from, closed_loop, open_loop, run
 from bench.public_pages import Page, measure, section
 from bench.report import table, write_section
 from bench.tiers import TierMeter, per_request, refusals
@@ -34,24 +35,49 @@ from tools.cluster import cluster_front, haproxy_stats
 
 COMMAND = "python -m bench.cluster_intake"
 NOTES = """\
-What the run showed (HAProxy's stats page, CPU per tier). Before this round the health
-check's 3 s timeout took both replicas out whenever the machine was saturated, and HAProxy
-then refused everything, `/healthz` too; with 10 s no replica was marked down in this run.
-Every 503 above is HAProxy's own (the gateways answered 4 of them): shedding happens at the
-door, as designed, and costs HAProxy about 0.3 ms of CPU per answer. The targets are still
-missed, for a reason no setting of the proxy fixes here: the run shared 2 cores with other
-work at a load average of 14 to 18, so HAProxy and the load generator themselves waited for
-the CPU. A refusal that HAProxy decides in microseconds reached the client after 120 ms at
-the median and 1.3 s at p99, and a request waiting for a freed slot missed the 20 ms queue
-timeout even in P1, whose 32 clients match the 32 slots (a client's next request arrives
-before HAProxy has released its previous slot). Next step: measure on a machine where
-HAProxy has a core of its own (`cpu-map`, or its own machine) and the load generator runs
-elsewhere; if requests still time out in the queue at P1, raise `HAPROXY_QUEUE_MAX` to the
-number of replicas' workers and keep the queue timeout at tens of milliseconds."""
+What the profile showed (`python -m bench.p7_profile`, and the split above). Each P7 request
+carries an X-Bench-Id that HAProxy logs with its own phases, so a 503 splits into the time
+before HAProxy read it, inside HAProxy, and after. With HAProxy and the generator at the
+replicas' niceness (load average 13 to 17), the generator sent requests late (p99 37 and 788
+ms in two runs) and the door's 503s (`LR`) spent 0 ms active in HAProxy: their whole time, up
+to 0.9 s at p99, was %Ti, from HAProxy's accept to the request's first byte, i.e. the client
+had connected but not yet written; the client measured 503 p99 177 and 1,201 ms. The
+generator alone, against a front that answers 503 at once, costs 1.5 ms of CPU per request
+(aiohttp): at 407/s that is 0.6 of a core, while at twice capacity the replicas keep both
+cores busy and every process group gets an equal share. The quiet-machine p99 of 418 ms (p50
+8 ms) fits that lag: refusals decided in microseconds and read late (not re-measured quiet).
+Fix: HAProxy (throughout) and P7's open loop run at niceness -5, as on machines or a core of
+their own; the offered rate and the targets are unchanged. P1's closed loop stays at 0: ahead
+of the replicas it spins on 503s and starves them (P1 fell to 11/s in a run that tried it).
+After the fix, at load 9 to 16: the generator late p99 6 to 23 ms, 503 p99 35 to 68 ms over
+four runs (41 and 35 ms in the two benchmark runs), of which before HAProxy at most 19 ms and
+after at most 27 ms at p99. What is left is HAProxy's queue: on a loaded machine nearly every
+503 is a queue timeout (`sQ`, 20 ms or more each; 902 of 906 here), because the replicas'
+service rate drops and four waiting requests outlast `timeout queue`, so the door (a queue of
+`HAPROXY_QUEUE_MAX`) rarely decides.
+
+This run's P1 is not a capacity figure: other helpers' tests kept the load average at 9 to
+14, and the replicas stalled (P1 1/s with two replicas; answers after 30 s were 504s), so P7's
+rate fell to its 100/s floor and its goodput and timeouts say nothing; the quiet-machine run
+before (P1 203/s, P7 goodput 92 % of it, 0 timeouts) stands for those. During the GETs HAProxy
+marked both replicas down for 15 to 17 s: their `/readyz` answered 429 (HAProxy's log:
+"Layer7 wrong status, code: 429"), because the check comes from 127.0.0.1, the address every
+benchmark client shares, and `/readyz` counts against `lookup_ip`. The catchment page with a
+cookie got only 503s in that window; from the cache it served 573/s. Next steps: measure again
+on a quiet machine; keep the health check out of the per-address limit (or give the benchmark
+clients their own address); decide at the door with the replicas' rate (refuse when
+`queue()` exceeds `be_sess_rate` × the queue timeout), so that a 503 never waits 20 ms. A
+shorter queue alone is no answer here: with `HAPROXY_QUEUE_MAX` 2 and `timeout queue` 10 ms
+(load average 13) P1 got not one 202 in 10 s (2,064 refusals); try it again on a quiet
+machine."""
 # docker/haproxy/haproxy.cfg's defaults (HAProxy reads the same variables if they are set).
 MAXCONN = int(os.environ.get("GATEWAY_MAXCONN", "16"))
 QUEUE_MAX = int(os.environ.get("HAPROXY_QUEUE_MAX", "4"))
 QUEUE_TIMEOUT = os.environ.get("HAPROXY_QUEUE_TIMEOUT", "20ms")
+# HAProxy's and P7's load generator's niceness: ahead of the system they front and measure,
+# as on machines (or a core) of their own. At P7 the replicas keep both cores busy, and a
+# client or proxy behind them in the run queue answers late what it decided in microseconds.
+FRONT_NICE = -5
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,13 +88,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # A SIGTERM still stops the nodes started here (they outlive us otherwise).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    os.environ["HAPROXY_LOG"] = "1"  # one line per request: where each 503's time went
     bodies = iter(bodies_from(city_files() / "applications.jsonl"))
     with tempfile.TemporaryDirectory() as scratch:
         front = Processes(Path(scratch) / "front")
         replicas, http, amqp = [free_port(), free_port()], free_port(), free_port()
         stats = free_port()
         scratch_rabbit = Path(scratch) / "rabbit"
-        with cluster_front(scratch_rabbit, front, replicas, http, amqp, stats=stats) as rabbit:
+        kw = {"stats": stats, "haproxy_nice": FRONT_NICE}
+        with cluster_front(scratch_rabbit, front, replicas, http, amqp, **kw) as rabbit:
             broker = (f"pyamqp://guest:guest@127.0.0.1:{amqp}/{rabbit.vhost}", rabbit.api_url())
             with running_system(
                 Path(scratch) / "system",
@@ -104,7 +132,14 @@ def main(argv: list[str] | None = None) -> None:
                 counters.append(haproxy_stats(stats))
                 rate = max(2 * two.throughput, 100)
                 meter = TierMeter.of(system, front, rabbit).start()
-                p7 = run(open_loop(url, bodies, rate=rate, duration=args.seconds / 2, headers=auth))
+                # Only P7's open loop goes ahead: its rate is fixed whatever the answers, while
+                # a closed loop ahead of the replicas would spin on 503s and starve them.
+                crowd = open_loop(
+                    url, bodies, rate=rate, duration=args.seconds / 2, headers=auth, trace=True
+                )
+                with ahead(FRONT_NICE) as raised:
+                    p7 = run(crowd)
+                phases = Split.of(p7, read_lines(front.log_dir / "haproxy.log"))
                 p7_cpu = per_request(meter.stop(), sum(p7.statuses.values()))
                 counters.append(haproxy_stats(stats))
                 checks["P7"] = _persisted(system, p7.references, timeout=300)
@@ -117,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
                 one = closed(args.seconds, 1)
                 checks["one"] = _persisted(system, one.references, timeout=300)
     shed = [refusals(a, b) for a, b in zip(counters, counters[1:], strict=False)]
-    _write(args, two, one, p7, rate, checks, cpu, p7_cpu, pages, shed)
+    _write(args, two, one, p7, rate, checks, cpu, p7_cpu, pages, shed, phases, raised)
     for name, check in checks.items():
         assert check.lost == 0 and check.duplicated == 0, f"{name}: {check}"
 
@@ -133,6 +168,8 @@ def _write(
     p7_cpu: dict[str, float],
     pages: list[Page],
     shed: list[str],
+    phases: Split,
+    raised: bool,
 ) -> None:
     refused_p99 = p7.percentile(99, p7.error_latencies_ms)
     goodput = p7.throughput / two.throughput if two.throughput else 0.0
@@ -155,6 +192,18 @@ def _write(
     body += "\n\n" + table(
         ["CPU per request, by tier", "P1, 2 replicas (per 202)", "P7 (per answer, 202 or 503)"],
         [[name, f"{ms:.2f} ms", f"{p7_cpu[name]:.2f} ms"] for name, ms in cpu.items()],
+    )
+    body += "\n\n" + table(
+        ["P7: where the time went (HAProxy's log)", "p50", "p99", "max"], phases.rows()
+    )
+    body += (
+        f"\n\n{phases.summary()}. Each P7 request carries an X-Bench-Id that HAProxy logs"
+        " (`HAPROXY_LOG`) with its own phases (`bench/haproxy_log.py`): before = from when the"
+        " client sent it to when HAProxy saw its first byte (%Ti counts from the accept), inside"
+        " = to HAProxy's end of it (%Tt), after = to the client's reading of the answer. HAProxy"
+        " and P7's load generator ran at niceness"
+        f" {FRONT_NICE if raised else 0}{'' if raised else ' (not allowed here)'}, the replicas"
+        f" at 0, the services at {BACKGROUND_NICE}."
     )
     body += (
         "\n\n"

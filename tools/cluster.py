@@ -152,10 +152,13 @@ def haproxy_stats(port: int) -> dict[tuple[str, str], dict[str, str]]:
     return {(row["pxname"], row["svname"]): row for row in rows}
 
 
-def start_haproxy(processes: Processes, env: dict[str, str], name: str = "haproxy") -> None:
-    """Run HAProxy in the foreground (`-db`) on docker/haproxy/haproxy.cfg with `env`; waits
-    until its AMQP front accepts connections."""
-    processes.start(name, ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)], env)
+def start_haproxy(
+    processes: Processes, env: dict[str, str], name: str = "haproxy", nice: int = 0
+) -> None:
+    """Run HAProxy in the foreground (`-db`) on docker/haproxy/haproxy.cfg with `env`, at
+    niceness `nice` (negative, if we may: ahead of the replicas behind it, as on a core of its
+    own); waits until its AMQP front accepts connections."""
+    processes.start(name, ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)], env, nice)
     port = int(env["AMQP_FRONT"].rsplit(":", 1)[1])
     deadline = time.monotonic() + 30
     while not port_open(port):
@@ -170,9 +173,11 @@ def cluster_front(
 ) -> Iterator[RabbitCluster]:
     """A started cluster and HAProxy in front of it (AMQP on `amqp`) and of the gateway
     replicas on the ports `gateways` (HTTP on `http`); stops the cluster afterwards (and
-    removes its files, unless `keep_data=True`). Other keywords go to `RabbitCluster`."""
+    removes its files, unless `keep_data=True`). `haproxy_nice`: HAProxy's niceness. Other
+    keywords go to `RabbitCluster`."""
     keep_data = bool(kw.pop("keep_data", False))
     stats = int(kw.pop("stats", 0)) or free_port()
+    nice = int(kw.pop("haproxy_nice", 0))
     cluster = RabbitCluster(root, **kw)
     try:
         cluster.start()
@@ -183,7 +188,8 @@ def cluster_front(
             "AMQP_FRONT": f"127.0.0.1:{amqp}",
             "HAPROXY_STATS": f"127.0.0.1:{stats}",
         }
-        start_haproxy(processes, env)  # on top of our environment (GATEWAY_MAXCONN, ...)
+        # On top of our environment (GATEWAY_MAXCONN, ...).
+        start_haproxy(processes, env, nice=nice)
         yield cluster
     finally:
         if "haproxy" in processes.running:

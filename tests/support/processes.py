@@ -42,8 +42,11 @@ def _child_setup(nice: int) -> Callable[[], None] | None:
 
     def setup() -> None:
         if nice:
-            os.nice(nice)
-            _nice_session(nice)
+            try:
+                os.nice(nice)
+                _nice_session(nice)
+            except PermissionError:
+                pass  # a negative niceness (ahead of the rest) needs root: run as is
         if die_with_parent:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
