@@ -25,8 +25,8 @@ from bench.cluster_intake import MAXCONN
 from bench.haproxy_log import Line, Split, read_lines
 from bench.intake import BACKGROUND_NICE
 from bench.loadgen import LoadResult, ahead, bodies_from, closed_loop, open_loop, run
-from bench.system import city_files, running_system
 from tests.support.processes import ROOT, Processes, free_port, port_open
+from tests.support.system import city_files, running_system
 from tools.cluster import cluster_front
 
 ERRORS = ROOT / "docker" / "haproxy" / "errors"

@@ -103,6 +103,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/docs"): anyone(),
     ("GET", "/healthz"): anyone(),
     ("GET", "/readyz"): anyone(),
+    ("GET", "/readyz/replica"): anyone(),
     ("GET", "/metrics"): anyone(),
     ("GET", "/api/v1/rounds"): anyone(),
     ("GET", "/api/v1/catchment"): anyone(query=lambda w, _: {"ward": w.ward, "level": "grade_1"}),

@@ -170,8 +170,11 @@ def test_a_replica_stays_ready_for_its_load_balancer_while_a_service_is_missing(
 
     assert answer.status_code == 200
     assert answer.json == {"ready": True, "broker": "ok", "services": {}}
+    assert client.get("/readyz/replica").json == answer.json  # the load balancer's check
     proxy.cut()  # but a replica that cannot reach the broker is out
     assert client.get("/readyz?scope=replica").status_code == 503
+    # The load balancer's check tries the broker at most once a second (per worker).
+    wait_for(lambda: client.get("/readyz/replica").status_code == 503, timeout=5, what="out")
 
 
 def test_an_unknown_application_is_404_in_the_house_error_format(

@@ -58,7 +58,7 @@ class Gateway:
 
 @pytest.fixture
 def start_gateway(
-    allocation: Any,  # noqa: F811 - the fixture imported above
+    allocation: Any,  # the demo allocation service (tests/integration/conftest.py)
     amqp_uri: str,
     make_database: Callable[[str], str],
 ) -> Iterator[Callable[..., Gateway]]:
@@ -153,6 +153,22 @@ def test_login_attempts_are_limited_across_workers_through_redis(
 
     assert statuses == [401, 401, 401, 429]
     assert "Retry-After" in two.client.post("/api/v1/auth/token", json=wrong).headers
+
+
+def test_the_load_balancers_check_is_never_counted_against_the_address_it_comes_from(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    """A crowd behind the load balancer's own address (every benchmark client here) used up
+    the per-address allowance, and the checks were refused: HAProxy took every replica out."""
+    prefix = f"ts-test-{uuid.uuid4().hex[:10]}"
+    gateway = start_gateway(RATE_LIMITS={"lookup_ip": "2/minute"}, RATELIMIT_KEY_PREFIX=prefix)
+
+    full = [gateway.client.get("/readyz?scope=replica").status_code for _ in range(3)]
+    checks = [gateway.client.get("/readyz/replica") for _ in range(5)]
+
+    assert full == [200, 200, 429]
+    assert [answer.status_code for answer in checks] == [200] * 5
+    assert checks[-1].json == {"ready": True, "broker": "ok", "services": {}}
 
 
 def test_over_the_backlog_limit_submissions_are_503_at_once_until_registration_catches_up(
