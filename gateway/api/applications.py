@@ -7,7 +7,7 @@ reference answers 404, exactly as an unknown one does.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app, g
 from flask.views import MethodView
@@ -92,26 +92,32 @@ class Applications(MethodView):
         return [{**a, "result": found.get(a["reference"])} for a in applications]
 
 
-def _submit(gateway: Backends, form: dict[str, Any]) -> tuple[dict[str, str], int]:
-    """Check the round and the schools, claim the child for this account, stamp, publish."""
+def _submit(
+    gateway: Backends, form: dict[str, Any], on_behalf: OnBehalf | None = None
+) -> tuple[dict[str, str], int]:
+    """Check the round and the schools, claim the child for this account (or, at a help
+    point, for the family's: `on_behalf`), stamp, publish."""
     round_ = _accepting(gateway, form["round_id"])
     _refuse_bad_preferences(gateway, form["preferences"], round_)
     reference = application_reference(
         gateway.reference_secret, form["round_id"], form["child"]["citizen_id"]
     )
     g.audit_objects = {"reference": reference, "round_id": form["round_id"]}
-    claim_application(reference, form["round_id"])
+    principal = current_principal()
+    owner = on_behalf.family(form) if on_behalf else principal.account_id
+    claim_application(reference, form["round_id"], owner)
+    if on_behalf:
+        on_behalf.claimed(reference, form["round_id"], owner)
     # The instant that decides "in time", once for every service: taken after every check,
     # right before the publish. Registration honours any submission stamped inside the
     # window, however long it waits in the queue; none stamped outside it is answered 202.
     submitted_at = datetime.now(UTC)
     _accepting(gateway, form["round_id"], submitted_at)
-    principal = current_principal()
     payload = {
         **form,
         "reference": reference,
         "submitted_at": submitted_at,
-        "owner_id": principal.account_id,
+        "owner_id": owner,
         # The request's audit entry travels in the command: registration appends it in the
         # transaction that stores the application (the broker holds it once confirmed). A
         # 202 is answered only after that confirm, so the gateway writes no entry for it.
@@ -123,13 +129,33 @@ def _submit(gateway: Backends, form: dict[str, Any]) -> tuple[dict[str, str], in
             "at": submitted_at,
         },
     }
+    if on_behalf:
+        payload["help_point"] = principal.help_point
     # `form` passed SubmitApplicationRequest just now: the contract's second pass is skipped.
     command = make_message(
         "submit_application", payload, correlation_id=correlation_id(), check=False
     )
-    gateway.send_command("registration", command)
+    try:
+        gateway.send_command("registration", command)
+    except Exception:
+        if on_behalf:
+            on_behalf.not_sent(reference)
+        raise
     g.audited_in_command = True
     return {"reference": reference, "status": "received"}, 202
+
+
+class OnBehalf(Protocol):
+    """A help desk submitting for a family: whose account, and what to keep about it."""
+
+    def family(self, form: dict[str, Any]) -> str:
+        """The family account the application belongs to (opened if need be)."""
+
+    def claimed(self, reference: str, round_id: str, owner: str) -> None:
+        """The child is claimed for the family: keep the registration, before the publish."""
+
+    def not_sent(self, reference: str) -> None:
+        """The publish failed (nothing stored): forget what `claimed` kept."""
 
 
 def _accepting(gateway: Backends, round_id: str, at: datetime | None = None) -> dict[str, Any]:
