@@ -196,7 +196,7 @@ def _view(
             rejection_reasons=application.get("rejection_reasons"),
         )
     placement = (result or {}).get("placement") or {}
-    view.update(placement=placement.get("status"), school_code=placement.get("school_code"))
+    view["school_code"] = placement.get("school_code")
     return view
 
 

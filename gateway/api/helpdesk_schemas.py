@@ -50,10 +50,9 @@ class HelpPointApplication(Schema):
     child_name = fields.String(allow_none=True)
     preferences = fields.List(fields.String())
     rejection_reasons = fields.List(fields.Dict(), allow_none=True)
-    placement = fields.String(
-        allow_none=True, metadata={"description": "once published: offered, waitlisted..."}
+    school_code = fields.String(
+        allow_none=True, metadata={"description": "once published: the school placed at"}
     )
-    school_code = fields.String(allow_none=True, metadata={"description": "the seat, if any"})
 
 
 class NewHelpDesk(Schema):
