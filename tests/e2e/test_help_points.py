@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +27,9 @@ from tests.support.accounts import (
     credentials,
     make_account,
 )
+from tests.support.accounts import PASSWORD as OFFICER_PASSWORD
 from tests.support.portal import portal_session
-from tests.support.processes import BIN, Processes, free_port, port_open
+from tests.support.processes import BIN, ROOT, Processes, free_port, port_open
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -41,6 +44,7 @@ SYSTEM_ENV = {
 }
 GUARDIAN_PHONE = "0987654321"
 PASSWORD = "the family's own passphrase"
+TAKEN_OVER: dict[str, str] = {}  # the first test's application, for the screenshots
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +136,7 @@ def test_a_help_point_registration_is_taken_over_by_the_family(
         (reference, f"ward:{_two_wards(system)[0]}")
     ]
     assert _get(system, f"/api/v1/applications/{reference}", family).json()["status"] == "verified"
+    TAKEN_OVER["reference"] = reference
 
     # The family's portal shows it, and that it was registered at a help point.
     browser = portal_session(system.url, {"phone": GUARDIAN_PHONE, "password": PASSWORD}, "en")
@@ -173,6 +178,34 @@ def test_the_department_opens_help_desks_bound_to_a_school_or_a_ward(
     login = {"username": "hotro.th", "password": "a long passphrase"}
     token = requests.post(system.api("/api/v1/auth/token"), json=login, timeout=30).json()
     assert token["role"] == HELPDESK and token["school_code"] == "TH-0001"
+
+
+def test_the_help_desk_pages_at_phone_and_desktop_width(system: System, tmp_path: Path) -> None:
+    reference = TAKEN_OVER.get("reference")
+    assert reference, "the first test of this module registers and takes over an application"
+    config = {
+        "url": system.url,
+        "round_id": ROUND,
+        "ward": _two_wards(system)[0],
+        "reference": reference,
+        "desk": {"who": "hotro.a", "password": OFFICER_PASSWORD},
+        "family": {"who": GUARDIAN_PHONE, "password": PASSWORD},
+    }
+    (tmp_path / "helpdesk.json").write_text(json.dumps(config), encoding="utf-8")
+    command = [
+        str(BIN / "python"),
+        "-m",
+        "tests.e2e.helpdesk_browser",
+        str(tmp_path / "helpdesk.json"),
+    ]
+
+    played = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
+    assert played.returncode == 0 and "[helpdesk] screenshots taken" in played.stdout, output
+    for name in ("register", "applications", "application", "takeover"):
+        for width in ("phone", "desktop"):
+            assert (ROOT / "docs" / "screenshots" / f"helpdesk-{name}-{width}.png").stat().st_size
 
 
 # --- helpers ----------------------------------------------------------------------------------
