@@ -14,7 +14,7 @@ from gateway.portal.i18n import lazy
 from gateway.portal.views.common import expect, explain, login_required
 from gateway.portal.views.forms import field_errors
 from gateway.portal.views.parent import application_body, school_choices, school_names
-from gateway.portal.wards import folded, wards_of
+from gateway.portal.wards import folded, ward_name, wards_of
 
 bp = Blueprint("helpdesk", __name__, url_prefix="/helpdesk")
 API = "/api/v1/helpdesk/applications"
@@ -27,12 +27,14 @@ DOCUMENTS = {
 
 
 def help_point_words(point: str | None) -> str:
-    """`ward:00004` → "ward 00004", `school:TH-0001` → "school TH-0001", in the page's words."""
+    """`ward:00004` → "the help point of ward Phường Ba Đình", `school:TH-0001` → "... of
+    school TH-0001", in the page's language."""
     kind, _sep, code = (point or "").partition(":")
     if kind == "school":
         return _("the help point of school %(code)s", code=code)
     if kind == "ward":
-        return _("the help point of ward %(code)s", code=code)
+        province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
+        return _("the help point of %(ward)s", ward=ward_name(province, code) or code)
     return ""
 
 
