@@ -20,13 +20,13 @@ from flask.views import MethodView
 from sqlalchemy import delete, select
 
 from gateway import helpdesk
-from gateway.api.applications import _refuse_when_backlogged, _submit
 from gateway.api.helpdesk_schemas import (
     HelpDeskView,
     HelpPointApplication,
     HelpPointApplicationRequest,
     NewHelpDesk,
 )
+from gateway.api.submission import refuse_when_backlogged, submit
 from gateway.auth import accounts
 from gateway.auth.decorators import require
 from gateway.auth.models import Account
@@ -119,9 +119,9 @@ class HelpPointApplications(MethodView):
         "identity": {"document_kind": "citizen_id_card", "last_digits": "0123"}}'`
         """
         gateway = current_app.extensions["tuyensinh"]
-        _refuse_when_backlogged(gateway)
+        refuse_when_backlogged(gateway)
         identity = form.pop("identity")
-        return _submit(gateway, form, FamilyAccount(identity))
+        return submit(gateway, form, FamilyAccount(identity))
 
     @require(HELPDESK, audit="helpdesk.list", limit="account")
     @blp.response(200, HelpPointApplication(many=True))
