@@ -55,6 +55,9 @@ class FamilyAccount:
                 account = accounts.family_for_phone(
                     session, guardian["phone"], guardian.get("language", "vi")
                 )
+            except ValueError:  # the contract's pattern lets through a few undialable numbers
+                fields = {"guardian": {"phone": ["is not a phone number"]}}
+                raise ApiError(400, "invalid", "Some fields are not valid.", fields) from None
             except accounts.AccountExists:
                 raise ApiError(
                     409,
