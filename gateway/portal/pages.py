@@ -64,6 +64,7 @@ def install_pages(portal: Flask) -> None:
     pages = (public_pages, account, parent, helpdesk, school, department, audit, live, dashboard)
     for module in pages:
         portal.register_blueprint(module.bp)
+    portal.register_blueprint(helpdesk.desks)
     portal.add_url_rule("/assets/<path:name>", "assets", assets)
     portal.register_error_handler(SignedOut, _signed_out)
     portal.register_error_handler(ApiError, _api_error)

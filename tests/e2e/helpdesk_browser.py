@@ -25,7 +25,8 @@ from tests.e2e.test_portal_browser import (
 
 
 def main(argv: list[str]) -> int:
-    """Photograph the help desk's three pages and the family's view; 0 when each held."""
+    """Photograph the help desk's three pages, the family's view and the department's list
+    of help desks (opening one through its form); 0 when each held."""
     config = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
     url, reference = config["url"], config["reference"]
     with sync_playwright() as playwright:
@@ -49,6 +50,17 @@ def main(argv: list[str]) -> int:
             family.goto(mine)
             assert "Đăng ký tại điểm hỗ trợ" in family.inner_text("main")
             photograph(family, "helpdesk-takeover", mine)
+            department = signed_in(browser, url, config["department"])
+            desks = f"{url}/department/helpdesks"
+            department.goto(desks)
+            department.fill("#username", "hotro.cong")
+            department.fill("#password", "a long passphrase")
+            department.check("input[name=where][value=school]")
+            department.fill("#help_point_code", "TH-0001")
+            department.click("#new-desk-h ~ form button[type=submit]")
+            listed_desks = department.inner_text("#help-desks")
+            assert "hotro.cong" in listed_desks and "hotro.a" in listed_desks, listed_desks
+            photograph(department, "helpdesk-accounts", desks)
         except BaseException:
             report_pages(browser)
             raise

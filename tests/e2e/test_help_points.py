@@ -190,7 +190,9 @@ def test_the_help_desk_pages_at_phone_and_desktop_width(system: System, tmp_path
         "reference": reference,
         "desk": {"who": "hotro.a", "password": OFFICER_PASSWORD},
         "family": {"who": GUARDIAN_PHONE, "password": PASSWORD},
+        "department": {"who": "phong.gd.shots", "password": OFFICER_PASSWORD},
     }
+    make_account(system.databases["gateway"], DEPARTMENT, username="phong.gd.shots")
     (tmp_path / "helpdesk.json").write_text(json.dumps(config), encoding="utf-8")
     command = [
         str(BIN / "python"),
@@ -203,7 +205,7 @@ def test_the_help_desk_pages_at_phone_and_desktop_width(system: System, tmp_path
 
     output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
     assert played.returncode == 0 and "[helpdesk] screenshots taken" in played.stdout, output
-    for name in ("register", "applications", "application", "takeover"):
+    for name in ("register", "applications", "application", "takeover", "accounts"):
         for width in ("phone", "desktop"):
             assert (ROOT / "docs" / "screenshots" / f"helpdesk-{name}-{width}.png").stat().st_size
 

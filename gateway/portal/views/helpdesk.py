@@ -108,3 +108,32 @@ def register() -> Any:
         contact={},
         practice=bool(round_ and round_.get("practice")),
     )
+
+
+desks = Blueprint("helpdesks", __name__, url_prefix="/department")
+
+
+@desks.route("/helpdesks", methods=["GET", "POST"])
+@public(limit="lookup")
+@login_required
+def accounts() -> Any:
+    """The department's list of help desks, and a form to open one at a ward or a school."""
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST":
+        where = form.get("where", "ward")
+        body = {
+            "username": form.get("username", "").strip().lower(),
+            "password": form.get("password", ""),
+            f"{where}_code": form.get("help_point_code", "").strip().upper(),
+        }
+        answer = client.as_user("POST", "/api/v1/helpdesks", body=body)
+        if answer.ok:
+            flash(_("Help desk %(name)s opened.", name=answer.body["username"]), "success")
+            return redirect(url_for("helpdesks.accounts"))
+        errors = field_errors(answer) if answer.status == 400 else {"": explain(answer)}
+        for key in ("ward_code", "school_code"):
+            if key in errors:
+                errors["help_point_code"] = errors.pop(key)
+    listed = expect(client.as_user("GET", "/api/v1/helpdesks")).body
+    return render_template("department/helpdesks.html", desks=listed, errors=errors, form=form)
