@@ -89,14 +89,23 @@ def record_access(
     return [_seen(row) for row in sorted(rows, key=lambda r: (r["at"], r["source"], r["id"]))]
 
 
+SUBMISSIONS = ("application.submit", "helpdesk.register")
+
+
 def _registration_may_hold(query: AuditQuery) -> bool:
-    """Registration keeps submissions only: other searches need not ask it."""
-    return query.action in (None, "application.submit")
+    """Registration keeps submissions only (a family's, or a help desk's for a family): other
+    searches need not ask it."""
+    return query.action is None or query.action in SUBMISSIONS
 
 
 def _seen(row: dict[str, Any]) -> dict[str, Any]:
     """An entry as the family sees it: when, what, and which office (no account, no IP)."""
-    by = {"parent": "family", "staff": "school", "department": "department"}
+    by = {
+        "parent": "family",
+        "staff": "school",
+        "department": "department",
+        "helpdesk": "help_point",
+    }
     objects = row["objects"] or {}
     return {
         "at": row["at"],

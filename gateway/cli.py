@@ -1,9 +1,11 @@
-"""Admin CLI for gateway accounts: school staff (bound to one school), department users, and
-the demo accounts of `make run`.
+"""Admin CLI for gateway accounts: school staff (bound to one school), help desks (bound to
+one school or one ward), department users, and the demo accounts of `make run`.
 
 Usage:
   python -m gateway.cli create-staff --username lan.th0001 --school TH-0001
   python -m gateway.cli create-department --username phong.gd
+  python -m gateway.cli create-helpdesk --username hotro.p4 --ward 00004
+  python -m gateway.cli create-helpdesk --username hotro.th0001 --school TH-0001
   python -m gateway.cli demo
   python -m gateway.cli demo-applications var/demo/small/applications.jsonl
 (without --password, the password is asked for on the terminal)
@@ -20,7 +22,7 @@ from typing import Any
 from gateway.auth import accounts
 from gateway.auth.models import Account
 from gateway.auth.passwords import Passwords, password_problem
-from gateway.auth.roles import DEPARTMENT, STAFF
+from gateway.auth.roles import DEPARTMENT, HELPDESK, STAFF
 from gateway.db import GatewayDatabase, utcnow
 from gateway.demo import DEMO_FAMILIES, load_sample_applications
 from shared.config import load_config
@@ -30,6 +32,11 @@ CONFIG_PATH = Path(__file__).with_name("config.yml")
 # Fixed, printed by `make run`, refused outside development.
 DEMO_PARENT = {"phone": "0912345678", "password": "demo-parent-2027"}
 DEMO_STAFF = {"username": "staff.th0001", "password": "demo-staff-2027", "school": "TH-0001"}
+DEMO_HELPDESK = {
+    "username": "helpdesk.th0001",
+    "password": "demo-helpdesk-2027",
+    "school": "TH-0001",
+}
 DEMO_DEPARTMENT = {"username": "department", "password": "demo-department-2027"}
 
 
@@ -46,20 +53,26 @@ def _password(given: str | None) -> str:
 
 
 def create_operator(
-    config: dict[str, Any], role: str, username: str, password: str, school: str | None = None
+    config: dict[str, Any],
+    role: str,
+    username: str,
+    password: str,
+    school: str | None = None,
+    ward: str | None = None,
 ) -> Account:
-    """Create a staff or department account."""
+    """Create a staff, help desk or department account."""
     db = _database(config)
     try:
         password_hash = Passwords().hash(password)
         with db.session() as session:
-            return accounts.add_operator(session, role, username, password_hash, school)
+            return accounts.add_operator(session, role, username, password_hash, school, ward)
     finally:
         db.dispose()
 
 
 def create_demo_accounts(config: dict[str, Any]) -> list[str]:
-    """The demo parent (phone verified), staff of TH-0001 and a department user; idempotent."""
+    """The demo parent (phone verified), staff and a help desk of TH-0001 and a department
+    user; idempotent."""
     if config.get("ENVIRONMENT", "development") != "development":
         raise SystemExit("demo accounts exist in development only")
     db = _database(config)
@@ -73,7 +86,12 @@ def create_demo_accounts(config: dict[str, Any]) -> list[str]:
                     session, DEMO_PARENT["phone"], hasher.hash(DEMO_PARENT["password"])
                 )
                 parent.phone_verified_at = utcnow()
-            for role, demo in ((STAFF, DEMO_STAFF), (DEPARTMENT, DEMO_DEPARTMENT)):
+            operators = (
+                (STAFF, DEMO_STAFF),
+                (HELPDESK, DEMO_HELPDESK),
+                (DEPARTMENT, DEMO_DEPARTMENT),
+            )
+            for role, demo in operators:
                 if accounts.by_username(session, demo["username"]) is None:
                     accounts.add_operator(
                         session,
@@ -88,6 +106,10 @@ def create_demo_accounts(config: dict[str, Any]) -> list[str]:
     lines.append(
         f"staff       username {DEMO_STAFF['username']}  password {DEMO_STAFF['password']}"
         f"  (school {DEMO_STAFF['school']})"
+    )
+    lines.append(
+        f"help desk   username {DEMO_HELPDESK['username']}  password {DEMO_HELPDESK['password']}"
+        f"  (help point at school {DEMO_HELPDESK['school']})"
     )
     lines.append(
         f"department  username {DEMO_DEPARTMENT['username']}  "
@@ -105,6 +127,14 @@ def main(argv: list[str] | None = None) -> None:
     staff.add_argument("--username", required=True)
     staff.add_argument("--school", required=True, help="the school's code, e.g. TH-0001")
     staff.add_argument("--password")
+    desk = commands.add_parser(
+        "create-helpdesk", help="a help desk account bound to one school or one ward"
+    )
+    desk.add_argument("--username", required=True)
+    where = desk.add_mutually_exclusive_group(required=True)
+    where.add_argument("--school", help="the school's code, e.g. TH-0001")
+    where.add_argument("--ward", help="the ward's code, e.g. 00004")
+    desk.add_argument("--password")
     department = commands.add_parser("create-department", help="a department account")
     department.add_argument("--username", required=True)
     department.add_argument("--password")
@@ -129,6 +159,12 @@ def main(argv: list[str] | None = None) -> None:
                 config, STAFF, args.username, _password(args.password), args.school
             )
             print(f"created staff {account.username} of {account.school_code} ({account.id})")
+        elif args.command == "create-helpdesk":
+            account = create_operator(
+                config, HELPDESK, args.username, _password(args.password), args.school, args.ward
+            )
+            point = account.school_code or account.ward_code
+            print(f"created help desk {account.username} at {point} ({account.id})")
         else:
             account = create_operator(config, DEPARTMENT, args.username, _password(args.password))
             print(f"created department user {account.username} ({account.id})")

@@ -43,6 +43,10 @@ class ApplicationView(Schema):
     submitted_at = fields.String()
     updated_at = fields.String()
     ward_code = fields.String(allow_none=True, metadata={"description": "from the register"})
+    help_point = fields.String(
+        allow_none=True,
+        metadata={"description": "registered for the family at a help point: `ward:CODE`"},
+    )
     rejection_reasons = fields.List(
         fields.Dict(), allow_none=True, metadata={"description": "field, code, message_vi/en"}
     )

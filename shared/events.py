@@ -103,6 +103,11 @@ class SubmitApplicationV1(Schema):
     owner_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     # The request's audit entry, written with the application (absent from older gateways).
     audit = fields.Nested(SubmissionAuditV1, load_default=None, allow_none=True)
+    # Registered by a help desk for a family without an account: where (`ward:CODE` or
+    # `school:CODE`, never the officer); the guardian's receipt then says how to take over.
+    help_point = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^(ward|school):[A-Z0-9-]+$")
+    )
 
 
 class RoundOpenedV1(Schema):
@@ -159,6 +164,8 @@ class ApplicationReceivedV1(Schema):
         load_default=None, allow_none=True, validate=validate.OneOf(("verified", "rejected"))
     )
     reasons = fields.List(fields.Nested(lambda: ReasonSchema()), load_default=None, allow_none=True)
+    # Registered at a help point for a family without an account (`ward:CODE`, `school:CODE`).
+    help_point = fields.String(load_default=None, allow_none=True)
 
 
 class ApplicationAmendedV1(Schema):

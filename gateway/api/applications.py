@@ -6,19 +6,17 @@ reference answers 404, exactly as an unknown one does.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app
 from flask.views import MethodView
 
-from gateway.auth.decorators import client_ip, require
-from gateway.auth.ownership import claim_application, current_principal, owned_application
+from gateway.api.submission import accepting, refuse_when_backlogged, submit
+from gateway.auth.decorators import require
+from gateway.auth.ownership import current_principal, owned_application
 from gateway.auth.roles import PARENT
-from gateway.backends import Backends
 from gateway.errors import ApiError
 from gateway.logging import correlation_id
-from gateway.references import application_reference
 from gateway.schemas import (
     ApplicationAccepted,
     ApplicationView,
@@ -26,29 +24,12 @@ from gateway.schemas import (
     SubmitApplicationRequest,
 )
 from gateway.smorest import Blueprint
-from gateway.windows import WindowsUnknown
 from shared.events import ERASABLE_STATUSES, make_message
-from shared.preferences import preference_problems
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications")
 # One schema instance for every submission: given the class, webargs would build a new
 # schema (and its nested ones) per request, a third of the gateway's CPU at peak.
 SUBMISSION = SubmitApplicationRequest()
-
-
-def _refuse_when_backlogged(gateway: Backends) -> None:
-    """503 + Retry-After, nothing published, when registration's queue is too deep (a worker
-    with too many submissions in progress refuses earlier: gateway.backlog.SubmissionGate)."""
-    if gateway.backlog.overloaded():
-        current_app.extensions["metrics"].overloaded.labels(reason="backlog").inc()
-        seconds = str(gateway.config.get("BACKLOG_RETRY_AFTER_SECONDS", 30))
-        raise ApiError(
-            503,
-            "busy",
-            "Many families are applying right now. Nothing was saved; please try again "
-            f"in {seconds} seconds.",
-            headers={"Retry-After": seconds},
-        )
 
 
 @blp.route("")
@@ -75,8 +56,8 @@ class Applications(MethodView):
         Bình", "phone": "0912345678", "email": "binh@example.com", "language": "vi"}}'`
         """
         gateway = current_app.extensions["tuyensinh"]
-        _refuse_when_backlogged(gateway)
-        return _submit(gateway, form)
+        refuse_when_backlogged(gateway)
+        return submit(gateway, form)
 
     @require(PARENT, limit="account")
     @blp.response(200, ApplicationView(many=True))
@@ -90,96 +71,6 @@ class Applications(MethodView):
             applications: list[dict[str, Any]] = rpc.registration.list_applications(owner)
             found = rpc.allocation.get_results([a["reference"] for a in applications])
         return [{**a, "result": found.get(a["reference"])} for a in applications]
-
-
-def _submit(gateway: Backends, form: dict[str, Any]) -> tuple[dict[str, str], int]:
-    """Check the round and the schools, claim the child for this account, stamp, publish."""
-    round_ = _accepting(gateway, form["round_id"])
-    _refuse_bad_preferences(gateway, form["preferences"], round_)
-    reference = application_reference(
-        gateway.reference_secret, form["round_id"], form["child"]["citizen_id"]
-    )
-    g.audit_objects = {"reference": reference, "round_id": form["round_id"]}
-    claim_application(reference, form["round_id"])
-    # The instant that decides "in time", once for every service: taken after every check,
-    # right before the publish. Registration honours any submission stamped inside the
-    # window, however long it waits in the queue; none stamped outside it is answered 202.
-    submitted_at = datetime.now(UTC)
-    _accepting(gateway, form["round_id"], submitted_at)
-    principal = current_principal()
-    payload = {
-        **form,
-        "reference": reference,
-        "submitted_at": submitted_at,
-        "owner_id": principal.account_id,
-        # The request's audit entry travels in the command: registration appends it in the
-        # transaction that stores the application (the broker holds it once confirmed). A
-        # 202 is answered only after that confirm, so the gateway writes no entry for it.
-        "audit": {
-            "action": g.audit_action,
-            "actor_id": principal.account_id,
-            "role": principal.role,
-            "ip": client_ip(),
-            "at": submitted_at,
-        },
-    }
-    # `form` passed SubmitApplicationRequest just now: the contract's second pass is skipped.
-    command = make_message(
-        "submit_application", payload, correlation_id=correlation_id(), check=False
-    )
-    gateway.send_command("registration", command)
-    g.audited_in_command = True
-    return {"reference": reference, "status": "received"}, 202
-
-
-def _accepting(gateway: Backends, round_id: str, at: datetime | None = None) -> dict[str, Any]:
-    """The round, if a submission stamped `at` (default now) is inside its window; else 409.
-    A 503 (nothing saved) if the windows could not be loaded recently enough to judge."""
-    try:
-        round_ = gateway.open_round(round_id, at)
-    except WindowsUnknown:
-        raise ApiError(
-            503,
-            "busy",
-            "We cannot confirm the round is open right now. Nothing was saved; please try "
-            "again in a few seconds.",
-            headers={"Retry-After": "5"},
-        ) from None
-    if round_ is None:
-        raise ApiError(409, "round_not_open", "That round is not open for applications.")
-    return round_
-
-
-def _refuse_bad_preferences(
-    gateway: Backends, preferences: list[str], round_: dict[str, Any]
-) -> None:
-    """400, per preference, for what the school directory already tells: too many schools,
-    one twice, a code no school has, a school of another level. Nothing is published."""
-    problems = preference_problems(
-        preferences, round_["level"], round_["max_preferences"], gateway.school_levels()
-    )
-    if not problems:
-        return
-    words = {"max": round_["max_preferences"], "level": round_["level"]}
-    whole = [DOOR_MESSAGES[p.code].format(**words) for p in problems if p.position is None]
-    # The list's own problems first (too many, one twice), as a list; else each school's, by
-    # its index in the list (0-based, as every 400 of a list item is).
-    fields: dict[str, Any] = {"preferences": whole} if whole else {"preferences": {}}
-    for problem in problems if not whole else ():
-        index = str((problem.position or 1) - 1)
-        fields["preferences"].setdefault(index, []).append(
-            DOOR_MESSAGES[problem.code].format(**words)
-        )
-    raise ApiError(400, "invalid", "Some fields are not valid.", fields)
-
-
-DOOR_MESSAGES = {
-    "empty": "choose at least one school",
-    "too_many": "at most {max} schools",
-    "duplicate": "each school may be chosen once",
-    "unknown_school": "no school has this code",
-    "wrong_level": "this school does not admit {level} pupils",
-}
 
 
 @blp.route("/<string:reference>")
@@ -218,7 +109,7 @@ class Withdrawal(MethodView):
         gateway = current_app.extensions["tuyensinh"]
         application = owned_application(reference)
         try:
-            _accepting(gateway, application["round_id"])
+            accepting(gateway, application["round_id"])
         except ApiError as error:
             if error.code != "round_not_open":
                 raise

@@ -73,7 +73,7 @@ class RecordAccess(Schema):
 
     at = fields.String()
     action = fields.String(metadata={"example": "intake.read"})
-    by = fields.String(metadata={"description": "family, school, department or system"})
+    by = fields.String(metadata={"description": "family, school, help_point, department or system"})
     school_code = fields.String(allow_none=True, metadata={"description": "when by a school"})
 
 

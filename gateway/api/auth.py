@@ -148,7 +148,7 @@ def logout(body: dict[str, Any]) -> None:
 @require(*ROLES, limit="account")
 @blp.response(200, AccountView)
 def me() -> dict[str, Any]:
-    """Who the token belongs to: account id, role and (staff) school.
+    """Who the token belongs to: account id, role, and the school or ward it is bound to.
 
     Example: `curl localhost:8000/api/v1/auth/me -H 'Authorization: Bearer ...'`
     """
@@ -157,6 +157,7 @@ def me() -> dict[str, Any]:
         "account_id": principal.account_id,
         "role": principal.role,
         "school_code": principal.school_code,
+        "ward_code": principal.ward_code,
     }
 
 

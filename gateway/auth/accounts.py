@@ -10,13 +10,17 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from gateway.auth.models import Account, OtpChallenge, RefreshToken
-from gateway.auth.roles import DEPARTMENT, PARENT, STAFF
+from gateway.auth.roles import DEPARTMENT, HELPDESK, PARENT, STAFF
 from gateway.auth.tokens import new_refresh_token, refresh_token_hash
 from gateway.db import aware, utcnow
 
 DEFAULT_COUNTRY_CODE = "84"  # Vietnam: a local number is 0 followed by 9 digits
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 SCHOOL_CODE = re.compile(r"^[A-Z0-9-]{2,20}$")
+WARD_CODE = re.compile(r"^[0-9]{2,10}$")
+# A parent account opened for a guardian at a help point has no password until the guardian
+# takes it over (signs up with the phone, proving it by a texted code): no hash matches this.
+NO_PASSWORD = "!help-point"
 
 
 class AccountExists(Exception):
@@ -66,16 +70,21 @@ def add_parent(session: Session, phone: str, password_hash: str, language: str =
 
 
 def add_operator(
-    session: Session, role: str, username: str, password_hash: str, school_code: str | None = None
+    session: Session,
+    role: str,
+    username: str,
+    password_hash: str,
+    school_code: str | None = None,
+    ward_code: str | None = None,
 ) -> Account:
-    """A staff account bound to one school, or a department account (admin CLI only)."""
+    """A staff account bound to one school, a help desk bound to one school or one ward, or a
+    department account (admin CLI; help desks also by the department through the API)."""
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise ValueError("a username is 3-64 of a-z, 0-9, '.', '_', '-'")
-    if role == STAFF and not (school_code and SCHOOL_CODE.match(school_code)):
-        raise ValueError("a staff account needs the code of its one school")
-    if role not in (STAFF, DEPARTMENT):
-        raise ValueError(f"operators are {STAFF} or {DEPARTMENT}")
+    if role not in (STAFF, DEPARTMENT, HELPDESK):
+        raise ValueError(f"operators are {STAFF}, {HELPDESK} or {DEPARTMENT}")
+    school_code, ward_code = _binding(role, school_code, ward_code)
     if by_username(session, username) is not None:
         raise AccountExists(username)
     account = Account(
@@ -83,11 +92,44 @@ def add_operator(
         role=role,
         username=username,
         password_hash=password_hash,
-        school_code=school_code if role == STAFF else None,
+        school_code=school_code,
+        ward_code=ward_code,
         phone_verified_at=None,
         created_at=utcnow(),
     )
     session.add(account)
+    return account
+
+
+def _binding(
+    role: str, school_code: str | None, ward_code: str | None
+) -> tuple[str | None, str | None]:
+    """The (school, ward) an operator is bound to: staff to a school, a help desk to exactly
+    one school or one ward, the department to neither."""
+    school_ok = bool(school_code and SCHOOL_CODE.match(school_code))
+    ward_ok = bool(ward_code and WARD_CODE.match(ward_code))
+    if role == STAFF:
+        if not school_ok or ward_code:
+            raise ValueError("a staff account needs the code of its one school")
+        return school_code, None
+    if role == HELPDESK:
+        if school_ok == ward_ok or (school_code and not school_ok) or (ward_code and not ward_ok):
+            raise ValueError("a help desk is bound to one school code or one ward code")
+        return (school_code, None) if school_ok else (None, ward_code)
+    return None, None
+
+
+def family_for_phone(session: Session, phone: str, language: str) -> Account:
+    """The parent account of a guardian's phone, opened (without a password) if there is none.
+
+    Raises ValueError for a phone that is not one, and AccountExists for a disabled account
+    (the family asked to close it: a help point does not reopen it).
+    """
+    account = by_phone(session, phone)
+    if account is None:
+        return add_parent(session, phone, NO_PASSWORD, language)
+    if account.role != PARENT or account.disabled_at is not None:
+        raise AccountExists("disabled")
     return account
 
 

@@ -22,6 +22,8 @@ class Account(Base):
     username: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     school_code: Mapped[str | None] = mapped_column(String(20))  # staff: their one school
+    # A help desk is bound to one school (school_code) or one ward (ward_code).
+    ward_code: Mapped[str | None] = mapped_column(String(10))
     language: Mapped[str] = mapped_column(String(2), default="vi")
     phone_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -83,15 +83,16 @@ class Claims:
         return [holders[reference] for reference, _, _ in claims]
 
 
-def claim_application(reference: str, round_id: str) -> None:
+def claim_application(reference: str, round_id: str, owner: str | None = None) -> None:
     """Bind a child's application in a round to the first account that submits it.
 
     Later submissions of the same child (same reference) from that account amend it; from
     any other account they are refused with 409, before anything is published. The claim
     is made here, atomically (primary key), not by asking registration: the first
     submission may still be waiting in the queue, and a submission must not cost an RPC.
+    A help desk claims it for the family's account (`owner`).
     """
-    owner = current_principal().account_id
+    owner = owner or current_principal().account_id
     holder = current_app.extensions["claims"].claim(reference, owner, round_id)
     if holder != owner:
         raise ApiError(

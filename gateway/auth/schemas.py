@@ -107,6 +107,7 @@ class TokenPair(Schema):
     refresh_expires_in = fields.Integer(required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     school_code = fields.String(allow_none=True)
+    ward_code = fields.String(allow_none=True, metadata={"description": "a ward's help desk"})
 
 
 class AccountView(Schema):
@@ -115,3 +116,4 @@ class AccountView(Schema):
     account_id = fields.String(required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     school_code = fields.String(allow_none=True)
+    ward_code = fields.String(allow_none=True, metadata={"description": "a ward's help desk"})

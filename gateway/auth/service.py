@@ -174,8 +174,8 @@ class Authenticator:
         refresh, row = accounts.store_refresh_token(
             session, account, self.refresh_lifetime, family_id
         )
-        access = self.tokens.issue(account.id, account.role, account.school_code)
-        principal = Principal(account.id, account.role, account.school_code)
+        access = self.tokens.issue(account.id, account.role, account.school_code, account.ward_code)
+        principal = Principal(account.id, account.role, account.school_code, account.ward_code)
         body = {
             "access_token": access,
             "token_type": "Bearer",
@@ -184,6 +184,7 @@ class Authenticator:
             "refresh_expires_in": int(self.refresh_lifetime.total_seconds()),
             "role": account.role,
             "school_code": account.school_code,
+            "ward_code": account.ward_code,
             "refresh_token_id": row.id,
         }
         return Session(principal, body)

@@ -40,7 +40,13 @@ class TokenIssuer:
         # CPU. A hit is still refused once past its expiry; revocation is asked per request.
         self._checked: LRUCache[str, Principal] = LRUCache(maxsize=4096)
 
-    def issue(self, account_id: str, role: str, school_code: str | None = None) -> str:
+    def issue(
+        self,
+        account_id: str,
+        role: str,
+        school_code: str | None = None,
+        ward_code: str | None = None,
+    ) -> str:
         """A signed access token for the account, valid for `access_seconds`."""
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -53,6 +59,8 @@ class TokenIssuer:
         }
         if school_code is not None:
             claims["school"] = school_code
+        if ward_code is not None:
+            claims["ward"] = ward_code
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
@@ -85,6 +93,7 @@ class TokenIssuer:
             account_id=str(claims["sub"]),
             role=role,
             school_code=claims.get("school"),
+            ward_code=claims.get("ward"),
             token_id=str(claims["jti"]),
             expires_at=int(claims["exp"]),
         )

@@ -78,6 +78,8 @@ AUDIT_ACTIONS = {
     "round.export_results": lazy("Exported the round's results"),
     "audit.search": lazy("Looked up this application's audit trail"),
     "audit.export": lazy("Exported the audit trail"),
+    "helpdesk.register": lazy("Registered the application for the family"),
+    "helpdesk.read": lazy("Opened the application"),
 }
 # The stages a family goes through, in order, for the timeline.
 TIMELINE = ("received", "verified", "offered", "accepted", "enrolled")

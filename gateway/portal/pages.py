@@ -27,6 +27,7 @@ from gateway.portal.views import (
     audit,
     dashboard,
     department,
+    helpdesk,
     live,
     parent,
     public_pages,
@@ -56,11 +57,14 @@ def install_pages(portal: Flask) -> None:
         label=label,
         round_name=round_name,
         school_choice=school_choice,
+        help_point_words=helpdesk.help_point_words,
     )
     portal.before_request(_choose_language)
     portal.after_request(_keep_language)
-    for module in (public_pages, account, parent, school, department, audit, live, dashboard):
+    pages = (public_pages, account, parent, helpdesk, school, department, audit, live, dashboard)
+    for module in pages:
         portal.register_blueprint(module.bp)
+    portal.register_blueprint(helpdesk.desks)
     portal.add_url_rule("/assets/<path:name>", "assets", assets)
     portal.register_error_handler(SignedOut, _signed_out)
     portal.register_error_handler(ApiError, _api_error)

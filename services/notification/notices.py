@@ -43,7 +43,15 @@ WAITLIST_MOVED = "waitlist_moved"
 RECEIVED_AND_VERIFIED = "application_checked"
 RECEIVED_AND_REJECTED = "application_received_rejected"
 # Every template a receipt can go out with (with or without its verdict).
-RECEIPT_TEMPLATES = ("application_received", RECEIVED_AND_VERIFIED, RECEIVED_AND_REJECTED)
+# A receipt of an application a help desk registered for the family: how to take it over
+# (sign up with the guardian's phone), with the verdict if it came with the receipt.
+RECEIVED_AT_HELP_POINT = "application_received_help_point"
+RECEIPT_TEMPLATES = (
+    "application_received",
+    RECEIVED_AND_VERIFIED,
+    RECEIVED_AND_REJECTED,
+    RECEIVED_AT_HELP_POINT,
+)
 NOTICE_TEMPLATES = (*EVENT_TEMPLATES.values(), WAITLIST_MOVED, *RECEIPT_TEMPLATES[1:])
 OTP_TEMPLATE = "login_otp"
 
@@ -90,6 +98,8 @@ def notice_for(
         # "Received and verified" in one notice; "not valid, because ..." says both too.
         verified = payload["verdict"] == "verified"
         template = RECEIVED_AND_VERIFIED if verified else RECEIVED_AND_REJECTED
+    if event_type == "application_received" and payload.get("help_point"):
+        template = RECEIVED_AT_HELP_POINT
     context = {
         "guardian_name": application["guardian"]["full_name"],
         "child_name": application["child"]["full_name"],
@@ -106,10 +116,14 @@ def _nothing(payload: Mapping[str, Any], _: Mapping[str, Any], __: str) -> dict[
 
 
 def _received(payload: Mapping[str, Any], app: Mapping[str, Any], language: str) -> dict[str, Any]:
-    if payload.get("verdict") == "rejected":
-        return _rejected(payload, app, language)
     # Joined here rather than in the template: a plain value fills the e-mail's skeleton.
-    return {"preferences": ", ".join(app["preferences"])}
+    extras: dict[str, Any] = {"preferences": ", ".join(app["preferences"])}
+    if payload.get("verdict") == "rejected":
+        extras = _rejected(payload, app, language)
+    if payload.get("help_point"):
+        extras["verdict"] = payload.get("verdict")
+        extras.setdefault("reasons", [])
+    return extras
 
 
 def _refused(payload: Mapping[str, Any], _: Mapping[str, Any], language: str) -> dict[str, Any]:

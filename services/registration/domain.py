@@ -54,6 +54,7 @@ class Submission:
     guardian: Guardian
     submitted_at: datetime
     owner_id: str | None = None
+    help_point: str | None = None  # registered at a help point (`ward:CODE`, `school:CODE`)
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Submission:
@@ -69,6 +70,7 @@ class Submission:
             guardian=Guardian(**payload["guardian"]),
             submitted_at=payload["submitted_at"],
             owner_id=payload.get("owner_id"),
+            help_point=payload.get("help_point"),
         )
 
 

@@ -147,6 +147,7 @@ def _new_application(submission: Submission, status: str = "received") -> Applic
         status=status,
         status_changed_at=now,
         owner_id=submission.owner_id,
+        help_point=submission.help_point,
         submitted_at=submission.submitted_at,
         updated_at=now,
     )

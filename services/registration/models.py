@@ -48,6 +48,8 @@ class Application(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The parent account that submitted it (None for applications entered by staff or tests).
     owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Registered by a help desk for a family without an account: at which help point.
+    help_point: Mapped[str | None] = mapped_column(String(40))
     # The parent asked for erasure; the retention rule erases it once the round has closed
     # and the retention period has passed (then `erased_at`).
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)

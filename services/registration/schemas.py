@@ -30,6 +30,7 @@ class ApplicationView(Schema):
     submitted_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
     owner_id = fields.String(allow_none=True)
+    help_point = fields.String(allow_none=True)
     ward_code = fields.String(allow_none=True)
     rejection_reasons = fields.List(fields.Dict(), allow_none=True)
     erasure_requested_at = fields.AwareDateTime(allow_none=True)

@@ -66,6 +66,8 @@ def receipt(application: Application, correlation_id: str) -> dict[str, Any]:
     if application.status == "rejected":
         reasons = application.rejection_reasons or []
         payload["reasons"] = [{"field": r["field"], "code": r["code"]} for r in reasons]
+    if application.help_point:  # the guardian's receipt tells them how to take it over
+        payload["help_point"] = application.help_point
     return make_message("application_received", payload, correlation_id=correlation_id)
 
 

@@ -25,6 +25,7 @@ from gateway.app import create_app
 from tests.e2e.conftest import System
 from tests.support.accounts import (
     DEPARTMENT,
+    HELPDESK,
     PARENT,
     STAFF,
     bearer,
@@ -38,16 +39,19 @@ pytestmark = pytest.mark.e2e
 
 ROUND = "2027-grade_1"
 ACTORS = ("anonymous", "parent_1", "parent_2", "staff_1", "staff_2", "department")
+ACTORS += ("helpdesk_1", "helpdesk_2")
 ROLE_OF = {
     "parent_1": PARENT,
     "parent_2": PARENT,
     "staff_1": STAFF,
     "staff_2": STAFF,
     "department": DEPARTMENT,
+    "helpdesk_1": HELPDESK,  # at a help point of the matrix's ward
+    "helpdesk_2": HELPDESK,  # at another ward's
 }
 MISSING = {"reference": "TSNOSUCHAPPLICATION", "code": "XX-9999"}
 EVERYONE: frozenset[str] = frozenset()
-ALL_ROLES = frozenset({PARENT, STAFF, DEPARTMENT})
+ALL_ROLES = frozenset({PARENT, STAFF, DEPARTMENT, HELPDESK})
 
 
 @dataclass
@@ -61,6 +65,7 @@ class World:
     references: list[str]
     schools: list[str]
     ward: str
+    helpdesk_reference: str  # the application helpdesk_1 registered for a family
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,9 @@ class Rule:
     """Who may call a route, and how to call it."""
 
     roles: frozenset[str]
-    scope: str | None = None  # "owner": parent_1's application; "school": staff_1's school
+    # "owner": parent_1's application; "school": staff_1's school; "helpdesk": the application
+    # helpdesk_1 registered
+    scope: str | None = None
     body: Callable[[World], Any] | None = None
     query: Callable[[World, dict[str, str]], dict[str, str]] | None = None
     status: int | None = None  # a public route's one answer for everybody, if not 2xx
@@ -89,6 +96,14 @@ def department(**kwargs: Any) -> Rule:
 
 def anyone(**kwargs: Any) -> Rule:
     return Rule(EVERYONE, **kwargs)
+
+
+def helpdesks(scope: str | None = None, **kwargs: Any) -> Rule:
+    return Rule(frozenset({HELPDESK}), scope, **kwargs)
+
+
+IDENTITY = {"document_kind": "passport", "last_digits": "0123"}
+NEW_DESK = {"username": "hotro.matrix", "password": "a long passphrase", "ward_code": "00004"}
 
 
 SIGNUP = {"phone": "0911222333", "password": "a long passphrase"}
@@ -128,6 +143,14 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/auth/me"): Rule(ALL_ROLES),
     ("GET", "/api/v1/applications"): parents(),
+    ("GET", "/api/v1/helpdesk/applications"): helpdesks(),
+    ("GET", "/api/v1/helpdesk/applications/<string:reference>"): helpdesks("helpdesk"),
+    # The matrix's round is published: a registration now is refused (409), nothing is made.
+    ("POST", "/api/v1/helpdesk/applications"): helpdesks(
+        body=lambda w: {**w.forms[0], "identity": IDENTITY}, status=409
+    ),
+    ("GET", "/api/v1/helpdesks"): department(),
+    ("POST", "/api/v1/helpdesks"): department(body=lambda w: NEW_DESK),
     ("POST", "/api/v1/applications"): parents(body=lambda w: w.forms[0]),
     ("GET", APP): parents("owner"),
     ("GET", APP + "/access"): parents("owner"),
@@ -183,6 +206,8 @@ def routes_of_the_app() -> set[tuple[str, str]]:
 def call(world: World, method: str, rule: str, spec: Rule, actor: str, missing: bool) -> Any:
     """One request of `actor` to the route, about the matrix's object (or a missing one)."""
     ids = dict(MISSING) if missing else {"reference": world.references[0]}
+    if spec.scope == "helpdesk" and not missing:
+        ids["reference"] = world.helpdesk_reference
     ids.setdefault("code", world.schools[0])
     values = {**ids, "round_id": ROUND, "filename": "nothing.txt"}
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda match: values[match.group(1)], rule)
@@ -215,6 +240,8 @@ def outcome(spec: Rule, actor: str) -> str:
         return "foreign"
     if spec.scope == "school" and actor != "staff_1":
         return "foreign"
+    if spec.scope == "helpdesk" and actor != "helpdesk_1":
+        return "foreign"
     return "allowed"
 
 
@@ -228,7 +255,9 @@ def test_every_route_has_an_entry_in_the_matrix_and_every_entry_a_route() -> Non
 def test_the_access_matrix(world: World) -> None:
     failures = []
     for (method, rule), spec in MATRIX.items():
-        rightful = "parent_1" if PARENT in spec.roles else "staff_1"
+        rightful = next(
+            (actor for role, actor in RIGHTFUL.items() if role in spec.roles), "staff_1"
+        )
         missing = None
         if spec.scope:
             answer = call(world, method, rule, spec, rightful, missing=True)
@@ -243,6 +272,9 @@ def test_the_access_matrix(world: World) -> None:
             if problem:
                 failures.append(f"{method} {rule} as {actor}: {problem}")
     assert failures == [], "\n".join(failures)
+
+
+RIGHTFUL = {PARENT: "parent_1", HELPDESK: "helpdesk_1"}
 
 
 def judge(spec: Rule, expected: str, got: tuple[int, Any], missing: Any) -> str | None:
@@ -298,6 +330,8 @@ def world(system: System) -> World:
         "staff_1": make_account(db, STAFF, school=schools[0]),
         "staff_2": make_account(db, STAFF, school=schools[1]),
         "department": make_account(db, DEPARTMENT),
+        "helpdesk_1": make_account(db, HELPDESK, ward=_wards(system)[0]),
+        "helpdesk_2": make_account(db, HELPDESK, ward=_wards(system)[1]),
     }
     headers = {actor: _log_in(system, db, account) for actor, account in accounts.items()}
     references = []
@@ -309,11 +343,50 @@ def world(system: System) -> World:
         references.append(answer.json()["reference"])
     for actor, reference in zip(("parent_1", "parent_2"), references, strict=True):
         _until_status(system, headers[actor], reference, {"verified"})
+    assisted = _registered_at_a_help_point(system, headers["helpdesk_1"], forms)
     _run_round(system, headers["department"])
     for actor, reference in zip(("parent_1", "parent_2"), references, strict=True):
         _until_status(system, headers[actor], reference, {"offered"})
     ward = next(csv.DictReader(open(system.city / "schools.csv", encoding="utf-8")))["ward_code"]
-    return World(system, accounts, headers, forms, references, schools, ward)
+    return World(system, accounts, headers, forms, references, schools, ward, assisted)
+
+
+def _wards(system: System) -> list[str]:
+    return sorted({row["ward_code"] for row in _csv(system, "schools.csv")})[:2]
+
+
+def _csv(system: System, name: str) -> list[dict[str, str]]:
+    with open(system.city / name, encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def _registered_at_a_help_point(
+    system: System, desk: dict[str, str], taken: list[dict[str, Any]]
+) -> str:
+    """A third child's application, registered by the help desk for a family; once checked."""
+    register = {row["citizen_id"] for row in _csv(system, "register.csv")}
+    busy = {form["child"]["citizen_id"] for form in taken}
+    for line in open(system.city / "applications.jsonl", encoding="utf-8"):
+        form = json.loads(line)
+        citizen = form["child"]["citizen_id"]
+        if form["round_id"] == ROUND and citizen in register and citizen not in busy:
+            break
+    else:
+        raise AssertionError("the demo city has no third child")
+    body = {**form, "preferences": form["preferences"][:1], "identity": IDENTITY}
+    body["guardian"] = {**form["guardian"], "phone": "0966000111"}
+    answer = requests.post(
+        system.api("/api/v1/helpdesk/applications"), json=body, headers=desk, timeout=30
+    )
+    assert answer.status_code == 202, answer.text
+    reference = str(answer.json()["reference"])
+
+    def checked() -> Any:
+        found = requests.get(system.api(f"/api/v1/helpdesk/applications/{reference}"), headers=desk)
+        return found.status_code == 200 and found.json()["status"] in ("verified", "rejected")
+
+    wait_for(checked, timeout=60, what=f"{reference} to be checked\n{system.logs()}")
+    return reference
 
 
 def _two_children(system: System) -> list[dict[str, Any]]:

@@ -50,6 +50,7 @@ INLINE_CHECKS = {
     ".venv/bin/python -m services.registration.erasure [--retention-days N]": "help",
     ".venv/bin/python -m gateway.cli create-staff --username lan.th0001 --school TH-0001": "help",
     ".venv/bin/python -m gateway.cli create-department --username phong.gd": "help",
+    ".venv/bin/python -m gateway.cli create-helpdesk --username hotro.p4 --ward 00004": "help",
     ".venv/bin/python -m chaos erasure": "help",
     ".venv/bin/python -m chaos [scenario ...] [--count N]": "help",
     ".venv/bin/python -m tools.verify_allocation results.csv": "help",

@@ -22,7 +22,15 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.e2e.conftest import System
-from tests.support.accounts import DEPARTMENT, PARENT, STAFF, bearer, credentials, make_account
+from tests.support.accounts import (
+    DEPARTMENT,
+    HELPDESK,
+    PARENT,
+    STAFF,
+    bearer,
+    credentials,
+    make_account,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +46,12 @@ CHECKS = [
 def log_in(system: System, role: str) -> dict[str, str]:
     """A new account of `role`, logged in through the gateway: its Authorization header."""
     db = system.databases["gateway"]
-    account = make_account(db, role, school="TH-0001" if role == STAFF else None)
+    account = make_account(
+        db,
+        role,
+        school="TH-0001" if role == STAFF else None,
+        ward="00004" if role == HELPDESK else None,
+    )
     answer = requests.post(
         system.api("/api/v1/auth/token"), json=credentials(db, account), timeout=30
     )
@@ -46,7 +59,7 @@ def log_in(system: System, role: str) -> dict[str, str]:
     return bearer(answer.json()["access_token"])
 
 
-@pytest.mark.parametrize("role", [PARENT, STAFF, DEPARTMENT])
+@pytest.mark.parametrize("role", [PARENT, STAFF, DEPARTMENT, HELPDESK])
 def test_every_answer_of_the_live_api_keeps_to_its_spec(system: System, role: str) -> None:
     schema = schemathesis.openapi.from_url(system.api("/openapi.json"), timeout=30)
     headers = log_in(system, role)

@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.auth import accounts
 from gateway.auth.passwords import Passwords
-from gateway.auth.roles import DEPARTMENT, PARENT, STAFF
+from gateway.auth.roles import DEPARTMENT, HELPDESK, PARENT, STAFF
 from gateway.db import GatewayDatabase, utcnow
 
 PASSWORD = "correct horse battery"
@@ -46,6 +46,7 @@ def make_account(
     phone: str | None = None,
     username: str | None = None,
     school: str | None = None,
+    ward: str | None = None,
     password: str = PASSWORD,
     verified: bool = True,
 ) -> str:
@@ -58,7 +59,8 @@ def make_account(
                 account.phone_verified_at = utcnow() if verified else None
             else:
                 name = username or f"{role}.{uuid.uuid4().hex[:8]}"
-                account = accounts.add_operator(session, role, name, _hasher.hash(password), school)
+                hashed = _hasher.hash(password)
+                account = accounts.add_operator(session, role, name, hashed, school, ward)
             session.flush()
             return account.id
     finally:
@@ -96,6 +98,7 @@ def _phone() -> str:
 
 __all__ = [
     "DEPARTMENT",
+    "HELPDESK",
     "PARENT",
     "STAFF",
     "account_row",

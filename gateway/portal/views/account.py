@@ -17,6 +17,7 @@ bp = Blueprint("account", __name__)
 HOME_OF = {
     "parent": "parent.applications",
     "staff": "school.intake",
+    "helpdesk": "helpdesk.applications",
     "department": "department.rounds",
 }
 

@@ -24,6 +24,10 @@ ADVICE = {
     "code": lazy("The code is the 6 digits in the text message."),
     "round_id": lazy("Choose a round that is open now."),
     "reason": lazy("Give a reason of 2 to 200 characters."),
+    "identity.document_kind": lazy("Choose the document you checked."),
+    "username": lazy("3 to 64 of a-z, 0-9, '.', '_' and '-'."),
+    "help_point_code": lazy("A ward's 5-digit code, or a school's code such as TH-0001."),
+    "identity.last_digits": lazy("Type the last 4 characters of the document's number."),
 }
 REQUIRED = lazy("Please fill in this field.")
 OTHER = lazy("This value is not accepted.")

@@ -110,14 +110,14 @@ def register() -> Any:
     ward = form.get("ward", "")
     errors: dict[str, str] = {}
     if request.method == "POST" and round_ is not None:
-        answer = client.as_user("POST", "/api/v1/applications", body=_application(round_))
+        answer = client.as_user("POST", "/api/v1/applications", body=application_body(round_))
         if answer.ok:
             reference = answer.body["reference"]
             session["submitted"] = [reference, *session.get("submitted", [])][:5]
             flash(_("Received. Your reference is %(reference)s.", reference=reference), "success")
             return redirect(url_for("parent.application", reference=reference))
         errors = field_errors(answer) if answer.status == 400 else {"": explain(answer)}
-    choices = _choices(round_, ward) if round_ and ward else None
+    choices = school_choices(round_, ward) if round_ and ward else None
     live = chances.demand(round_["round_id"]) if choices and round_ else None
     province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
     return render_template(
@@ -193,7 +193,7 @@ def school_names() -> dict[str, str]:
     return names
 
 
-def _choices(round_: dict[str, Any], ward: str) -> dict[str, Any]:
+def school_choices(round_: dict[str, Any], ward: str) -> dict[str, Any]:
     """The schools to rank: those serving the ward first, then the level's others."""
     level = round_["level"]
     catchment = client.public("GET", "/api/v1/catchment", query={"ward": ward, "level": level})
@@ -204,7 +204,7 @@ def _choices(round_: dict[str, Any], ward: str) -> dict[str, Any]:
     return {"serving": serving, "others": others, "ward_known": catchment.ok}
 
 
-def _application(round_: dict[str, Any]) -> dict[str, Any]:
+def application_body(round_: dict[str, Any]) -> dict[str, Any]:
     """The API body from the form: the order of the choices is the ranking; an empty field is
     left out, so the API answers "missing" for it rather than "not valid"."""
     form = request.form

@@ -126,6 +126,29 @@ EVENTS: list[tuple[str, dict[str, Any], str]] = [
         },
         "application_received_rejected",
     ),
+    # Registered at a help point: how to take it over, with or without the verdict.
+    (
+        "application_received",
+        {
+            "reference": REFERENCE,
+            "round_id": ROUND,
+            "status": "received",
+            "help_point": "ward:00004",
+        },
+        "application_received_help_point",
+    ),
+    (
+        "application_received",
+        {
+            "reference": REFERENCE,
+            "round_id": ROUND,
+            "status": "received",
+            "verdict": "rejected",
+            "reasons": [{"field": "child.full_name", "code": "name_mismatch"}],
+            "help_point": "school:TH-0001",
+        },
+        "application_received_help_point",
+    ),
     (
         "application_refused",
         {"reference": REFERENCE, "round_id": ROUND, "reason": "round_closed", "what": "submission"},

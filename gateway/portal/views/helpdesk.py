@@ -1,0 +1,139 @@
+"""Help desk pages: register a family's application after checking their papers, the list of
+applications registered at this help point, and one of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from gateway.auth.decorators import public
+from gateway.portal import client
+from gateway.portal.i18n import gettext as _
+from gateway.portal.i18n import lazy
+from gateway.portal.views.common import expect, explain, login_required
+from gateway.portal.views.forms import field_errors
+from gateway.portal.views.parent import application_body, school_choices, school_names
+from gateway.portal.wards import folded, ward_name, wards_of
+
+bp = Blueprint("helpdesk", __name__, url_prefix="/helpdesk")
+API = "/api/v1/helpdesk/applications"
+DOCUMENTS = {
+    "citizen_id_card": lazy("Citizen ID card (CCCD)"),
+    "passport": lazy("Passport"),
+    "birth_certificate": lazy("Birth certificate"),
+    "residence_paper": lazy("Residence confirmation"),
+}
+
+
+def help_point_words(point: str | None) -> str:
+    """`ward:00004` → "the help point of ward Phường Ba Đình", `school:TH-0001` → "... of
+    school TH-0001", in the page's language."""
+    kind, _sep, code = (point or "").partition(":")
+    if kind == "school":
+        return _("the help point of school %(code)s", code=code)
+    if kind == "ward":
+        province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
+        return _("the help point of %(ward)s", ward=ward_name(province, code) or code)
+    return ""
+
+
+@bp.route("/applications")
+@public(limit="lookup")
+@login_required
+def applications() -> str:
+    """The applications this officer registered at their help point, newest first."""
+    registered = expect(client.as_user("GET", API)).body
+    return render_template("helpdesk/applications.html", applications=registered)
+
+
+@bp.route("/applications/<reference>")
+@public(limit="lookup")
+@login_required
+def application(reference: str) -> str:
+    """Where one of them stands."""
+    found = expect(client.as_user("GET", f"{API}/{reference}")).body
+    return render_template(
+        "helpdesk/application.html", application=found, documents=DOCUMENTS, names=school_names()
+    )
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public(limit="lookup")
+@login_required
+def register() -> Any:
+    """The family's application, as a parent fills it in, and which paper was checked."""
+    rounds = expect(client.public("GET", "/api/v1/rounds")).body
+    form = request.form if request.method == "POST" else request.args
+    round_ = next((r for r in rounds if r["round_id"] == form.get("round_id")), None)
+    real = [r for r in rounds if not r.get("practice")]
+    if round_ is None and len(real) == 1:
+        round_ = real[0]
+    ward = form.get("ward", "")
+    errors: dict[str, str] = {}
+    if request.method == "POST" and round_ is not None:
+        body = {
+            **application_body(round_),
+            "identity": {
+                "document_kind": form.get("identity.document_kind", ""),
+                "last_digits": form.get("identity.last_digits", "").strip().upper(),
+            },
+        }
+        answer = client.as_user("POST", API, body=body)
+        if answer.ok:
+            reference = answer.body["reference"]
+            flash(
+                _(
+                    "Received: reference %(reference)s. The guardian gets a text message "
+                    "telling them how to follow it.",
+                    reference=reference,
+                ),
+                "success",
+            )
+            return redirect(url_for("helpdesk.applications"))
+        errors = field_errors(answer) if answer.status == 400 else {"": explain(answer)}
+    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
+    return render_template(
+        "parent/register.html",
+        desk=True,
+        documents=DOCUMENTS,
+        rounds=rounds,
+        round=round_,
+        ward=ward,
+        wards=[(code, name, folded(name)) for code, name in wards_of(province)],
+        choices=school_choices(round_, ward) if round_ and ward else None,
+        demand=None,
+        errors=errors,
+        form=form,
+        contact={},
+        practice=bool(round_ and round_.get("practice")),
+    )
+
+
+desks = Blueprint("helpdesks", __name__, url_prefix="/department")
+
+
+@desks.route("/helpdesks", methods=["GET", "POST"])
+@public(limit="lookup")
+@login_required
+def accounts() -> Any:
+    """The department's list of help desks, and a form to open one at a ward or a school."""
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST":
+        where = form.get("where", "ward")
+        body = {
+            "username": form.get("username", "").strip().lower(),
+            "password": form.get("password", ""),
+            f"{where}_code": form.get("help_point_code", "").strip().upper(),
+        }
+        answer = client.as_user("POST", "/api/v1/helpdesks", body=body)
+        if answer.ok:
+            flash(_("Help desk %(name)s opened.", name=answer.body["username"]), "success")
+            return redirect(url_for("helpdesks.accounts"))
+        errors = field_errors(answer) if answer.status == 400 else {"": explain(answer)}
+        for key in ("ward_code", "school_code"):
+            if key in errors:
+                errors["help_point_code"] = errors.pop(key)
+    listed = expect(client.as_user("GET", "/api/v1/helpdesks")).body
+    return render_template("department/helpdesks.html", desks=listed, errors=errors, form=form)
