@@ -5,11 +5,12 @@ demo city's schools and register are loaded first. Nothing inside the system is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.support.system import TEST_SETTINGS, running_system
 from tests.support.system import RunningSystem as System
@@ -40,6 +41,13 @@ def system(
     workdir = tmp_path_factory.mktemp("system")
     with running_system(workdir, city=city, extra_env=env, **options) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def sms(system: System) -> Callable[[], Any]:
+    """What the SMS provider fake has accepted so far (`{"messages": [...]}`), for a module
+    whose system runs with it (`SYSTEM_OPTIONS = {"sms": True}`)."""
+    return lambda: requests.get(f"{system.sms_url}/messages", timeout=5).json()
 
 
 # Figures a test reports (not asserts), printed at the end of the run's summary.

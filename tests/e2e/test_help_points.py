@@ -29,33 +29,18 @@ from tests.support.accounts import (
 )
 from tests.support.accounts import PASSWORD as OFFICER_PASSWORD
 from tests.support.portal import portal_session
-from tests.support.processes import BIN, ROOT, Processes, free_port, port_open
+from tests.support.processes import BIN, ROOT
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
+SYSTEM_OPTIONS = {"sms": True}  # the SMS provider fake (real HTTP) records every text
+
 ROUND = "2027-grade_1"
-SMS_PORT = free_port()
-SMS_TOKEN = "Bearer e2e-sms-token"
-SYSTEM_ENV = {
-    "SMS_TRANSPORT": "http",
-    "SMS_URL": f"http://127.0.0.1:{SMS_PORT}/sms",
-    "SMS_AUTH_VALUE": SMS_TOKEN,
-}
+SYSTEM_ENV = {}
 GUARDIAN_PHONE = "0987654321"
 PASSWORD = "the family's own passphrase"
 TAKEN_OVER: dict[str, str] = {}  # the first test's application, for the screenshots
-
-
-@pytest.fixture(scope="module")
-def sms(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The SMS provider fake on SMS_PORT, where the notifier is told to send."""
-    processes = Processes(tmp_path_factory.mktemp("sms"))
-    args = [str(BIN / "python"), "-m", "tools.sms_sink", "--port", str(SMS_PORT)]
-    processes.start("sms", [*args, "--token", SMS_TOKEN, "--outbox", "", "--quiet"], {})
-    wait_for(lambda: port_open(SMS_PORT), timeout=15, what="the SMS sink")
-    yield lambda: requests.get(f"http://127.0.0.1:{SMS_PORT}/messages", timeout=5).json()
-    processes.stop_all()
 
 
 @pytest.fixture(scope="module")

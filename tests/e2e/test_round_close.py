@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.e2e.conftest import System
 from tests.support.accounts import DEPARTMENT, PARENT, bearer, credentials, make_account
@@ -28,36 +27,21 @@ from tests.support.api import get, log_in, post, post_to, sample_forms, school, 
 from tests.support.broker import queue_depth
 from tests.support.gateways import start_lagging_gateway
 from tests.support.portal import as_a_browser, portal_session
-from tests.support.processes import BIN, Processes, free_port, port_open
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
+SYSTEM_OPTIONS = {"sms": True}  # the SMS provider fake (real HTTP) records every text
+
 NOTICE = 8.0  # seconds between the department's open or close and its instant
-SMS_PORT = free_port()
-SMS_TOKEN = "Bearer e2e-sms-token"
 SYSTEM_ENV = {
     "WINDOW_NOTICE_SECONDS": str(NOTICE),
     "CLOSE_CHECK_SECONDS": "0.2",
     "ROUND_CACHE_SECONDS": "0.5",
     "ROUND_VIEW_MAX_SECONDS": "2",
-    "SMS_TRANSPORT": "http",
-    "SMS_URL": f"http://127.0.0.1:{SMS_PORT}/sms",
-    "SMS_AUTH_VALUE": SMS_TOKEN,
 }
 FINAL = {"verified", "rejected", "refused"}
 SUBMISSIONS = "registration.submit_application"
-
-
-@pytest.fixture(scope="module")
-def sms(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The SMS provider fake on SMS_PORT, where the notifier is told to send."""
-    processes = Processes(tmp_path_factory.mktemp("sms"))
-    args = [str(BIN / "python"), "-m", "tools.sms_sink", "--port", str(SMS_PORT)]
-    processes.start("sms", [*args, "--token", SMS_TOKEN, "--outbox", "", "--quiet"], {})
-    wait_for(lambda: port_open(SMS_PORT), timeout=15, what="the SMS sink")
-    yield lambda: requests.get(f"http://127.0.0.1:{SMS_PORT}/messages", timeout=5).json()
-    processes.stop_all()
 
 
 @pytest.fixture
