@@ -89,9 +89,13 @@ def record_access(
     return [_seen(row) for row in sorted(rows, key=lambda r: (r["at"], r["source"], r["id"]))]
 
 
+# The actions registration audits itself (in the transaction of the change).
+REGISTRATION_ACTIONS = (None, "application.submit", "correction.approved", "correction.refused")
+
+
 def _registration_may_hold(query: AuditQuery) -> bool:
-    """Registration keeps submissions only: other searches need not ask it."""
-    return query.action in (None, "application.submit")
+    """Registration keeps submissions and correction decisions: other searches need not ask."""
+    return query.action in REGISTRATION_ACTIONS
 
 
 def _seen(row: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from services.registration import audit, checking, erasure, store, tallies
 from services.registration import metrics as _metrics  # noqa: F401 - registers its series
+from services.registration.correction_service import CorrectionEntrypoints
 from services.registration.dependencies import Backlog, Register, RegisterFactory
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.intake import take_submissions
@@ -32,7 +33,7 @@ from shared.topology import group_queue
 log = logging.getLogger(__name__)
 
 
-class RegistrationService:
+class RegistrationService(CorrectionEntrypoints):
     """Takes submissions off the queue at its own pace, keeps one application per child and
     checks each against the population register."""
 
