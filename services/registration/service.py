@@ -12,9 +12,9 @@ from nameko.timer import timer
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from services.registration import audit, checking, erasure, store, tallies
+# The module, not its class: `nameko run` would take a class found here for a service.
+from services.registration import audit, checking, correction_service, erasure, store, tallies
 from services.registration import metrics as _metrics  # noqa: F401 - registers its series
-from services.registration.correction_service import CorrectionEntrypoints
 from services.registration.dependencies import Backlog, Register, RegisterFactory
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.intake import take_submissions
@@ -33,7 +33,7 @@ from shared.topology import group_queue
 log = logging.getLogger(__name__)
 
 
-class RegistrationService(CorrectionEntrypoints):
+class RegistrationService(correction_service.CorrectionEntrypoints):
     """Takes submissions off the queue at its own pace, keeps one application per child and
     checks each against the population register."""
 

@@ -24,6 +24,8 @@ ADVICE = {
     "code": lazy("The code is the 6 digits in the text message."),
     "round_id": lazy("Choose a round that is open now."),
     "reason": lazy("Give a reason of 2 to 200 characters."),
+    "text": lazy("Say what is wrong in the register, in 10 to 1000 characters."),
+    "evidence": lazy("Attach a JPEG or PNG photo, or a PDF, of at most 5 MB."),
 }
 REQUIRED = lazy("Please fill in this field.")
 OTHER = lazy("This value is not accepted.")
