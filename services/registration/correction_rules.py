@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from services.registration.records import RegisterRecord
@@ -72,8 +71,3 @@ def register_change(
     if not changed:
         return {"register": ["nothing differs from the register: give the corrected values"]}
     return RegisterChange(changed, tuple(sorted(changed)), created=False)
-
-
-def claimed_values(child_name: str, date_of_birth: date | None) -> dict[str, Any]:
-    """What the family typed, as the reviewer's starting point for the corrected values."""
-    return {"full_name": child_name, "date_of_birth": date_of_birth}

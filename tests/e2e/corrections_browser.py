@@ -1,6 +1,7 @@
 """The browser half of tests/e2e/test_corrections.py: on a phone (360 px), a parent asks for a
 register correction from the rejected application's page, attaching a photo, and sees the
-request under review; the department opens its queue and the request with the evidence.
+request under review; the department opens its queue and the request with the evidence, and
+approves it from the page.
 Each page is photographed at 360 px and 1280 px into docs/screenshots/, in Debian's
 Chromium (headless, Playwright), in a process of its own (as the other browser tests).
 
@@ -61,7 +62,10 @@ def main(argv: list[str]) -> int:
             image = officer.locator("img.evidence")
             assert image.evaluate("img => img.complete && img.naturalWidth") == 320
             photograph(officer, "department-correction-review", officer.url)
-            say("the department reviews the request with its evidence")
+            officer.click("#approve-form button[type=submit]")  # the family's name, as typed
+            assert "Đã chấp thuận." in officer.inner_text("main"), officer.inner_text("main")
+            assert officer.locator(f"#corrections a:text('{pending}')").count() == 0
+            say("the department reviews the request with its evidence and approves it")
         except BaseException:
             report_pages(browser)
             raise

@@ -211,8 +211,9 @@ def test_the_portal_pages_on_a_phone_and_a_desktop(
     output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
     assert played.returncode == 0, f"{output}\n{system.logs()}"
     assert "[corrections] done" in played.stdout, output
+    _until_status(system, parent, pending, "verified")  # approved on the review page
     asked = _get(system, f"/api/v1/applications/{pending}/corrections", parent).json()
-    assert [(r["status"], r["evidence_type"]) for r in asked] == [("pending", "image/png")]
+    assert [(r["status"], r["evidence_type"]) for r in asked] == [("approved", "image/png")]
 
 
 # --- helpers ----------------------------------------------------------------------------------
