@@ -15,6 +15,7 @@ from gateway.api import (
     audit,
     auth,
     chances,
+    corrections,
     dashboard,
     draw,
     health,
@@ -64,6 +65,7 @@ BLUEPRINTS = (
     preferences.blp,
     chances.blp,
     outcomes.blp,
+    corrections.blp,
 )
 
 

@@ -89,13 +89,20 @@ def record_access(
     return [_seen(row) for row in sorted(rows, key=lambda r: (r["at"], r["source"], r["id"]))]
 
 
-SUBMISSIONS = ("application.submit", "helpdesk.register")
+# The actions registration audits itself (in the transaction of the change): submissions (a
+# family's, or a help desk's for a family) and correction decisions.
+REGISTRATION_ACTIONS = (
+    None,
+    "application.submit",
+    "helpdesk.register",
+    "correction.approved",
+    "correction.refused",
+)
 
 
 def _registration_may_hold(query: AuditQuery) -> bool:
-    """Registration keeps submissions only (a family's, or a help desk's for a family): other
-    searches need not ask it."""
-    return query.action is None or query.action in SUBMISSIONS
+    """Registration keeps submissions and correction decisions: other searches need not ask."""
+    return query.action in REGISTRATION_ACTIONS
 
 
 def _seen(row: dict[str, Any]) -> dict[str, Any]:

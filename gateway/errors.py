@@ -32,6 +32,8 @@ REMOTE_ERRORS: dict[str, tuple[int, str, str]] = {
     "SchoolNotFound": (404, "not_found", "No such school, or no published intake for it."),
     "OfferNotFound": (404, "not_found", "No offer for that application."),
     "SeatConflict": (409, "seat_conflict", "The seat is not in a state for that."),
+    "CorrectionNotFound": (404, "not_found", "No such correction request."),
+    "CorrectionAlreadyDecided": (409, "already_decided", "The request was decided already."),
     "OtpNotSent": (503, "code_not_sent", "The code could not be sent; try again shortly."),
     "OtpRateLimited": (429, "too_many_requests", "Too many codes for this phone lately."),
 }

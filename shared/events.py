@@ -14,6 +14,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
+from shared.corrections import CorrectionDecidedV1, CorrectionRequestedV1
+
 LEVELS = ("kindergarten", "grade_1", "grade_6")
 LANGUAGES = ("vi", "en")
 CITIZEN_ID = validate.Regexp(r"^\d{12}$", error="must be 12 digits")
@@ -375,6 +377,8 @@ class OfferExpiringV1(Schema):
 
 
 PAYLOADS: dict[tuple[str, int], type[Schema]] = {
+    ("correction_requested", 1): CorrectionRequestedV1,
+    ("correction_decided", 1): CorrectionDecidedV1,
     ("submit_application", 1): SubmitApplicationV1,
     ("withdraw_application", 1): WithdrawApplicationV1,
     ("round_opened", 1): RoundOpenedV1,

@@ -118,6 +118,9 @@ SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
     ("notification", "registration", "application_withdrawn"),
     # Anything refused after the gateway said "received": the family must be told.
     ("notification", "registration", "application_refused"),
+    # A correction request: received, then approved (checked again) or refused with a reason.
+    ("notification", "registration", "correction_requested"),
+    ("notification", "registration", "correction_decided"),
     ("notification", "allocation", "seat_offered"),
     ("notification", "allocation", "application_waitlisted"),
     ("notification", "allocation", "application_unplaced"),

@@ -25,6 +25,7 @@ from gateway.portal import client, csrf
 from gateway.portal.client import ApiClient
 from gateway.portal.dispatch import PortalDispatcher
 from gateway.portal.pages import install_pages
+from gateway.smorest import MAX_MULTIPART_BYTES
 from shared.config import load_config
 
 CONFIG_PATH = Path(__file__).with_name("config.yml")
@@ -48,6 +49,9 @@ def create_portal(api: Flask, overrides: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=int(config["SESSION_HOURS"])),
+        # The largest form is a correction request with its evidence: anything larger is
+        # refused (413) before it is read.
+        MAX_CONTENT_LENGTH=MAX_MULTIPART_BYTES,
         PORTAL=config,
     )
     # The same metrics, rate limits, audit log and accounts as the API: one of each per worker.

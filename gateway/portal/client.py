@@ -70,8 +70,10 @@ class ApiClient:
         body: Any = None,
         query: dict[str, Any] | None = None,
         token: str | None = None,
+        form: dict[str, Any] | None = None,
     ) -> Answer:
-        """One request to the API; the caller's IP and correlation ID go along."""
+        """One request to the API; the caller's IP and correlation ID go along. `form` sends
+        a multipart body instead of JSON (files as `(stream, filename, content_type)`)."""
         headers = Headers({HEADER: correlation_id() or "", "User-Agent": request.user_agent.string})
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -79,6 +81,7 @@ class ApiClient:
             path=path,
             method=method,
             json=body,
+            data=form,
             query_string=query,
             headers=headers,
             # The address the portal saw (after any trusted proxy): per-IP limits and the

@@ -80,6 +80,22 @@ AUDIT_ACTIONS = {
     "audit.export": lazy("Exported the audit trail"),
     "helpdesk.register": lazy("Registered the application for the family"),
     "helpdesk.read": lazy("Opened the application"),
+    "correction.request": lazy("Asked for a correction of the register data"),
+    "correction.read": lazy("Opened the correction request"),
+    "correction.evidence": lazy("Opened the correction request's evidence"),
+    "correction.decide": lazy("Decided on the correction request"),
+    "correction.approved": lazy("Corrected the register and checked the application again"),
+    "correction.refused": lazy("Refused the correction request"),
+}
+CORRECTIONS = {
+    "pending": lazy("Being reviewed"),
+    "approved": lazy("Approved"),
+    "refused": lazy("Not approved"),
+}
+REJECTION_CODES = {
+    "not_in_register": lazy("Citizen ID not in the register"),
+    "name_mismatch": lazy("Name does not match"),
+    "birth_date_mismatch": lazy("Birth date does not match"),
 }
 # The stages a family goes through, in order, for the timeline.
 TIMELINE = ("received", "verified", "offered", "accepted", "enrolled")
@@ -101,6 +117,8 @@ TABLES: dict[str, dict[str, str] | dict[int, str]] = {
     "unplaced": UNPLACED_REASONS,
     "job": JOBS,
     "audit_action": AUDIT_ACTIONS,
+    "correction": CORRECTIONS,
+    "rejection": REJECTION_CODES,
 }
 
 

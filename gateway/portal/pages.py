@@ -25,6 +25,7 @@ from gateway.portal.labels import label, round_name, school_choice
 from gateway.portal.views import (
     account,
     audit,
+    corrections,
     dashboard,
     department,
     helpdesk,
@@ -61,8 +62,18 @@ def install_pages(portal: Flask) -> None:
     )
     portal.before_request(_choose_language)
     portal.after_request(_keep_language)
-    pages = (public_pages, account, parent, helpdesk, school, department, audit, live, dashboard)
-    for module in pages:
+    for module in (
+        public_pages,
+        account,
+        parent,
+        helpdesk,
+        school,
+        department,
+        audit,
+        live,
+        dashboard,
+        corrections,
+    ):
         portal.register_blueprint(module.bp)
     portal.register_blueprint(helpdesk.desks)
     portal.add_url_rule("/assets/<path:name>", "assets", assets)

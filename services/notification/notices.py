@@ -37,8 +37,11 @@ EVENT_TEMPLATES: dict[str, str] = {
     "offer_expired": "offer_expired",
     "enrollment_confirmed": "enrollment_confirmed",
     "school_rejected": "school_rejected",
+    "correction_requested": "correction_requested",
+    "correction_decided": "correction_approved",
 }
 WAITLIST_MOVED = "waitlist_moved"
+CORRECTION_REFUSED = "correction_refused"
 # A receipt that carries its verdict (checked in the same transaction): one notice for both.
 RECEIVED_AND_VERIFIED = "application_checked"
 RECEIVED_AND_REJECTED = "application_received_rejected"
@@ -52,7 +55,12 @@ RECEIPT_TEMPLATES = (
     RECEIVED_AND_REJECTED,
     RECEIVED_AT_HELP_POINT,
 )
-NOTICE_TEMPLATES = (*EVENT_TEMPLATES.values(), WAITLIST_MOVED, *RECEIPT_TEMPLATES[1:])
+NOTICE_TEMPLATES = (
+    *EVENT_TEMPLATES.values(),
+    WAITLIST_MOVED,
+    *RECEIPT_TEMPLATES[1:],
+    CORRECTION_REFUSED,
+)
 OTP_TEMPLATE = "login_otp"
 
 
@@ -94,6 +102,8 @@ def notice_for(
     template = EVENT_TEMPLATES[event_type]
     if event_type == "seat_offered" and payload.get("moved_from"):
         template = WAITLIST_MOVED
+    if event_type == "correction_decided" and payload.get("decision") == "refused":
+        template = CORRECTION_REFUSED
     if event_type == "application_received" and payload.get("verdict"):
         # "Received and verified" in one notice; "not valid, because ..." says both too.
         verified = payload["verdict"] == "verified"
@@ -172,6 +182,11 @@ def _school_rejected(
     }
 
 
+def _correction(payload: Mapping[str, Any], _: Mapping[str, Any], __: str) -> dict[str, Any]:
+    # The reviewer's own words, in the language they wrote them in.
+    return {"reason": payload.get("reason") or ""}
+
+
 _Extras = Callable[[Mapping[str, Any], Mapping[str, Any], str], dict[str, Any]]
 _EXTRAS: dict[str, _Extras] = {
     "application_received": _received,
@@ -186,4 +201,5 @@ _EXTRAS: dict[str, _Extras] = {
     "offer_expired": _seat,
     "enrollment_confirmed": _seat,
     "school_rejected": _school_rejected,
+    "correction_decided": _correction,
 }

@@ -58,6 +58,16 @@ class NotificationService(health.Health):
         """A change confirmed as received was refused later (e.g. after the close): why."""
         self._notify(bodies, "application_refused")
 
+    @handle_event_batch("registration", "correction_requested", size=BATCH)
+    def handle_correction_requested(self, bodies: list[dict[str, Any]]) -> None:
+        """A correction request with its evidence is in the department's queue."""
+        self._notify(bodies, "correction_requested")
+
+    @handle_event_batch("registration", "correction_decided", size=BATCH)
+    def handle_correction_decided(self, bodies: list[dict[str, Any]]) -> None:
+        """A correction request was approved (checked again) or refused, with its reason."""
+        self._notify(bodies, "correction_decided")
+
     @handle_event_batch("allocation", "seat_offered", size=BATCH)
     def handle_seat_offered(self, bodies: list[dict[str, Any]]) -> None:
         """A seat with its deadline (or a seat reached by moving up a waitlist)."""

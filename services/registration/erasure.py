@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.registration import store
+from services.registration import corrections, store
 from services.registration.domain import Refusal
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, RoundView
@@ -86,6 +86,8 @@ def erase_due(session: Session, now: datetime, retention: timedelta, limit: int 
     for application in session.scalars(query):
         anonymise(application, now)
         events.append(store.event_about("application_erased", application, application.reference))
+    # The family's words and evidence of any correction request go too.
+    corrections.erase(session, [event["payload"]["reference"] for event in events])
     stage_events(session, store.SERVICE, events)
     return len(events)
 

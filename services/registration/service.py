@@ -12,7 +12,8 @@ from nameko.timer import timer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.registration import audit, checking, erasure, store, tallies
+# The module, not its class: `nameko run` would take a class found here for a service.
+from services.registration import audit, checking, correction_service, erasure, store, tallies
 from services.registration import metrics as _metrics  # noqa: F401 - registers its series
 from services.registration.dependencies import Backlog, Register, RegisterFactory
 from services.registration.exceptions import ApplicationNotFound
@@ -33,7 +34,7 @@ from shared.topology import group_queue
 log = logging.getLogger(__name__)
 
 
-class RegistrationService(health.Health):
+class RegistrationService(correction_service.CorrectionEntrypoints, health.Health):
     """Takes submissions off the queue at its own pace, keeps one application per child and
     checks each against the population register."""
 

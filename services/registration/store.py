@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from services.registration.correction_models import CorrectionRequest
 from services.registration.domain import OUTCOME_STATUS, Refusal, hourly_series
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, LiveTally, RoundView, SchoolEntry
@@ -180,7 +181,13 @@ def intake_status(session: Session, round_id: str) -> dict[str, int]:
     query = select(func.count()).select_from(Application)
     query = query.where(Application.round_id == round_id, Application.status == "received")
     unsent = session.scalar(select(func.count()).select_from(outbox))
-    return {"unverified": int(session.scalar(query) or 0), "unsent_events": int(unsent or 0)}
+    # A correction request awaiting its decision may still make an application verified.
+    asked = select(func.count()).select_from(CorrectionRequest)
+    asked = asked.where(
+        CorrectionRequest.round_id == round_id, CorrectionRequest.status == "pending"
+    )
+    waiting = int(session.scalar(query) or 0) + int(session.scalar(asked) or 0)
+    return {"unverified": waiting, "unsent_events": int(unsent or 0)}
 
 
 def set_status(application: Application, status: str, at: datetime) -> None:

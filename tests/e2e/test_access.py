@@ -50,6 +50,8 @@ ROLE_OF = {
     "helpdesk_2": HELPDESK,  # at another ward's
 }
 MISSING = {"reference": "TSNOSUCHAPPLICATION", "code": "XX-9999"}
+NO_REQUEST = "00000000-0000-4000-8000-000000000000"  # a correction request that does not exist
+EVIDENCE = {"text": "The register misspells the name.", "evidence": b"\x89PNG\r\n\x1a\n0000"}
 EVERYONE: frozenset[str] = frozenset()
 ALL_ROLES = frozenset({PARENT, STAFF, DEPARTMENT, HELPDESK})
 
@@ -80,6 +82,7 @@ class Rule:
     query: Callable[[World, dict[str, str]], dict[str, str]] | None = None
     status: int | None = None  # a public route's one answer for everybody, if not 2xx
     fields: dict[str, str] = field(default_factory=dict)
+    multipart: dict[str, Any] | None = None  # a form with files, instead of a JSON body
 
 
 def parents(scope: str | None = None, **kwargs: Any) -> Rule:
@@ -110,6 +113,7 @@ SIGNUP = {"phone": "0911222333", "password": "a long passphrase"}
 APP = "/api/v1/applications/<string:reference>"
 INTAKE = "/api/v1/schools/<string:code>/intake"
 ROUNDS = "/api/v1/rounds/<string:round_id>"
+CORRECTION = "/api/v1/corrections/<string:request_id>"
 # In the order the checks run: reads first, then the changes a round goes through; logout
 # last, since it revokes the callers' tokens.
 MATRIX: dict[tuple[str, str], Rule] = {
@@ -158,6 +162,16 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit"): department(query=lambda w, ids: {"reference": ids["reference"]}),
     ("GET", "/api/v1/audit.csv"): department(),
     ("POST", APP + "/withdraw"): parents("owner"),
+    # The matrix's applications are verified: no correction may be asked (409), none exists.
+    ("GET", APP + "/corrections"): parents("owner"),
+    ("POST", APP + "/corrections"): parents("owner", multipart=EVIDENCE, status=409),
+    ("GET", APP + "/corrections/<string:request_id>/evidence"): parents("owner", status=404),
+    ("GET", "/api/v1/corrections"): department(),
+    ("GET", CORRECTION): department(status=404),
+    ("GET", CORRECTION + "/evidence"): department(status=404),
+    ("POST", CORRECTION + "/decision"): department(
+        body=lambda w: {"decision": "refused", "reason": "no evidence"}, status=404
+    ),
     ("GET", "/api/v1/inbox"): parents(
         "owner", query=lambda w, ids: {"reference": ids["reference"]}
     ),
@@ -209,8 +223,19 @@ def call(world: World, method: str, rule: str, spec: Rule, actor: str, missing: 
     if spec.scope == "helpdesk" and not missing:
         ids["reference"] = world.helpdesk_reference
     ids.setdefault("code", world.schools[0])
-    values = {**ids, "round_id": ROUND, "filename": "nothing.txt"}
+    values = {**ids, "round_id": ROUND, "filename": "nothing.txt", "request_id": NO_REQUEST}
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda match: values[match.group(1)], rule)
+    if spec.multipart is not None:
+        form = {k: v for k, v in spec.multipart.items() if isinstance(v, str)}
+        files = {k: ("f", v) for k, v in spec.multipart.items() if isinstance(v, bytes)}
+        return requests.request(
+            method,
+            world.system.api(path),
+            data=form,
+            files=files,
+            headers=world.headers.get(actor, {}),
+            timeout=60,
+        )
     return requests.request(
         method,
         world.system.api(path),

@@ -25,6 +25,8 @@ REGISTRATION_EVENTS = {
     "application_rejected",
     "application_withdrawn",
     "application_refused",
+    "correction_requested",
+    "correction_decided",
 }
 
 

@@ -36,6 +36,11 @@ ERRORS = {
     "invalid_round": lazy("The round's options are not acceptable."),
     "seat_conflict": lazy("The seat is not in a state for that."),
     "not_found": lazy("Not found."),
+    "not_rejected_by_register": lazy(
+        "Only an application rejected because of the register data can ask for a correction."
+    ),
+    "request_pending": lazy("A correction request of this application is still being reviewed."),
+    "already_decided": lazy("This request was decided already."),
     "invalid_code": lazy("The code is not right, or no longer valid."),
     "phone_not_verified": lazy("Confirm your phone with the code we texted first."),
     "unauthenticated": lazy("The phone, username, password or code is not right."),

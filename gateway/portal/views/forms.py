@@ -28,6 +28,8 @@ ADVICE = {
     "username": lazy("3 to 64 of a-z, 0-9, '.', '_' and '-'."),
     "help_point_code": lazy("A ward's 5-digit code, or a school's code such as TH-0001."),
     "identity.last_digits": lazy("Type the last 4 characters of the document's number."),
+    "text": lazy("Say what is wrong in the register, in 10 to 1000 characters."),
+    "evidence": lazy("Attach a JPEG or PNG photo, or a PDF, of at most 5 MB."),
 }
 REQUIRED = lazy("Please fill in this field.")
 OTHER = lazy("This value is not accepted.")

@@ -21,6 +21,7 @@ from gateway.portal import chances, client, i18n
 from gateway.portal.i18n import gettext as _
 from gateway.portal.labels import LEVELS
 from gateway.portal.outcome import published_result, seconds_left, split_duration, timeline
+from gateway.portal.views import corrections
 from gateway.portal.views.common import expect, explain, login_required, tell
 from gateway.portal.views.forms import field_errors, refusal, register_reasons
 from gateway.portal.wards import folded, wards_of
@@ -68,6 +69,7 @@ def application(reference: str) -> str:
         refusal=refusal(found, i18n.current_language()),
         names=school_names(),
         practice=is_practice_round(found["round_id"]),
+        correction=corrections.requests_of(found),
     )
 
 

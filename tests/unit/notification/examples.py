@@ -159,4 +159,26 @@ EVENTS: list[tuple[str, dict[str, Any], str]] = [
         {"reference": REFERENCE, "round_id": ROUND, "reason": "holds_a_place", "what": "erasure"},
         "application_refused",
     ),
+    # A register correction: asked, approved, refused with the reviewer's reason.
+    (
+        "correction_requested",
+        {"reference": REFERENCE, "round_id": ROUND, "request_id": "r1"},
+        "correction_requested",
+    ),
+    (
+        "correction_decided",
+        {"reference": REFERENCE, "round_id": ROUND, "request_id": "r1", "decision": "approved"},
+        "correction_approved",
+    ),
+    (
+        "correction_decided",
+        {
+            "reference": REFERENCE,
+            "round_id": ROUND,
+            "request_id": "r1",
+            "decision": "refused",
+            "reason": "Ảnh chụp VNeID không đọc được số định danh; xin gửi lại ảnh rõ hơn.",
+        },
+        "correction_refused",
+    ),
 ]

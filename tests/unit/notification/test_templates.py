@@ -136,3 +136,12 @@ def test_without_diacritics_every_vietnamese_sms_is_one_gsm7_segment(
 
     assert shape(text).encoding == "gsm7"
     assert shape(text).segments == 1
+
+
+def test_a_refused_correction_gives_the_reviewers_reason_and_what_the_family_can_do() -> None:
+    payload = EVENTS[-1][1]
+    _, email, text = render("correction_decided", payload, "en")
+
+    assert payload["reason"] in email.text
+    assert "send a new request with other evidence" in email.text
+    assert "refused" in text
