@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 from bench.environment import cpu_seconds, load_average, workers_of
 from bench.loadgen import LoadResult, bodies_from, open_loop, run
 from bench.report import table, write_section
-from bench.system import SERVICES, RunningSystem, city_files, running_system
+from bench.system import PROCESSES, RunningSystem, city_files, running_system
 from tests.support.broker import AUTH
 
 COMMAND = "python -m bench.capacity"
@@ -39,7 +39,7 @@ TARGET_RATE = 150.0
 P99_MS = 2000.0
 # The component's processes the CPU is counted for (the shared PostgreSQL and RabbitMQ
 # serve other work on this machine too, so their CPU cannot be told apart and is left out).
-COMPONENTS = ("gateway", *SERVICES, "smtp")
+COMPONENTS = ("gateway", *PROCESSES, "smtp")
 
 
 @dataclass

@@ -29,7 +29,9 @@ from tools.demo_city import build_city
 if TYPE_CHECKING:
     from chaos.infra import PrivatePostgres, PrivateRabbit
 
-SERVICES = ("registration", "allocation", "notification")
+SERVICES = ("registration", "allocation", "notification")  # each with its own database
+# The nameko processes: the services, and the estimator (on allocation's database).
+PROCESSES = (*SERVICES, "estimator")
 CITY = ROOT / "var" / "demo" / "city"
 
 
@@ -190,7 +192,7 @@ def running_system(
             texts = [str(BIN / "python"), "-m", "tools.sms_sink", "--port", str(sms_port)]
             outbox = str(workdir / "sms.jsonl")
             processes.start("sms", [*texts, "--outbox", outbox, "--quiet"], {}, background_nice)
-        for service in SERVICES:
+        for service in PROCESSES:
             processes.nameko(service, env, nice=background_nice)
         gunicorn = [str(BIN / "gunicorn"), "-c", "gateway/gunicorn.conf.py"]
         for i, port in enumerate(ports):

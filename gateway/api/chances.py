@@ -191,8 +191,9 @@ class ApplicationEstimate(MethodView):
 def own_estimate(reference: str) -> dict[str, Any]:
     """The parent's own application's estimate (404 for anyone else's)."""
     owned_application(reference)
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
-        figures = rpc.allocation.application_estimate(reference)
+    # A live figure, fetched as demand is: a short timeout, a failure remembered a while.
+    live = current_app.extensions["tuyensinh"].live
+    figures = live.call("allocation", "application_estimate", reference)
     if figures is None:
         return {"reference": reference, "available": False}
     return {**figures, "available": True}

@@ -27,7 +27,9 @@ from tests.support.processes import BIN, Processes, free_port
 from tests.support.waiting import wait_for
 from tools.demo_city import build_city
 
-SERVICES = ("registration", "allocation", "notification")
+SERVICES = ("registration", "allocation", "notification")  # each with its own database
+# The nameko processes: the services, and the estimator (on allocation's database).
+PROCESSES = (*SERVICES, "estimator")
 RELAXED_LIMITS = ("LOGIN_IP", "LOGIN_ACCOUNT", "SIGNUP_IP", "SUBMIT", "ACCOUNT", "COSTLY", "LOOKUP")
 RELAXED_LIMITS += ("LOOKUP_IP", "IP_CEILING")
 
@@ -53,7 +55,7 @@ class System:
 
     def logs(self) -> str:
         """Every process's log, for a failing assertion's message."""
-        return "\n".join(f"--- {name}\n{self.processes.log(name)[-3000:]}" for name in SERVICES)
+        return "\n".join(f"--- {name}\n{self.processes.log(name)[-3000:]}" for name in PROCESSES)
 
 
 def _ready(url: str) -> Any:
@@ -108,7 +110,7 @@ def system(
     url = f"http://127.0.0.1:{gateway_port}"
     try:
         start_smtp_sink(processes, smtp_port, maildir)
-        for service in SERVICES:
+        for service in PROCESSES:
             processes.nameko(service, env)
         gunicorn = [str(BIN / "gunicorn")]
         config = ["-c", "gateway/gunicorn.conf.py", "gateway.app:create_app()"]

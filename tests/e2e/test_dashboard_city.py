@@ -45,7 +45,7 @@ from services.registration.tallies import recount_statements
 from shared.db.engine import build_engine
 from shared.text import folded
 from tests.conftest import start_smtp_sink
-from tests.e2e.conftest import FIGURES, RELAXED_LIMITS, SERVICES, System, _ready
+from tests.e2e.conftest import FIGURES, PROCESSES, RELAXED_LIMITS, SERVICES, System, _ready
 from tests.support.accounts import DEPARTMENT, FAST_ARGON2, bearer, credentials, make_account
 from tests.support.broker import create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database
@@ -223,7 +223,7 @@ def system(
     url = f"http://127.0.0.1:{gateway_port}"
     try:
         start_smtp_sink(processes, smtp_port, workdir / "mail")
-        for service in SERVICES:
+        for service in PROCESSES:
             processes.nameko(service, env)
         gunicorn = [str(BIN / "gunicorn"), "-c", "gateway/gunicorn.conf.py"]
         processes.start("gateway", [*gunicorn, "gateway.app:create_app()"], env)

@@ -29,7 +29,7 @@ from services.allocation.schools import import_city
 from services.registration.register_import import import_register
 from shared.db.engine import build_engine
 from tests.conftest import start_smtp_sink
-from tests.e2e.conftest import SERVICES, System, _ready
+from tests.e2e.conftest import PROCESSES, SERVICES, System, _ready
 from tests.support.accounts import (
     DEPARTMENT,
     FAST_ARGON2,
@@ -95,7 +95,7 @@ def system(tmp_path_factory: pytest.TempPathFactory, city: Path) -> Iterator[Sys
     url = f"http://127.0.0.1:{gateway_port}"
     try:
         start_smtp_sink(processes, smtp_port, workdir / "mail")
-        for service in SERVICES:
+        for service in PROCESSES:
             processes.nameko(service, env)
         gunicorn = [str(BIN / "gunicorn"), "-c", "gateway/gunicorn.conf.py"]
         processes.start("gateway", [*gunicorn, "gateway.app:create_app()"], env)
