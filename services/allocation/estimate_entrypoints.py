@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.allocation import estimates, finder, outcomes
-from services.allocation.exceptions import RoundNotFound, WardNotFound
+from services.allocation.exceptions import ApplicationNotFound, RoundNotFound, WardNotFound
 from shared.messaging.rpc import rpc
 
 
@@ -38,6 +38,12 @@ class EstimateEntrypoints:
         """The school finder: the level's schools nearest the ward first, with catchment
         status and distance."""
         return finder.find(self.db, ward_code, level)
+
+    @rpc(expected_exceptions=ApplicationNotFound)
+    def find_schools_for(self, reference: str) -> dict[str, Any]:
+        """The finder of one verified application: from the register's point of its address
+        when there is one, else its ward's; the gateway checks the owner."""
+        return finder.find_for_application(self.db, reference)
 
     @rpc
     def published_rounds(self) -> list[dict[str, Any]]:

@@ -68,18 +68,28 @@ def lookup() -> str:
 @public(limit="lookup")
 def finder() -> str:
     """The school finder: from the ward, the level's schools nearest first, on a map, with
-    catchment status, distance, seats and the live demand of the open round."""
+    catchment status, distance, seats and the live demand of the open round. With
+    `?application=` (a parent's own, verified): from the register's point of the child's
+    registered address when it has one, else from the ward's."""
     province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
     ward, level = request.args.get("ward", ""), request.args.get("level", "grade_1")
     level = level if level in LEVELS else "grade_1"
+    reference = request.args.get("application", "")
     found: dict[str, Any] | None = None
     live = None
     missing = False
-    if ward:
+    if reference:  # signed out: the login page, then back here
+        answer = client.as_user("GET", f"/api/v1/applications/{reference}/finder")
+        found = answer.body if answer.ok else None
+        missing = answer.status in (400, 404)
+        if found:
+            ward, level = found["ward"]["code"], found["level"]
+    elif ward:
         answer = client.public("GET", "/api/v1/finder", query={"ward": ward, "level": level})
         found = answer.body if answer.ok else None
         missing = answer.status in (400, 404)
-        open_round = chances.open_round_of(level) if found else None
+    if found:
+        open_round = chances.open_round_of(level)
         live = chances.demand(open_round["round_id"] if open_round else None)
     return render_template(
         "finder.html",
