@@ -1,5 +1,6 @@
 """The whole system started for a benchmark: PostgreSQL databases, a RabbitMQ vhost, the
-city-scale demo data, the three services, the gunicorn gateway and an SMTP sink."""
+city-scale demo data, the three services and the estimator, the gunicorn gateway and an SMTP
+sink."""
 
 from __future__ import annotations
 

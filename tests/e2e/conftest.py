@@ -1,7 +1,7 @@
-"""The whole system as separate processes: three `nameko run` services, the gunicorn gateway
-(gevent workers) and an aiosmtpd SMTP sink, on the real RabbitMQ (own vhost) and PostgreSQL
-(one fresh database per service). Nothing is faked; the SMTP sink stands in for the outside
-mail server and speaks real SMTP."""
+"""The whole system as separate processes: three `nameko run` services and the estimator, the
+gunicorn gateway (gevent workers) and an aiosmtpd SMTP sink, on the real RabbitMQ (own vhost)
+and PostgreSQL (one fresh database per service). Nothing is faked; the SMTP sink stands in for
+the outside mail server and speaks real SMTP."""
 
 from __future__ import annotations
 
