@@ -31,15 +31,15 @@ from sqlalchemy.exc import OperationalError
 from bench.environment import cpu_seconds, load_average, workers_of
 from bench.loadgen import LoadResult, bodies_from, open_loop, run
 from bench.report import table, write_section
+from tests.support.system import PROCESSES, RunningSystem, city_files, running_system
 from tests.support.broker import AUTH
-from tests.support.system import SERVICES, RunningSystem, city_files, running_system
 
 COMMAND = "python -m bench.capacity"
 TARGET_RATE = 150.0
 P99_MS = 2000.0
 # The component's processes the CPU is counted for (the shared PostgreSQL and RabbitMQ
 # serve other work on this machine too, so their CPU cannot be told apart and is left out).
-COMPONENTS = ("gateway", *SERVICES, "smtp")
+COMPONENTS = ("gateway", *PROCESSES, "smtp")
 
 
 @dataclass

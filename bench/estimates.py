@@ -28,7 +28,7 @@ from services.allocation.engine import Policy, allocate
 from services.allocation.engine.estimate import estimate, fresh_seeds
 
 TARGET_PER_HOUR = 100
-DEFAULT_SECONDS, DEFAULT_DRAWS = 300.0, 100  # services/allocation/config.yml
+DEFAULT_SECONDS, DEFAULT_DRAWS = 300.0, 100  # services/estimator/config.yml
 
 
 def in_memory(applicants: int, draws: int) -> tuple[float, float, float]:

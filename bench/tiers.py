@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.environment import cpu_seconds, workers_of
+from tests.support.system import PROCESSES, RunningSystem
 from tests.support.processes import Processes
-from tests.support.system import SERVICES, RunningSystem
 from tools.cluster import RabbitCluster
 
 
@@ -73,7 +73,7 @@ class TierMeter:
             {
                 "HAProxy": [front.running["haproxy"].pid],
                 "gateway": [p.pid for n, p in running.items() if n.startswith("gateway")],
-                **{service: [running[service].pid] for service in SERVICES},
+                **{service: [running[service].pid] for service in PROCESSES},
                 "RabbitMQ (3 nodes)": [n.process.pid for n in rabbit.nodes if n.process],
                 "PostgreSQL (backends)": backends_of(system.databases.values()),
             }

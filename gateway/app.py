@@ -124,6 +124,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         }
     )
     atexit.register(backends.rpc.close)
+    atexit.register(backends.live.close)
 
     api = Api(app)
     api.spec.components.security_scheme(

@@ -7,12 +7,14 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from cachetools import LRUCache
 from nameko.amqp.publish import UndeliverableMessage
 
 from gateway.backlog import BacklogGauge
+from gateway.livefigures import FailFast
 from gateway.rpc import RpcPool
 from gateway.windows import RoundWindows, inside
 from shared import topology
@@ -20,7 +22,7 @@ from shared.events import LEVELS
 from shared.messaging.bus import MessageBus, declare_topology, retry_delays
 
 log = logging.getLogger(__name__)
-SERVICES = ("registration", "allocation", "notification")
+SERVICES = ("registration", "allocation", "notification", "estimator")
 
 
 class LookupCache:
@@ -93,6 +95,17 @@ class Backends:
             size=int(config["RPC_POOL_SIZE"]),
             timeout=float(config["RPC_TIMEOUT_SECONDS"]),
         )
+        # Live figures (demand, chances) decorate public pages: a short timeout, and a
+        # failure remembered for a while (gateway/livefigures.py).
+        self.live = FailFast(
+            RpcPool(
+                {"AMQP_URI": config["AMQP_URI"]},
+                size=int(config.get("LIVE_FIGURES_POOL_SIZE", 4)),
+                timeout=float(config.get("LIVE_FIGURES_TIMEOUT_SECONDS", 2)),
+            ),
+            pause=float(config.get("LIVE_FIGURES_PAUSE_SECONDS", 30)),
+        )
+        self._live = LookupCache(float(config.get("LIVE_FIGURES_CACHE_SECONDS", 60)))
         self.windows = RoundWindows(
             self._load_open_rounds,
             ttl=float(config["ROUND_CACHE_SECONDS"]),
@@ -140,16 +153,16 @@ class Backends:
         )
 
     def demand(self, round_id: str) -> dict[str, Any] | None:
-        """An open round's live demand (k-anonymous), cached as the other lookups are."""
-        return self._schools.get(
-            ("demand", round_id), lambda: self._call("allocation", "demand", round_id)
+        """An open round's live demand (k-anonymous), cached for LIVE_FIGURES_CACHE_SECONDS;
+        FiguresUnavailable at once if it is late or failed lately (gateway/livefigures.py)."""
+        return self._live.get(
+            ("demand", round_id), lambda: self.live.call("allocation", "demand", round_id)
         )
 
     def school_chances(self, round_id: str) -> dict[str, Any] | None:
         """An open round's chances per school and tier group, cached as `demand` is."""
-        return self._schools.get(
-            ("chances", round_id), lambda: self._call("allocation", "school_estimates", round_id)
-        )
+        load = partial(self.live.call, "allocation", "school_estimates", round_id)
+        return self._live.get(("chances", round_id), load)
 
     def send_command(self, service: str, envelope: dict[str, Any]) -> None:
         """Publish durably and wait for the confirm; declare the topology if it is missing."""

@@ -13,6 +13,7 @@ from nameko.exceptions import RemoteError, RpcTimeout
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from gateway.livefigures import FiguresUnavailable
 from gateway.windows import WindowsUnknown
 from shared.db.errors import database_unavailable
 
@@ -46,6 +47,7 @@ UNAVAILABLE = (
     RpcTimeout,
     UndeliverableMessage,
     WindowsUnknown,  # the rounds' windows could not be loaded recently enough to judge
+    FiguresUnavailable,  # live figures late or failing lately (gateway/livefigures.py)
 )
 
 

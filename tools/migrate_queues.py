@@ -36,7 +36,7 @@ from shared.messaging.bus import DEFAULT_RETRY_DELAYS_MS
 HOLDING_SUFFIX = ".migrating"
 ROUTING_KEY_HEADER = "x-tuyensinh-migrated-routing-key"
 RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)  # nameko's default
-SERVICES = ("registration", "allocation", "notification")
+SERVICES = ("registration", "allocation", "notification", "estimator")
 
 
 def queues(settings: topology.QueueSettings, delays: list[int]) -> list[Queue]:

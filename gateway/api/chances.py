@@ -14,6 +14,7 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from gateway.api.schools import FinderView
 from gateway.auth.decorators import public, require
 from gateway.auth.ownership import owned_application
 from gateway.auth.roles import PARENT
@@ -191,8 +192,30 @@ class ApplicationEstimate(MethodView):
 def own_estimate(reference: str) -> dict[str, Any]:
     """The parent's own application's estimate (404 for anyone else's)."""
     owned_application(reference)
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
-        figures = rpc.allocation.application_estimate(reference)
+    # A live figure, fetched as demand is: a short timeout, a failure remembered a while.
+    live = current_app.extensions["tuyensinh"].live
+    figures = live.call("allocation", "application_estimate", reference)
     if figures is None:
         return {"reference": reference, "available": False}
     return {**figures, "available": True}
+
+
+@blp.route("/applications/<string:reference>/finder")
+class ApplicationFinder(MethodView):
+    """The school finder from your application's home."""
+
+    @require(PARENT, limit="account")
+    @blp.response(200, FinderView)
+    @blp.alt_response(404, schema=ErrorBody, description="No such verified application (of yours).")
+    def get(self, reference: str) -> dict[str, Any]:
+        """The schools of the application's level nearest its home first: from the
+        population register's point of the registered address when it has one, else from
+        the ward's point (`point_source` says which). Once the application is verified.
+
+        Example: `curl localhost:8000/api/v1/applications/TSABCDEFGHIJKLMNOP/finder -H
+        'Authorization: Bearer ...'`
+        """
+        owned_application(reference)
+        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+            found: dict[str, Any] = rpc.allocation.find_schools_for(reference)
+        return found

@@ -75,7 +75,15 @@ class FinderView(Schema):
     point = fields.Nested(
         MapPoint,
         allow_none=True,
-        metadata={"description": "the ward's point: the centre of the schools located in it"},
+        metadata={
+            "description": "the point measured from: the ward's (the centre of the schools"
+            " located in it), or, for an application, the register's point of the registered"
+            " address (rounded to about 100 m)"
+        },
+    )
+    point_source = fields.String(
+        validate=validate.OneOf(("ward", "address")),
+        metadata={"description": "which point the distances are from"},
     )
     schools = fields.List(fields.Nested(FoundSchool))
 

@@ -1,31 +1,20 @@
-"""The allocation service's estimate entrypoints: the timer and the RPCs that read it.
+"""The allocation service's estimate entrypoints: the RPCs that read the estimates.
 
 A mixin of AllocationService (services.allocation.service), kept apart so each module
-stays small.
+stays small. The draws themselves run in the estimator service (services/estimator), a
+process of its own: at city scale each holds the CPU for seconds, and every other RPC of
+this service would wait behind it.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from datetime import UTC, datetime
 from typing import Any
 
-import eventlet
-from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from services.allocation import estimates, finder, outcomes
-from services.allocation.dependencies import ConfigTimer
-from services.allocation.exceptions import RoundNotFound, WardNotFound
+from services.allocation.exceptions import ApplicationNotFound, RoundNotFound, WardNotFound
 from shared.messaging.rpc import rpc
-
-log = logging.getLogger(__name__)
-
-DRAWS = Counter(
-    "allocation_estimate_draws_total",
-    "Estimate draws (whole allocations under a fresh seed) stored, of open rounds.",
-)
 
 
 class EstimateEntrypoints:
@@ -33,34 +22,6 @@ class EstimateEntrypoints:
     school finder, and the published rounds' outcomes per school."""
 
     db: Session
-    config: dict[str, Any]
-
-    @ConfigTimer.decorator("ESTIMATE_SECONDS", 300.0)
-    def refresh_estimates(self) -> None:
-        """Every ESTIMATE_SECONDS: for each open round, ESTIMATE_DRAWS draws of the real
-        engine under fresh seeds on the verified applications so far, stored in place of
-        the round's previous batch."""
-        draws = int(self.config.get("ESTIMATE_DRAWS", 100))
-        round_ids = estimates.open_rounds(self.db)
-        self.db.commit()
-        for round_id in round_ids:
-            inputs = estimates.load(self.db, round_id)
-            self.db.commit()  # no transaction stays open while the draws run
-            started = time.perf_counter()
-            tally = estimates.compute(inputs, draws, lambda: eventlet.sleep(0))
-            if tally is None:
-                continue
-            seconds = time.perf_counter() - started
-            estimates.store(self.db, round_id, tally, datetime.now(UTC), seconds)
-            self.db.commit()
-            DRAWS.inc(tally.draws)
-            log.info(
-                "estimated %s: %d draws of %d applications in %.1f s",
-                round_id,
-                tally.draws,
-                len(tally.references),
-                seconds,
-            )
 
     @rpc
     def demand(self, round_id: str) -> dict[str, Any] | None:
@@ -77,6 +38,12 @@ class EstimateEntrypoints:
         """The school finder: the level's schools nearest the ward first, with catchment
         status and distance."""
         return finder.find(self.db, ward_code, level)
+
+    @rpc(expected_exceptions=ApplicationNotFound)
+    def find_schools_for(self, reference: str) -> dict[str, Any]:
+        """The finder of one verified application: from the register's point of its address
+        when there is one, else its ward's; the gateway checks the owner."""
+        return finder.find_for_application(self.db, reference)
 
     @rpc
     def published_rounds(self) -> list[dict[str, Any]]:

@@ -47,3 +47,7 @@ class OfferNotFound(Exception):
 
 class SeatConflict(Exception):
     """The application's seat is not in a state for that step (e.g. accepting a declined offer)."""
+
+
+class ApplicationNotFound(Exception):
+    """No verified application has that reference (yet)."""

@@ -2,8 +2,9 @@
 
 A ward has no map point of its own here; its point is the centre of the schools located in
 it (any level), else of the schools serving it. A family's registered residence is more
-precise: registration passes that point to allocation with the verified application (the
-distance tie-break uses it), but the public finder knows only the ward.
+precise: registration passes the register's map point of the address (a point, no address
+text) to allocation with the verified application. The finder of an application measures
+from that point when the register has one, else from the ward's, and says which it used.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.allocation.engine.priority import haversine_m
-from services.allocation.exceptions import WardNotFound
-from services.allocation.models import School, Ward
+from services.allocation.exceptions import ApplicationNotFound, WardNotFound
+from services.allocation.models import Round, School, VerifiedApplication, Ward
 
 Point = tuple[float, float]
+HOME_DECIMALS = 3  # an address's point in an answer: about 100 m
 
 
 def centre(points: Sequence[Point]) -> Point | None:
@@ -49,8 +51,11 @@ def ranked(
     return rows
 
 
-def find(session: Session, ward_code: str, level: str) -> dict[str, Any]:
-    """The ward, its point, and the level's schools nearest first."""
+def find(
+    session: Session, ward_code: str, level: str, address: Point | None = None
+) -> dict[str, Any]:
+    """The ward, the point measured from, and the level's schools nearest first: from
+    `address` (the registered address's point) when given, else from the ward's point."""
     ward = session.get(Ward, ward_code)
     if ward is None:
         raise WardNotFound(ward_code)
@@ -84,13 +89,31 @@ def find(session: Session, ward_code: str, level: str) -> dict[str, Any]:
                     "lon": lon,
                 }
             )
-    point = centre(located) or centre(serving)
+    point = address or centre(located) or centre(serving)
+    shown = point
+    if address is not None:  # the family's own answer; still no finer than ~100 m
+        shown = (round(address[0], HOME_DECIMALS), round(address[1], HOME_DECIMALS))
     return {
         "ward": {"code": ward.code, "name": ward.name},
         "level": level,
-        "point": {"lat": point[0], "lon": point[1]} if point else None,
+        "point": {"lat": shown[0], "lon": shown[1]} if shown else None,
+        "point_source": "address" if address is not None else "ward",
         "schools": [
             {key: value for key, value in row.items() if key != "catchment"}
             for row in ranked(point, ward_code, of_level)
         ],
     }
+
+
+def find_for_application(session: Session, reference: str) -> dict[str, Any]:
+    """The finder of a verified application: its round's level, its ward, and the register's
+    point of its address when there is one (ApplicationNotFound before verification)."""
+    application = session.get(VerifiedApplication, reference)
+    if application is None or application.state != "verified" or not application.ward_code:
+        raise ApplicationNotFound(reference)
+    round_ = session.get(Round, application.round_id)
+    if round_ is None:
+        raise ApplicationNotFound(reference)
+    lat, lon = application.lat, application.lon
+    address = (lat, lon) if lat is not None and lon is not None else None
+    return find(session, application.ward_code, round_.level, address)

@@ -159,6 +159,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", APP): parents("owner"),
     ("GET", APP + "/access"): parents("owner"),
     ("GET", APP + "/estimate"): parents("owner"),
+    ("GET", APP + "/finder"): parents("owner"),
     ("GET", "/api/v1/audit"): department(query=lambda w, ids: {"reference": ids["reference"]}),
     ("GET", "/api/v1/audit.csv"): department(),
     ("POST", APP + "/withdraw"): parents("owner"),

@@ -119,7 +119,8 @@ def test_a_risky_family_is_warned_and_another_family_sees_nothing_of_it(system: 
         )
     risky_headers, risky_login = families[0]
     RISKY.update(login={"who": risky_login["phone"], "password": risky_login["password"]})
-    RISKY.update(reference=references[0])
+    RISKY.update(reference=references[0], portal=risky_login, headers=risky_headers)
+    RISKY.update(child=children[0])
     # A batch of all four (allocation may learn of a verdict a moment after registration
     # answers it): X then holds 1 seat for 3.
     figures = wait_for(
@@ -180,6 +181,51 @@ def test_a_risky_family_is_warned_and_another_family_sees_nothing_of_it(system: 
     assert rows[x]["capacity"] == 1 and rows[x]["applications"] is None
     assert set(rows[x]["by_tier"].values()) <= {None, 0}
     assert "reference" not in demand.text and references[0] not in demand.text
+
+
+def test_the_finder_of_an_application_measures_from_the_registered_address(
+    system: System,
+) -> None:
+    """The demo register has a map point for every address: the family's finder measures
+    from it (and says so); the public finder of the same ward from the ward's centre."""
+    assert RISKY.get("reference"), "the first test of this module applies"
+    reference, child = RISKY["reference"], RISKY["child"]
+    url = system.api(f"/api/v1/applications/{reference}/finder")
+    mine = requests.get(url, headers=RISKY["headers"], timeout=10)
+    assert mine.status_code == 200, mine.text
+    found = mine.json()
+    assert found["point_source"] == "address" and found["ward"]["code"] == child["ward_code"]
+    # The register's point, no finer than about 100 m; never the address itself.
+    assert found["point"] == {
+        "lat": round(float(child["lat"]), 3),
+        "lon": round(float(child["lon"]), 3),
+    }
+    public = requests.get(
+        system.api("/api/v1/finder"),
+        params={"ward": child["ward_code"], "level": "grade_1"},
+        timeout=10,
+    ).json()
+    assert public["point_source"] == "ward" and public["point"] != found["point"]
+    assert sorted(s["code"] for s in public["schools"]) == sorted(
+        s["code"] for s in found["schools"]
+    )
+
+    en = portal_session(system.url, RISKY["portal"], "en")
+    application = en.get(f"{system.url}/parent/applications/{reference}", timeout=10).text
+    assert f'href="/finder?application={reference}"' in application
+    as_a_browser(en)  # the answer renews the session cookie (Secure, as every time)
+    page = en.get(f"{system.url}/finder?application={reference}", timeout=10)
+    assert page.status_code == 200
+    assert "from your child's registered address" in page.text.replace("&#39;", "'")
+    assert "Map: your home (square)" in page.text
+    as_a_browser(en)
+    vi = portal_session(system.url, RISKY["portal"], "vi")
+    vi_page = vi.get(f"{system.url}/finder?application={reference}", timeout=10).text
+    assert "từ địa chỉ đăng ký thường trú của con" in vi_page
+    ward_page = en.get(
+        f"{system.url}/finder?ward={child['ward_code']}&level=grade_1", timeout=10
+    ).text
+    assert "from the centre of the schools located in your ward" in ward_page
 
 
 def test_screenshots_of_demand_chances_and_the_finder(system: System, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
-"""Estimates of an open round: the service's timer runs the engine under fresh seeds and
-stores the batch; its RPCs read demand, school chances and one application's own chances.
-Real nameko container, broker and PostgreSQL."""
+"""Estimates of an open round: the estimator service's timer runs the engine under fresh
+seeds and stores the batch in the allocation database; the allocation service's RPCs read
+demand, school chances and one application's own chances. Real nameko containers (one per
+service, as they run), broker and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from services.allocation import rounds
 from services.allocation.domain import RoundOptions
 from services.allocation.models import EstimateChance, Round, School, VerifiedApplication
 from services.allocation.service import AllocationService
+from services.estimator.service import EstimatorService
 from shared.db.engine import build_engine
 from tests.support.waiting import wait_for
 
@@ -70,8 +72,11 @@ def test_the_timer_stores_estimates_that_the_rpcs_read(
     db_uri = make_database("allocation")
     seed_round(db_uri)
     config = service_config(db_uri, ESTIMATE_SECONDS=0.2, ESTIMATE_DRAWS=60)
-    container = container_factory(AllocationService, config)
+    container_factory(EstimatorService, config).start()
+    container = container_factory(AllocationService, service_config(db_uri))
     container.start()
+    # The draws never run inside allocation, whose RPCs would wait behind them.
+    assert "refresh_estimates" not in {e.method_name for e in container.entrypoints}
     engine = build_engine(db_uri)
 
     def stored() -> int:

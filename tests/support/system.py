@@ -1,6 +1,6 @@
 """The whole system as separate processes, for the end-to-end tests, the benchmarks and the
 chaos scenarios alike: PostgreSQL databases (one per service and the gateway's), a RabbitMQ
-vhost, a demo city's schools and register, the three `nameko run` services, gunicorn
+vhost, a demo city's schools and register, the three `nameko run` services and the estimator, gunicorn
 gateway replicas, and the outside world's fakes that speak the real protocols (an aiosmtpd
 SMTP sink, an HTTP SMS provider). Nothing inside the system is faked."""
 
@@ -32,7 +32,9 @@ from tools.demo_city import build_city
 if TYPE_CHECKING:
     from chaos.infra import PrivatePostgres, PrivateRabbit
 
-SERVICES = ("registration", "allocation", "notification")
+SERVICES = ("registration", "allocation", "notification")  # each with its own database
+# The nameko processes: the services, and the estimator (on allocation's database).
+PROCESSES = (*SERVICES, "estimator")
 CITY = ROOT / "var" / "demo" / "city"
 
 # The tests' settings on top of running_system's: quick retries and outbox polls, the logs at
@@ -79,7 +81,7 @@ class RunningSystem:
 
     def logs(self) -> str:
         """Every service's log (the end of it), for a failing assertion's message."""
-        return "\n".join(f"--- {name}\n{self.processes.log(name)[-3000:]}" for name in SERVICES)
+        return "\n".join(f"--- {name}\n{self.processes.log(name)[-3000:]}" for name in PROCESSES)
 
     @property
     def sms_url(self) -> str:
@@ -231,7 +233,7 @@ def running_system(
             texts = [str(BIN / "python"), "-m", "tools.sms_sink", "--port", str(sms_port)]
             outbox = str(workdir / "sms.jsonl")
             processes.start("sms", [*texts, "--outbox", outbox, "--quiet"], {}, background_nice)
-        for service in SERVICES:
+        for service in PROCESSES:
             processes.nameko(service, env, nice=background_nice)
         gunicorn = [str(BIN / "gunicorn"), "-c", "gateway/gunicorn.conf.py"]
         for i, port in enumerate(ports):

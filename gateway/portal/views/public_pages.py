@@ -15,6 +15,8 @@ from gateway.portal.views.common import expect, safe_next
 from gateway.portal.wards import folded, wards_of
 
 bp = Blueprint("public_pages", __name__)
+OUTCOME_ROWS = 200  # schools on one page of outcomes; a search narrows a city's list
+OUTCOME_K = 10  # counts below this are null in the open data (allocation's K_ANONYMITY)
 
 
 @bp.route("/")
@@ -66,18 +68,28 @@ def lookup() -> str:
 @public(limit="lookup")
 def finder() -> str:
     """The school finder: from the ward, the level's schools nearest first, on a map, with
-    catchment status, distance, seats and the live demand of the open round."""
+    catchment status, distance, seats and the live demand of the open round. With
+    `?application=` (a parent's own, verified): from the register's point of the child's
+    registered address when it has one, else from the ward's."""
     province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
     ward, level = request.args.get("ward", ""), request.args.get("level", "grade_1")
     level = level if level in LEVELS else "grade_1"
+    reference = request.args.get("application", "")
     found: dict[str, Any] | None = None
     live = None
     missing = False
-    if ward:
+    if reference:  # signed out: the login page, then back here
+        answer = client.as_user("GET", f"/api/v1/applications/{reference}/finder")
+        found = answer.body if answer.ok else None
+        missing = answer.status in (400, 404)
+        if found:
+            ward, level = found["ward"]["code"], found["level"]
+    elif ward:
         answer = client.public("GET", "/api/v1/finder", query={"ward": ward, "level": level})
         found = answer.body if answer.ok else None
         missing = answer.status in (400, 404)
-        open_round = chances.open_round_of(level) if found else None
+    if found:
+        open_round = chances.open_round_of(level)
         live = chances.demand(open_round["round_id"] if open_round else None)
     return render_template(
         "finder.html",
@@ -88,6 +100,37 @@ def finder() -> str:
         map=maps.school_map(found) if found else None,
         demand=live,
         missing=missing,
+    )
+
+
+@bp.route("/outcomes")
+@public(limit="lookup", shared=True)
+def outcomes() -> str:
+    """Past rounds' outcomes per school, public once published (every round kept): seats,
+    applications, offers by tier group and the cutoff, with the open data's CSV and JSON."""
+    listed = client.public("GET", "/api/v1/outcomes")
+    published = listed.body if listed.ok else []
+    wanted = request.args.get("round", "")
+    chosen = next((r for r in published if r["round_id"] == wanted), None)
+    chosen = chosen or (published[0] if published and not wanted else None)
+    query = request.args.get("q", "").strip()[:80]
+    rows: list[dict[str, Any]] = []
+    if chosen:
+        answer = client.public("GET", f"/api/v1/outcomes/{chosen['round_id']}")
+        rows = answer.body if answer.ok else []
+    if query:
+        needle = folded(query)
+        rows = [r for r in rows if needle in folded(f"{r['school_name']} {r['school_code']}")]
+    return render_template(
+        "outcomes.html",
+        published=published,
+        chosen=chosen,
+        rows=rows[:OUTCOME_ROWS],
+        more=max(0, len(rows) - OUTCOME_ROWS),
+        q=query,
+        k=OUTCOME_K,
+        failed=not listed.ok,
+        missing=bool(wanted) and chosen is None,
     )
 
 
