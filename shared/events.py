@@ -83,6 +83,16 @@ class SubmissionAuditV1(Schema):
     at = fields.AwareDateTime(required=True)
 
 
+class LateAcceptanceV1(Schema):
+    """The department accepted an application after close: why, and which account did."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.Length(min=5, max=500))
+    accepted_by = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
 class SubmitApplicationV1(Schema):
     """Command: a parent submitted (or resubmitted) an application for a round."""
 
@@ -103,6 +113,9 @@ class SubmitApplicationV1(Schema):
     owner_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     # The request's audit entry, written with the application (absent from older gateways).
     audit = fields.Nested(SubmissionAuditV1, load_default=None, allow_none=True)
+    # Set only by the department's late-application route (never by a parent's submission):
+    # accepted after close, with the reason it recorded.
+    late = fields.Nested(LateAcceptanceV1, load_default=None, allow_none=True)
 
 
 class RoundOpenedV1(Schema):
@@ -265,6 +278,8 @@ class ApplicationVerifiedV1(Schema):
     lon = fields.Float(load_default=None, allow_none=True, validate=LONGITUDE)
     # True when `application_received` carried this verdict (the family was told with it).
     with_receipt = fields.Boolean(load_default=False)
+    # Accepted by the department after close: placed after every on-time application.
+    late = fields.Boolean(load_default=False)
 
 
 class ReasonSchema(Schema):

@@ -148,6 +148,8 @@ def _new_application(submission: Submission, status: str = "received") -> Applic
         status_changed_at=now,
         owner_id=submission.owner_id,
         submitted_at=submission.submitted_at,
+        late_reason=submission.late_reason,
+        late_accepted_by=submission.late_accepted_by,
         updated_at=now,
     )
 
