@@ -61,8 +61,10 @@ class ApplicationView(Schema):
     child = fields.Dict()
     guardian = fields.Dict()
     late = fields.Boolean(
-        metadata={"description": "accepted by the department after close (placed after every"
-        " on-time application)"}
+        metadata={
+            "description": "accepted by the department after close (placed after every"
+            " on-time application)"
+        }
     )
     late_reason = fields.String(allow_none=True, metadata={"description": "why it was accepted"})
     result = fields.Dict(

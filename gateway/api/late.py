@@ -141,7 +141,9 @@ def _family_account(phone: str) -> str:
         owner = account.id if account is not None and account.role == "parent" else None
     if owner is None:
         message = "no family account has this phone: the family signs up first"
-        raise ApiError(400, "invalid", "Some fields are not valid.", {"guardian": {"phone": [message]}})
+        raise ApiError(
+            400, "invalid", "Some fields are not valid.", {"guardian": {"phone": [message]}}
+        )
     return owner
 
 
@@ -153,6 +155,4 @@ def _refuse_if_applied(reference: str) -> None:
         if error.exc_type == "ApplicationNotFound":
             return
         raise
-    raise ApiError(
-        409, "already_applied", "This child already has an application in this round."
-    )
+    raise ApiError(409, "already_applied", "This child already has an application in this round.")

@@ -30,6 +30,7 @@ from gateway.portal.views import (
     live,
     parent,
     public_pages,
+    round_inputs,
     school,
 )
 
@@ -59,7 +60,17 @@ def install_pages(portal: Flask) -> None:
     )
     portal.before_request(_choose_language)
     portal.after_request(_keep_language)
-    for module in (public_pages, account, parent, school, department, audit, live, dashboard):
+    for module in (
+        public_pages,
+        account,
+        parent,
+        school,
+        department,
+        round_inputs,
+        audit,
+        live,
+        dashboard,
+    ):
         portal.register_blueprint(module.bp)
     portal.add_url_rule("/assets/<path:name>", "assets", assets)
     portal.register_error_handler(SignedOut, _signed_out)

@@ -35,7 +35,7 @@ def reserved_seats(session: Session, round_id: str) -> list[dict[str, Any]]:
             .group_by(Placement.school_code)
         )
         used = {code: int(n) for code, n in session.execute(query).tuples() if code}
-    query = select(ReservedSeat).where(ReservedSeat.round_id == round_id)
+    rows = select(ReservedSeat).where(ReservedSeat.round_id == round_id)
     return [
         {
             "school_code": row.school_code,
@@ -43,7 +43,7 @@ def reserved_seats(session: Session, round_id: str) -> list[dict[str, Any]]:
             "seats": row.seats,
             "used": None if used is None else used.get(row.school_code, 0),
         }
-        for row in session.scalars(query.order_by(ReservedSeat.school_code))
+        for row in session.scalars(rows.order_by(ReservedSeat.school_code))
     ]
 
 

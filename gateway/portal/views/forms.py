@@ -23,7 +23,7 @@ ADVICE = {
     "password": lazy("The password needs at least 8 characters."),
     "code": lazy("The code is the 6 digits in the text message."),
     "round_id": lazy("Choose a round that is open now."),
-    "reason": lazy("Give a reason of 2 to 200 characters."),
+    "reason": lazy("Give a reason of 2 to 200 characters (a late application's: 5 to 500)."),
 }
 REQUIRED = lazy("Please fill in this field.")
 OTHER = lazy("This value is not accepted.")
