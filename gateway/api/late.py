@@ -22,6 +22,7 @@ from gateway.api.applications import _refuse_bad_preferences
 from gateway.api.rounds import allocation
 from gateway.auth.accounts import by_phone
 from gateway.auth.decorators import require
+from gateway.auth.models import ApplicationClaim
 from gateway.auth.ownership import current_principal
 from gateway.auth.roles import DEPARTMENT
 from gateway.errors import ApiError
@@ -148,6 +149,14 @@ def _family_account(phone: str) -> str:
 
 
 def _refuse_if_applied(reference: str) -> None:
+    """409 if the child has an application in the round: claimed by a submission (maybe
+    still queued), or stored by registration."""
+    with current_app.extensions["db"].session() as session:
+        claimed = session.get(ApplicationClaim, reference) is not None
+    if claimed:
+        raise ApiError(
+            409, "already_applied", "This child already has an application in this round."
+        )
     try:
         with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
             rpc.registration.get_application(reference)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,12 +40,14 @@ from tests.support.accounts import (
 )
 from tests.support.broker import create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database
-from tests.support.processes import BIN, Processes, free_port
+from tests.support.processes import BIN, ROOT, Processes, free_port
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
 ROUNDS = "/api/v1/rounds"
+# What the late test leaves for the browser: the late family's login and its reference.
+SHARED: dict[str, Any] = {}
 W1, W2 = "00001", "00004"
 # code, capacity, catchment; every school is grade_1.
 SCHOOLS = [
@@ -74,6 +77,8 @@ def register_rows() -> list[list[str]]:
     # Reserved round (2029, born 2023): 21 of the category, 22-24 not, 25-26 for school C.
     rows += [person(21, 2023, W1, "HR21", "khuyet_tat")]
     rows += [person(n, 2023, W1, f"HR{n}") for n in (22, 23, 24, 25, 26)]
+    # The portal's round (2030, born 2024): one child the department accepts late.
+    rows += [person(31, 2024, W1, "HP31")]
     return rows
 
 
@@ -164,6 +169,7 @@ class Actor:
         db = system.databases["gateway"]
         self.id = make_account(db, role, **account)
         self.phone = account_row(db, self.id).phone
+        self.login = credentials(db, self.id)
         answer = requests.post(
             system.api("/api/v1/auth/token"), json=credentials(db, self.id), timeout=30
         )
@@ -283,6 +289,7 @@ def test_a_late_application_takes_only_the_seats_left(system: System) -> None:
     )
     assert accepted.status_code == 202, accepted.text
     late_ref = accepted.json()["reference"]
+    SHARED.update(family=late_family.login, late_reference=late_ref)
     again = department.call(
         "POST", f"{ROUNDS}/{round_.id}/late-applications", {**late_form, "reason": reason}
     )
@@ -388,3 +395,49 @@ def test_reserved_seats_are_used_or_returned(system: System) -> None:
     assert fixed.status_code == 409, fixed.text  # published: the seats are fixed
     report = verify_export(io.StringIO(round_.export()))
     assert report.ok, report
+
+
+def test_the_department_and_the_family_in_the_portal(system: System, tmp_path: Path) -> None:
+    """Reserved seats and a late application through the portal's forms (a closed round),
+    and the late family's result, in Chromium; screenshots at 360 px and 1280 px."""
+    assert SHARED, "runs after the late application test, whose family it signs in"
+    department, family = Actor(system, DEPARTMENT), Actor(system, PARENT)
+    round_ = Round(system, department, 2030)
+    round_.close()
+    round_.wait("closed")
+    citizen_id, name, born, *_ = person(31, 2024, W1, "")
+    late_form = {
+        "child.citizen_id": citizen_id,
+        "child.full_name": name,
+        "child.date_of_birth": born,
+        "preferences": "TH-RES-A, TH-RES-B",
+        "guardian.full_name": "Trần Văn Cường",
+        "guardian.phone": family.phone,
+        "guardian.email": "cuong@example.com",
+    }
+    config = {
+        "url": system.url,
+        "round_id": round_.id,
+        "department": {
+            "who": department.login["username"],
+            "password": department.login["password"],
+        },
+        "family": {"who": SHARED["family"]["phone"], "password": SHARED["family"]["password"]},
+        "late_reference": SHARED["late_reference"],
+        "late_form": late_form,
+    }
+    (tmp_path / "exceptions.json").write_text(json.dumps(config), encoding="utf-8")
+    command = [str(BIN / "python"), "-m", "tests.e2e.exceptions_browser"]
+    played = subprocess.run(
+        [*command, str(tmp_path / "exceptions.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
+    assert played.returncode == 0, f"{output}\n{system.logs()}"
+    listed = department.call("GET", f"{ROUNDS}/{round_.id}/late-applications").json()
+    assert len(listed) == 1 and listed[0]["accepted_by"] == department.id
+    reserved = department.call("GET", f"{ROUNDS}/{round_.id}/reserved-seats").json()["seats"]
+    assert [(s["school_code"], s["seats"]) for s in reserved] == [("TH-RES-A", 1), ("TH-RES-C", 2)]
