@@ -31,8 +31,8 @@ from sqlalchemy.exc import OperationalError
 from bench.environment import cpu_seconds, load_average, workers_of
 from bench.loadgen import LoadResult, bodies_from, open_loop, run
 from bench.report import table, write_section
-from tests.support.system import PROCESSES, RunningSystem, city_files, running_system
 from tests.support.broker import AUTH
+from tests.support.system import PROCESSES, RunningSystem, city_files, running_system
 
 COMMAND = "python -m bench.capacity"
 TARGET_RATE = 150.0

@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.environment import cpu_seconds, workers_of
-from tests.support.system import PROCESSES, RunningSystem
 from tests.support.processes import Processes
+from tests.support.system import PROCESSES, RunningSystem
 from tools.cluster import RabbitCluster
 
 

@@ -64,12 +64,19 @@ class ApplicationView(Schema):
     )
     child = fields.Dict()
     guardian = fields.Dict()
+    late = fields.Boolean(
+        metadata={
+            "description": "accepted by the department after close (placed after every"
+            " on-time application)"
+        }
+    )
+    late_reason = fields.String(allow_none=True, metadata={"description": "why it was accepted"})
     result = fields.Dict(
         allow_none=True,
         metadata={
             "description": "once the round is published: placement, offer (deadline, status),"
             " waitlist positions and the explanation (tier, lottery number and cutoff at each"
-            " preference); null before"
+            " preference); `placement.pool` (general or reserved seats) and `late`; null before"
         },
     )
 

@@ -85,6 +85,16 @@ class SubmissionAuditV1(Schema):
     at = fields.AwareDateTime(required=True)
 
 
+class LateAcceptanceV1(Schema):
+    """The department accepted an application after close: why, and which account did."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.Length(min=5, max=500))
+    accepted_by = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
 class SubmitApplicationV1(Schema):
     """Command: a parent submitted (or resubmitted) an application for a round."""
 
@@ -110,6 +120,9 @@ class SubmitApplicationV1(Schema):
     help_point = fields.String(
         load_default=None, allow_none=True, validate=validate.Regexp(r"^(ward|school):[A-Z0-9-]+$")
     )
+    # Set only by the department's late-application route (never by a parent's submission):
+    # accepted after close, with the reason it recorded.
+    late = fields.Nested(LateAcceptanceV1, load_default=None, allow_none=True)
 
 
 class RoundOpenedV1(Schema):
@@ -274,6 +287,8 @@ class ApplicationVerifiedV1(Schema):
     lon = fields.Float(load_default=None, allow_none=True, validate=LONGITUDE)
     # True when `application_received` carried this verdict (the family was told with it).
     with_receipt = fields.Boolean(load_default=False)
+    # Accepted by the department after close: placed after every on-time application.
+    late = fields.Boolean(load_default=False)
 
 
 class ReasonSchema(Schema):

@@ -37,6 +37,11 @@ class AllocatedChild(Schema):
     placed_by = fields.String(metadata={"example": "preference"})
     left = fields.Boolean(metadata={"example": False})
     reason = fields.String(allow_none=True, metadata={"example": "Giấy tờ không hợp lệ"})
+    pool = fields.String(
+        allow_none=True,
+        metadata={"example": "general", "description": "the seat's pool: general or reserved"},
+    )
+    late = fields.Boolean(metadata={"description": "a late application (placed after all others)"})
 
 
 class WaitingChild(Schema):

@@ -32,6 +32,7 @@ from gateway.portal.views import (
     live,
     parent,
     public_pages,
+    round_inputs,
     school,
 )
 
@@ -69,6 +70,7 @@ def install_pages(portal: Flask) -> None:
         helpdesk,
         school,
         department,
+        round_inputs,
         audit,
         live,
         dashboard,

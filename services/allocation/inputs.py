@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 from services.allocation.domain import HOLDING, carried_capacity
 from services.allocation.engine import Applicant, Policy
 from services.allocation.engine import School as EngineSchool
-from services.allocation.models import Placement, Round, School, VerifiedApplication
+from services.allocation.models import (
+    Placement,
+    ReservedSeat,
+    Round,
+    School,
+    VerifiedApplication,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,8 @@ class SchoolSeats:
     catchment: tuple[str, ...]
     lat: float | None = None
     lon: float | None = None
+    reserved: int = 0  # seats the department reserved for `reserved_for` in this round
+    reserved_for: str | None = None
 
     @property
     def capacity(self) -> int:
@@ -46,7 +54,16 @@ class RoundInputs:
     def engine_schools(self) -> list[EngineSchool]:
         """The schools as the engine takes them."""
         return [
-            EngineSchool(s.code, s.capacity, frozenset(s.catchment), s.lat, s.lon)
+            EngineSchool(
+                s.code,
+                s.capacity,
+                frozenset(s.catchment),
+                s.lat,
+                s.lon,
+                # Never more than the seats this round gives (earlier rounds may hold some).
+                reserved=min(s.reserved, s.capacity),
+                reserved_for=s.reserved_for,
+            )
             for s in self.schools
         ]
 
@@ -62,8 +79,17 @@ def load_current(session: Session, round_: Round, seed: bytes = b"") -> RoundInp
     policy = Policy.from_dict(round_.policy)
     earlier = _earlier_rounds(session, round_)
     held = _held_seats(session, earlier)
+    reserves = reserved_seats(session, round_.round_id)
     schools = tuple(
-        SchoolSeats(code, capacity, held.get(code, 0), tuple(catchment), lat, lon)
+        SchoolSeats(
+            code,
+            capacity,
+            held.get(code, 0),
+            tuple(catchment),
+            lat,
+            lon,
+            *reserves.get(code, (0, None)),
+        )
         for code, capacity, catchment, lat, lon in session.execute(
             select(School.code, School.capacity, School.catchment, School.lat, School.lon)
             .where(School.level == round_.level)
@@ -83,6 +109,7 @@ def load_current(session: Session, round_: Round, seed: bytes = b"") -> RoundInp
             VerifiedApplication.preferences,
             VerifiedApplication.lat,
             VerifiedApplication.lon,
+            VerifiedApplication.late,
         )
         .where(
             VerifiedApplication.round_id == round_.round_id,
@@ -92,7 +119,7 @@ def load_current(session: Session, round_: Round, seed: bytes = b"") -> RoundInp
     )
     # Core, not the ORM: plain rows, and no per-row ORM bookkeeping for 250,000 of them.
     rows = session.connection().execute(query)
-    for reference, citizen_id, ward, category, household, preferences, lat, lon in rows:
+    for reference, citizen_id, ward, category, household, preferences, lat, lon, late in rows:
         if citizen_id in holders:
             already_placed[reference] = citizen_id
             continue
@@ -110,9 +137,17 @@ def load_current(session: Session, round_: Round, seed: bytes = b"") -> RoundInp
                 lat=lat,
                 lon=lon,
                 household=household,
+                late=bool(late),
             )
         )
     return RoundInputs(policy, seed, schools, tuple(applicants), already_placed)
+
+
+def reserved_seats(session: Session, round_id: str) -> dict[str, tuple[int, str]]:
+    """School -> (seats reserved, category) in the round, as the department set them."""
+    query = select(ReservedSeat.school_code, ReservedSeat.seats, ReservedSeat.category)
+    rows = session.execute(query.where(ReservedSeat.round_id == round_id))
+    return {code: (seats, category) for code, seats, category in rows}
 
 
 def _earlier_rounds(session: Session, round_: Round) -> list[str]:

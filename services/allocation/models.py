@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -151,6 +152,21 @@ class VerifiedApplication(Base):
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     state: Mapped[str] = mapped_column(String(12))
     as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Accepted by the department after close: placed after every on-time application.
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ReservedSeat(Base):
+    """Seats of a school held in one round for children of a register category (for example
+    `khuyet_tat`, disability), set by the department. Seats the category leaves unused go
+    back to the general pool in the same run (`engine.reserves`)."""
+
+    __tablename__ = "reserved_seats"
+
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.round_id"), primary_key=True)
+    school_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40))
+    seats: Mapped[int] = mapped_column(Integer)
 
 
 class Placement(Base):
@@ -191,6 +207,10 @@ class Placement(Base):
     # The deadline of the offer the parent was last reminded about (`offer_expiring`): a
     # child moved up a waitlist holds a new offer with a new deadline, and is reminded again.
     reminded_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Which seats the allocation gave (general or reserved; None when unplaced), and whether
+    # the application was a late one (placed in the late pass, after every on-time one).
+    pool: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class WaitlistEntry(Base):

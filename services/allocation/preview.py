@@ -48,6 +48,8 @@ PLACEMENT_COLUMNS = (
     "seat_school",
     "status",
     "deadline",
+    "pool",
+    "late",
 )
 
 
@@ -168,6 +170,8 @@ def _placement_rows(round_id: str, allocation: Allocation) -> Iterator[tuple[Any
         distances = np.where(valid & (metres != DISTANCE_UNKNOWN), metres, -1).tolist()
     waiting = np.zeros(len(inst.applicants), dtype=np.bool_)
     waiting[allocation.waitlist] = True
+    reserved = allocation.reserved_seat
+    in_reserve = [False] * len(inst.applicants) if reserved is None else reserved.tolist()
     columns = zip(
         inst.applicants,
         allocation.school.tolist(),
@@ -176,9 +180,10 @@ def _placement_rows(round_id: str, allocation: Allocation) -> Iterator[tuple[Any
         allocation.reason.tolist(),
         inst.lottery.tolist(),
         waiting.tolist(),
+        in_reserve,
         strict=True,
     )
-    for a, (applicant, s, by, rank, reason, number, waits) in enumerate(columns):
+    for a, (applicant, s, by, rank, reason, number, waits, pool) in enumerate(columns):
         school = codes[s] if s >= 0 else None
         status = "offered" if s >= 0 else "waitlisted" if waits else "unplaced"
         yield (
@@ -196,6 +201,8 @@ def _placement_rows(round_id: str, allocation: Allocation) -> Iterator[tuple[Any
             school,
             status,
             None,
+            None if s < 0 else "reserved" if pool else "general",
+            applicant.late,
         )
 
 
@@ -216,6 +223,8 @@ def _excluded_rows(round_id: str, inputs: RoundInputs) -> Iterator[tuple[Any, ..
             None,
             "unplaced",
             None,
+            None,
+            False,
         )
 
 

@@ -53,6 +53,7 @@ def apply_application_event(session: Session, message: Message, now: datetime) -
         row.priority_category = payload["priority_category"]
         row.preferences = list(payload["preferences"])
         row.lat, row.lon = payload.get("lat"), payload.get("lon")
+        row.late = bool(payload.get("late", False))
     if round_ is None:
         return True
     if round_.status == "allocated":

@@ -62,7 +62,9 @@ def get_result(session: Session, reference: str) -> dict[str, Any] | None:
             "placed_by": placement.placed_by,
             "rank": placement.rank,
             "reason": placement.reason,
+            "pool": placement.pool,  # general or reserved seats; None when unplaced
         },
+        "late": placement.late,  # accepted after close: placed after every on-time one
         "offer": {
             "status": str(seat.status),
             "school_code": seat.school,
@@ -112,6 +114,8 @@ def school_intake(session: Session, code: str, round_id: str | None = None) -> d
             Placement.placed_by,
             Placement.seat_school,
             Placement.leave_reason,
+            Placement.pool,
+            Placement.late,
         )
         .where(
             Placement.round_id == round_.round_id,
@@ -120,7 +124,7 @@ def school_intake(session: Session, code: str, round_id: str | None = None) -> d
         .order_by(Placement.reference)
     )
     allocated = []
-    for ref, status, deadline, placed_by, seat, reason in session.execute(query):
+    for ref, status, deadline, placed_by, seat, reason, pool, late in session.execute(query):
         if status == "offered" and deadline is None:
             deadline = round_.offer_deadline  # offered at publication
         due = deadline.isoformat() if deadline and seat == code else None
@@ -133,6 +137,8 @@ def school_intake(session: Session, code: str, round_id: str | None = None) -> d
                 "placed_by": placed_by,
                 "left": left,
                 "reason": reason if left else None,
+                "pool": pool,
+                "late": late,
             }
         )
     waiting = seats.current_waitlist(store.state(), code)

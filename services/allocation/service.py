@@ -17,6 +17,7 @@ from services.allocation import (
     offers,
     projection,
     reminders,
+    reserved,
     results,
     rounds,
     schools,
@@ -244,6 +245,20 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints, health.Health)
         if round_.practice:
             raise RoundNotFound(round_id)
         return CommitmentView().dump(round_)
+
+    @rpc(expected_exceptions=RoundNotFound)
+    def reserved_seats(self, round_id: str) -> list[dict[str, Any]]:
+        """The round's reserved seats per school (and, once allocated, how many were used)."""
+        return reserved.reserved_seats(self.db, round_id)
+
+    @rpc(expected_exceptions=(*ROUND_ERRORS, InvalidRound))
+    def set_reserved_seats(
+        self, round_id: str, seats: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Replace the round's reserved seats ([{school_code, category, seats}])."""
+        reserved.set_reserved_seats(self.db, round_id, seats)
+        self.db.commit()
+        return reserved.reserved_seats(self.db, round_id)
 
     @rpc
     def list_schools(self, level: str) -> list[dict[str, Any]]:

@@ -98,6 +98,7 @@ def _event(
             "preferences": list(application.preferences),
             "lat": verdict.lat,
             "lon": verdict.lon,
+            "late": application.late,
         }
         return make_message("application_verified", payload, correlation_id=correlation_id)
     reasons = [{"field": reason.field, "code": reason.code} for reason in verdict.reasons]

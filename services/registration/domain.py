@@ -55,6 +55,8 @@ class Submission:
     submitted_at: datetime
     owner_id: str | None = None
     help_point: str | None = None  # registered at a help point (`ward:CODE`, `school:CODE`)
+    late_reason: str | None = None  # the department accepted it after close, with this reason
+    late_accepted_by: str | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Submission:
@@ -71,6 +73,8 @@ class Submission:
             submitted_at=payload["submitted_at"],
             owner_id=payload.get("owner_id"),
             help_point=payload.get("help_point"),
+            late_reason=(payload.get("late") or {}).get("reason"),
+            late_accepted_by=(payload.get("late") or {}).get("accepted_by"),
         )
 
 
@@ -143,7 +147,15 @@ class Refusal:
 
 def decide(window: Window, current: Current | None, submission: Submission) -> Outcome:
     """One application per child per round: a repeat is an amend, and only in time (by the
-    instant the gateway stamped on it, never by when we got to it)."""
+    instant the gateway stamped on it, never by when we got to it).
+
+    A late application (the department accepted it after close, with a reason) is the one
+    exception to the window, and only for a child with no application in the round yet: it
+    is stored once, never amends, and a parent's submission can never carry it.
+    """
+    if submission.late_reason is not None:
+        late_in_time = window.refusal_for(submission.submitted_at) == "round_closed"
+        return Outcome.CREATED if current is None and late_in_time else Outcome.UNCHANGED
     if window.refusal_for(submission.submitted_at) is not None:
         return Outcome.REFUSED_ROUND_CLOSED
     if current is None:

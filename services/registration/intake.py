@@ -149,6 +149,8 @@ def _new_application(submission: Submission, status: str = "received") -> Applic
         owner_id=submission.owner_id,
         help_point=submission.help_point,
         submitted_at=submission.submitted_at,
+        late_reason=submission.late_reason,
+        late_accepted_by=submission.late_accepted_by,
         updated_at=now,
     )
 

@@ -58,6 +58,15 @@ class Application(Base):
     # the family sees it on the application. A refused first submission is stored with
     # status `refused`; a refused amendment or withdrawal leaves the application as it was.
     refusal: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # Accepted by the department after close (a late application): the reason it recorded
+    # and the department account that accepted it. NULL for every on-time application.
+    late_reason: Mapped[str | None] = mapped_column(String(500))
+    late_accepted_by: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def late(self) -> bool:
+        """Whether the department accepted this application after close."""
+        return self.late_reason is not None
 
     def current(self) -> Current:
         """The amendable parts, for the domain rules."""

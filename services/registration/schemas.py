@@ -36,6 +36,8 @@ class ApplicationView(Schema):
     erasure_requested_at = fields.AwareDateTime(allow_none=True)
     erased_at = fields.AwareDateTime(allow_none=True)
     refusal = fields.Dict(allow_none=True)
+    late = fields.Boolean()  # accepted by the department after close
+    late_reason = fields.String(allow_none=True)
     # Shared instances: building a schema costs more than dumping with it, and notification
     # asks for a hundred applications at a time.
     child = fields.Function(lambda application: _CHILD.dump(application))

@@ -157,6 +157,24 @@ class RegistrationService(correction_service.CorrectionEntrypoints, health.Healt
         return ApplicationView(many=True).dump(store.applications_of(self.db, owner_id))
 
     @rpc
+    def late_applications(self, round_id: str) -> list[dict[str, Any]]:
+        """The applications the department accepted after close in a round, oldest first:
+        reference, status, reason, who accepted it and when (no child's data)."""
+        query = select(Application).where(
+            Application.round_id == round_id, Application.late_reason.is_not(None)
+        )
+        return [
+            {
+                "reference": a.reference,
+                "status": a.status,
+                "reason": a.late_reason,
+                "accepted_by": a.late_accepted_by,
+                "accepted_at": a.submitted_at.isoformat(),
+            }
+            for a in self.db.scalars(query.order_by(Application.submitted_at))
+        ]
+
+    @rpc
     def intake_status(self, round_id: str) -> dict[str, Any]:
         """Whether a round's intake is complete: unverified applications, and submissions or
         events still on their way (queued on the broker or waiting in the outbox)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.test_portal_browser import CHROMIUM, CHROMIUM_ARGS, photograph
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, photograph
 
 
 def main(argv: list[str]) -> int:

@@ -197,6 +197,22 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", ROUNDS + "/schools"): department(),
     ("GET", ROUNDS + "/live"): department(),
     ("GET", ROUNDS + "/results.csv"): department(),
+    ("GET", ROUNDS + "/reserved-seats"): department(),
+    ("GET", ROUNDS + "/late-applications"): department(),
+    # The round is published: seats are fixed and late applications closed (409 both).
+    ("PUT", ROUNDS + "/reserved-seats"): department(
+        status=409,
+        body=lambda w: {
+            "seats": [{"school_code": w.schools[0], "category": "khuyet_tat", "seats": 1}]
+        },
+    ),
+    ("POST", ROUNDS + "/late-applications"): department(
+        status=409,
+        body=lambda w: {
+            **{k: v for k, v in w.forms[0].items() if k != "round_id"},
+            "reason": "moved into the ward after the deadline",
+        },
+    ),
     ("POST", ROUNDS + "/open"): department(),
     ("POST", ROUNDS + "/close"): department(),
     ("POST", ROUNDS + "/allocate"): department(),

@@ -365,7 +365,9 @@ def test_the_result_explains_each_preference_with_tiers_and_cutoffs(harness: Har
         "placed_by": "preference",
         "rank": 2,
         "reason": None,
+        "pool": "general",  # the round reserves no seats
     }
+    assert result["late"] is False
     first, second = result["explanation"]
     assert (first["school_code"], first["outcome"], first["tier"]) == ("SCH-A", "rejected", 3)
     assert first["cutoff"]["tier"] == 1 and first["waitlist_position"] == 1

@@ -117,6 +117,7 @@ def test_a_child_in_the_register_is_verified_with_ward_and_category_from_the_reg
         "lon": 105.804817,
         # Checked in the transaction that stored it: the receipt carries this verdict.
         "with_receipt": True,
+        "late": False,  # submitted in time by its family
     }
 
 

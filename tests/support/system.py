@@ -1,8 +1,8 @@
 """The whole system as separate processes, for the end-to-end tests, the benchmarks and the
 chaos scenarios alike: PostgreSQL databases (one per service and the gateway's), a RabbitMQ
-vhost, a demo city's schools and register, the three `nameko run` services and the estimator, gunicorn
-gateway replicas, and the outside world's fakes that speak the real protocols (an aiosmtpd
-SMTP sink, an HTTP SMS provider). Nothing inside the system is faked."""
+vhost, a demo city's schools and register, the three `nameko run` services and the
+estimator, gunicorn gateway replicas, and the outside world's fakes that speak the real
+protocols (an aiosmtpd SMTP sink, an HTTP SMS provider). Nothing inside the system is faked."""
 
 from __future__ import annotations
 

@@ -72,6 +72,30 @@ def test_a_submission_stamped_before_the_opening_instant_is_refused_as_not_open(
     assert decide(window, None, early) is Outcome.REFUSED_ROUND_CLOSED
 
 
+def test_a_late_application_is_created_only_after_the_close_and_only_once() -> None:
+    late = submission(late_reason="moved into the ward after the deadline", late_accepted_by="d1")
+    stamped = late.submitted_at
+    closed = Window("closed", stamped - timedelta(days=3), stamped - timedelta(seconds=1))
+    assert decide(closed, None, late) is Outcome.CREATED
+    assert decide(closed, stored(late), late) is Outcome.UNCHANGED  # never amends
+    still_open = Window("open", stamped - timedelta(days=3), stamped + timedelta(seconds=1))
+    assert decide(still_open, None, late) is Outcome.UNCHANGED  # not late: nothing stored
+    assert decide(closed, None, submission()) is Outcome.REFUSED_ROUND_CLOSED  # a parent's
+
+
+def test_a_late_acceptance_travels_only_in_its_own_field() -> None:
+    payload = {**factories.submit_application()["payload"]}
+    payload["late"] = {"reason": "moved into the ward late", "accepted_by": "dept-1"}
+    late = Submission.from_payload(
+        parse_message({**factories.submit_application(), "payload": payload}).payload
+    )
+    assert (late.late_reason, late.late_accepted_by) == ("moved into the ward late", "dept-1")
+    assert (
+        Submission.from_payload(parse_message(factories.submit_application()).payload).late_reason
+        is None
+    )
+
+
 def test_new_preferences_for_the_same_child_amend_the_application() -> None:
     current = stored(submission(), preferences=("TH-009",))
 

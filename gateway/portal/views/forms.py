@@ -23,7 +23,7 @@ ADVICE = {
     "password": lazy("The password needs at least 8 characters."),
     "code": lazy("The code is the 6 digits in the text message."),
     "round_id": lazy("Choose a round that is open now."),
-    "reason": lazy("Give a reason of 2 to 200 characters."),
+    "reason": lazy("Give a reason of 2 to 200 characters (a late application's: 5 to 500)."),
     "identity.document_kind": lazy("Choose the document you checked."),
     "username": lazy("3 to 64 of a-z, 0-9, '.', '_' and '-'."),
     "help_point_code": lazy("A ward's 5-digit code, or a school's code such as TH-0001."),

@@ -90,7 +90,8 @@ def intake_csv() -> Response:
         abort(404)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["list", "position", "reference", "status", "deadline", "placed_by", "reason"])
+    header = ["list", "position", "reference", "status", "deadline", "placed_by", "reason"]
+    writer.writerow([*header, "pool", "late"])
     for child in found["allocated"]:
         writer.writerow(
             [
@@ -101,10 +102,12 @@ def intake_csv() -> Response:
                 child["deadline"] or "",
                 child["placed_by"],
                 child.get("reason") or "",
+                child.get("pool") or "",
+                "1" if child.get("late") else "",
             ]
         )
     for waiting in found["waitlist"]:
-        writer.writerow(["waitlist", waiting["position"], waiting["reference"], "", "", "", ""])
+        writer.writerow(["waitlist", waiting["position"], waiting["reference"], *[""] * 6])
     name = f"{found['school_code']}-{found['round_id']}-intake.csv"
     return Response(
         out.getvalue(),

@@ -1,0 +1,105 @@
+"""The browser half of tests/e2e/test_round_exceptions.py: the department sets reserved seats
+and accepts a late application through the portal's forms, and a family reads a late
+result with its seat's pool, in Debian's Chromium (headless, Playwright). Each page is
+photographed at 360 px and 1280 px into docs/screenshots/ (checked for width, labels and
+contrast by `photograph`).
+
+It runs in a process of its own (`python -m tests.e2e.exceptions_browser CONFIG.json`), as
+tests/e2e/test_portal_browser.py does and for the same reason (eventlet in pytest).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, sync_playwright
+
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    photograph,
+    report_pages,
+    signed_in,
+)
+
+
+def main(argv: list[str]) -> int:
+    """Play the department's and the family's steps; 0 when every step held."""
+    config: dict[str, Any] = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    url = config["url"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            department = signed_in(browser, url, config["department"])
+            reserved_seats(department, url, config["round_id"])
+            late_application(department, url, config["round_id"], config["late_form"])
+            family = signed_in(browser, url, config["family"])
+            late_result(family, url, config["late_reference"])
+        except BaseException:
+            report_pages(browser)
+            raise
+        finally:
+            browser.close()
+    say("done")
+    return 0
+
+
+def say(what: str) -> None:
+    """One line of the test's output."""
+    sys.stdout.write(f"[exceptions] {what}\n")
+    sys.stdout.flush()
+
+
+def reserved_seats(page: Page, url: str, round_id: str) -> None:
+    """From the round's page to its reserved seats; a bad line, then the right ones."""
+    page.goto(f"{url}/department/rounds/{round_id}")
+    page.click("#round-inputs a >> nth=0")
+    page.fill("#lines", "TH-RES-A;khuyet_tat")
+    page.click("#reserved-form button[type=submit]")
+    assert "Dòng 1" in page.inner_text("main"), page.inner_text("main")
+    page.fill("#lines", "TH-RES-A,khuyet_tat,1\nTH-RES-C,khuyet_tat,2")
+    page.click("#reserved-form button[type=submit]")
+    rows = page.locator("#reserved-table tbody tr")
+    assert rows.count() == 2, page.inner_text("main")
+    assert "TH-RES-C" in rows.nth(1).inner_text() and "2" in rows.nth(1).inner_text()
+    say("reserved seats saved through the form")
+    photograph(page, "reserved-seats", page.url)
+
+
+def late_application(page: Page, url: str, round_id: str, form: dict[str, str]) -> None:
+    """The late form: refused without a reason (the field says why), then accepted."""
+    page.goto(f"{url}/department/rounds/{round_id}")
+    page.click("#round-inputs a >> nth=1")
+    for name, value in form.items():
+        page.fill(f"[name='{name}']", value)
+    page.click("#late-form button[type=submit]")
+    assert page.locator("#reason-error").count() == 1, page.inner_text("main")
+    page.fill("#reason", "Gia đình chuyển đến phường sau hạn nộp hồ sơ (có xác nhận cư trú)")
+    page.click("#late-form button[type=submit]")
+    rows = page.locator("#late-table tbody tr")
+    assert rows.count() == 1 and "chuyển đến phường" in rows.first.inner_text(), page.inner_text(
+        "main"
+    )
+    say("late application accepted through the form")
+    photograph(page, "late-applications", page.url)
+
+
+def late_result(page: Page, url: str, reference: str) -> None:
+    """The family's result: the seat's pool and the late note, in Vietnamese and English."""
+    target = f"{url}/parent/applications/{reference}"
+    page.goto(target)
+    assert "chỉ tiêu chung" in page.inner_text("#seat-pool"), page.inner_text("main")
+    assert "nộp muộn" in page.inner_text("#late-note").lower()
+    photograph(page, "result-pool-late", target)
+    page.goto(f"{target}?lang=en")
+    assert "general pool" in page.inner_text("#seat-pool")
+    assert "Late application" in page.inner_text("#late-note")
+    page.goto(f"{target}?lang=vi")
+    say("the family's result shows the pool and the late note")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
