@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from tests.support.accounts import (
     credentials,
     make_account,
 )
+from tests.support.portal import as_a_browser, portal_session
 from tests.support.processes import BIN, ROOT
 from tests.support.waiting import wait_for
 
@@ -279,6 +281,28 @@ def test_twins_are_placed_together(system: System) -> None:
     assert at_a.count("TH-TWIN-A") == (0 if schools == {"TH-TWIN-A"} else 2)
     report = verify_export(io.StringIO(round_.export()))
     assert report.ok, report
+
+
+def test_the_department_sets_the_sibling_rules_on_the_portal(system: System) -> None:
+    department = Actor(system, DEPARTMENT)
+    login = {"phone": department.login["username"], "password": department.login["password"]}
+    portal = portal_session(system.url, login, language="en")
+    page = portal.get(f"{system.url}/department/rounds?year=2031", timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token and 'id="twins_together"' in page.text, page.text[-2000:]
+    form = {"level": "grade_1", "year": "2031", "max_preferences": "3", "offer_days": "7"}
+    form |= {"twins_together": "1", "shared_sibling_lottery": "1", "csrf_token": token.group(1)}
+    as_a_browser(portal)
+    created = portal.post(f"{system.url}/department/rounds", data=form, timeout=30)
+
+    assert created.status_code == 200, created.text[-2000:]
+    assert "one lottery number, placed together" in created.text, created.text[-3000:]
+    stored = requests.get(
+        system.api(f"{ROUNDS}/2031-grade_1"), headers=department.headers, timeout=30
+    ).json()
+    assert stored["policy"]["twins_together"] is True
+    assert stored["policy"]["shared_sibling_lottery"] is True
+    assert stored["policy"]["sibling_priority"] is False
 
 
 def test_reserved_seats_are_used_or_returned(system: System) -> None:

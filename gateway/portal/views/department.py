@@ -46,6 +46,11 @@ def rounds() -> str:
     return render_template("department/rounds.html", rounds=found, year=year, levels=LEVELS)
 
 
+# The allocation policy's switches a department sets when it creates a round (README:
+# "Siblings, reserved seats and late applications").
+POLICY_OPTIONS = ("sibling_priority", "shared_sibling_lottery", "twins_together")
+
+
 @bp.route("/rounds", methods=["POST"])
 @public(limit="lookup")
 @login_required
@@ -59,6 +64,7 @@ def create() -> Any:
         "max_preferences": _int(form.get("max_preferences"), 3),
         "offer_days": _int(form.get("offer_days"), 7),
         "practice": form.get("practice") == "1",
+        **{option: form.get(option) == "1" for option in POLICY_OPTIONS},
     }
     answer = client.as_user("POST", ROUNDS, body=body)
     if answer.ok:
