@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 # SQLSTATEs of a server that is not taking work right now: class 08 (connection exception),
-# admin_shutdown, crash_shutdown, cannot_connect_now ("the database system is starting up").
-UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})
+# admin_shutdown, crash_shutdown, cannot_connect_now ("the database system is starting up"),
+# too_many_connections (every slot of the server taken, for now).
+UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -16,6 +18,11 @@ def database_unavailable(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, PoolTimeout):
+            # Every connection of the process's pool stayed in use past the pool's timeout: a
+            # database (or a process) that is busy for now, not work that is wrong. Seen under
+            # load: an opening morning's backlog must wait for it, not go to the dead letters.
+            return True
         if isinstance(current, DBAPIError):
             if current.connection_invalidated:
                 return True
