@@ -82,6 +82,27 @@ line at INFO under gunicorn whatever LOG_LEVEL says (gunicorn's logging config g
 root logger its handler first, so `configure_logging` keeps INFO): the line is part of
 what P1 measures, as in production.
 
+Fourth round (CPU time, not wall time: py-spy's wall-clock samples on a machine at load
+average 10 to 17 count a worker preempted inside a send as busy, so they overstate every
+round trip; cProfile with a CPU-time clock, `time.process_time`, on the submission route
+called in process against the running system, 400 submissions one after the other): the
+ownership claim was 21 % of the route's CPU, and most of that was SQLAlchemy building and
+compiling the INSERT for every group-commit batch, not the database's work; the rounds'
+reload was an RPC costing ~8 ms of CPU, made once a second per worker (one per 30 answers
+at P1's rates here, ~0.3 ms each). Done: the claim goes to the driver as one `INSERT ...
+VALUES %s ON CONFLICT DO NOTHING RETURNING` per batch (psycopg2 `execute_values`; the
+guarantee and the 409 unchanged), and the windows are refreshed every 3 s instead of 1
+(`ROUND_CACHE_SECONDS`; still never judged on a list older than 5 s). In process, back to
+back at load average ~12: 5.8-6.2 ms of CPU per 202 before, 4.2-4.7 ms after, against
+4.3-4.6 ms with no claim at all. Through gunicorn under P1 (the harness's P1 and baseline
+(a) only, load average 8 to 17): before, 4.03 ms against baseline (a)'s 1.38 ms (2.92x).
+Tried and not kept: moving the claim into the Redis script the request already runs (no
+database write at all) leaves the claim in a store that falls back to per-worker memory
+when Redis does not answer and keeps no durable record, so another account's child could
+slip through; and a bigger SMTP pool for the notifier (chunks of 25 instead of 10 per
+ledger claim) showed no gain in P5 at 2,000 events (2.59 ms per delivery with 10, 3.14 ms
+with 25, the sink's own CPU per message rising with the load from 1.11 to 1.23 ms).
+
 What is left, and why the targets are out of reach here: the gateway still spends more
 CPU per answer than baseline (a) (see the ratio above: the claim's commit, the Redis round
 trip, the rounds' reloads, Flask's request and response objects), and on 2 cores it shares
