@@ -94,8 +94,12 @@ VALUES %s ON CONFLICT DO NOTHING RETURNING` per batch (psycopg2 `execute_values`
 guarantee and the 409 unchanged), and the windows are refreshed every 3 s instead of 1
 (`ROUND_CACHE_SECONDS`; still never judged on a list older than 5 s). In process, back to
 back at load average ~12: 5.8-6.2 ms of CPU per 202 before, 4.2-4.7 ms after, against
-4.3-4.6 ms with no claim at all. Through gunicorn under P1 (the harness's P1 and baseline
-(a) only, load average 8 to 17): before, 4.03 ms against baseline (a)'s 1.38 ms (2.92x).
+4.3-4.6 ms with no claim at all. Through gunicorn under P1, though, the gain does not
+show: P1 and baseline (a) alone, 20 s, 64 connections, back to back at load average 4 to
+5, the code before 153/s at 4.31 ms per 202 against baseline (a)'s 441/s at 1.60 ms (0.35x,
+2.70x the CPU), after 190/s at 4.58 ms against 507/s at 1.66 ms (0.37x, 2.77x), every 202
+stored once in both. Under concurrency the group commit already spreads the statement's
+cost over the batch, so what the sequential profile showed is not what P1 pays.
 Tried and not kept: moving the claim into the Redis script the request already runs (no
 database write at all) leaves the claim in a store that falls back to per-worker memory
 when Redis does not answer and keeps no durable record, so another account's child could
