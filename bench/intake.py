@@ -99,7 +99,16 @@ show: P1 and baseline (a) alone, 20 s, 64 connections, back to back at load aver
 5, the code before 153/s at 4.31 ms per 202 against baseline (a)'s 441/s at 1.60 ms (0.35x,
 2.70x the CPU), after 190/s at 4.58 ms against 507/s at 1.66 ms (0.37x, 2.77x), every 202
 stored once in both. Under concurrency the group commit already spreads the statement's
-cost over the batch, so what the sequential profile showed is not what P1 pays.
+cost over the batch, so what the sequential profile showed is not what P1 pays. Where the
+rest goes, by taking parts out (a scratch switch, not kept; same harness, load average 3 to
+4): without the claim, 4.23 ms per 202 against baseline (a)'s 1.40 ms (3.01x); without the
+claim and without the Redis script (revocation and rate limits), 3.33 ms against 1.50 ms
+(2.21x, P1 0.43x). So the Redis round trip costs ~0.9 ms of the worker's CPU per request
+under gevent (sending, waking, reading the reply), the claim ~0.3 ms, and Flask,
+flask-smorest, the metrics, the access line and the background refreshes the other ~1.8 ms
+above the baseline. The next step with the most in it is the Redis round trip: revocations
+kept in each worker (refreshed by a subscription or every second) and the rate limits
+counted locally and synced in batches, which the 1.5x target needs even before the claim.
 Tried and not kept: moving the claim into the Redis script the request already runs (no
 database write at all) leaves the claim in a store that falls back to per-worker memory
 when Redis does not answer and keeps no durable record, so another account's child could
