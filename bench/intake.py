@@ -82,6 +82,40 @@ line at INFO under gunicorn whatever LOG_LEVEL says (gunicorn's logging config g
 root logger its handler first, so `configure_logging` keeps INFO): the line is part of
 what P1 measures, as in production.
 
+Fourth round (CPU time, not wall time: py-spy's wall-clock samples on a machine at load
+average 10 to 17 count a worker preempted inside a send as busy, so they overstate every
+round trip; cProfile with a CPU-time clock, `time.process_time`, on the submission route
+called in process against the running system, 400 submissions one after the other): the
+ownership claim was 21 % of the route's CPU, and most of that was SQLAlchemy building and
+compiling the INSERT for every group-commit batch, not the database's work; the rounds'
+reload was an RPC costing ~8 ms of CPU, made once a second per worker (one per 30 answers
+at P1's rates here, ~0.3 ms each). Done: the claim goes to the driver as one `INSERT ...
+VALUES %s ON CONFLICT DO NOTHING RETURNING` per batch (psycopg2 `execute_values`; the
+guarantee and the 409 unchanged), and the windows are refreshed every 3 s instead of 1
+(`ROUND_CACHE_SECONDS`; still never judged on a list older than 5 s). In process, back to
+back at load average ~12: 5.8-6.2 ms of CPU per 202 before, 4.2-4.7 ms after, against
+4.3-4.6 ms with no claim at all. Through gunicorn under P1, though, the gain does not
+show: P1 and baseline (a) alone, 20 s, 64 connections, back to back at load average 4 to
+5, the code before 153/s at 4.31 ms per 202 against baseline (a)'s 441/s at 1.60 ms (0.35x,
+2.70x the CPU), after 190/s at 4.58 ms against 507/s at 1.66 ms (0.37x, 2.77x), every 202
+stored once in both. Under concurrency the group commit already spreads the statement's
+cost over the batch, so what the sequential profile showed is not what P1 pays. Where the
+rest goes, by taking parts out (a scratch switch, not kept; same harness, load average 3 to
+4): without the claim, 4.23 ms per 202 against baseline (a)'s 1.40 ms (3.01x); without the
+claim and without the Redis script (revocation and rate limits), 3.33 ms against 1.50 ms
+(2.21x, P1 0.43x). So the Redis round trip costs ~0.9 ms of the worker's CPU per request
+under gevent (sending, waking, reading the reply), the claim ~0.3 ms, and Flask,
+flask-smorest, the metrics, the access line and the background refreshes the other ~1.8 ms
+above the baseline. The next step with the most in it is the Redis round trip: revocations
+kept in each worker (refreshed by a subscription or every second) and the rate limits
+counted locally and synced in batches, which the 1.5x target needs even before the claim.
+Tried and not kept: moving the claim into the Redis script the request already runs (no
+database write at all) leaves the claim in a store that falls back to per-worker memory
+when Redis does not answer and keeps no durable record, so another account's child could
+slip through; and a bigger SMTP pool for the notifier (chunks of 25 instead of 10 per
+ledger claim) showed no gain in P5 at 2,000 events (2.59 ms per delivery with 10, 3.14 ms
+with 25, the sink's own CPU per message rising with the load from 1.11 to 1.23 ms).
+
 What is left, and why the targets are out of reach here: the gateway still spends more
 CPU per answer than baseline (a) (see the ratio above: the claim's commit, the Redis round
 trip, the rounds' reloads, Flask's request and response objects), and on 2 cores it shares

@@ -10,8 +10,8 @@ import re
 from typing import Any, cast
 
 from flask import current_app, g
+from psycopg2.extras import execute_values
 from sqlalchemy import Connection, Table, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.auth.models import ApplicationClaim
@@ -67,13 +67,20 @@ class Claims:
         """Claim `(reference, owner_id, round_id)` where unclaimed; each reference's holder."""
         table = cast(Table, ApplicationClaim.__table__)
         wanted = {reference: (owner, round_id) for reference, owner, round_id in reversed(claims)}
+        now = utcnow()
         rows = [  # in key order: batches written at once then lock rows in the same order
-            {"reference": ref, "owner_id": owner, "round_id": round_id, "claimed_at": utcnow()}
-            for ref, (owner, round_id) in sorted(wanted.items())
+            (ref, owner, round_id, now) for ref, (owner, round_id) in sorted(wanted.items())
         ]
-        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(table).on_conflict_do_nothing().returning(table.c.reference)
-        fresh = set(connection.scalars(statement, rows))
+        if connection.dialect.name == "postgresql":
+            fresh = _insert_claims(connection, rows)
+        else:
+            columns = ("reference", "owner_id", "round_id", "claimed_at")
+            statement = sqlite_insert(table).on_conflict_do_nothing().returning(table.c.reference)
+            fresh = set(
+                connection.scalars(
+                    statement, [dict(zip(columns, row, strict=True)) for row in rows]
+                )
+            )
         holders = {ref: wanted[ref][0] for ref in fresh}
         earlier = [ref for ref in wanted if ref not in fresh]  # claimed before this batch
         if earlier:
@@ -81,6 +88,25 @@ class Claims:
             query = query.where(table.c.reference.in_(earlier))
             holders.update(connection.execute(query).tuples().all())
         return [holders[reference] for reference, _, _ in claims]
+
+
+# One statement per batch, through the driver: at the peak every submission waits for this
+# write, and building and compiling it with SQLAlchemy cost more CPU than the insert itself
+# (a profile of the gateway's submission path in process: the claim was a fifth of its CPU).
+CLAIM_SQL = (
+    "INSERT INTO application_claims (reference, owner_id, round_id, claimed_at) VALUES %s"
+    " ON CONFLICT DO NOTHING RETURNING reference"
+)
+
+
+def _insert_claims(connection: Connection, rows: list[tuple[str, str, str, Any]]) -> set[str]:
+    """Insert the rows that are not there yet (in the connection's transaction); their keys."""
+    cursor = connection.connection.cursor()
+    try:
+        fresh = execute_values(cursor, CLAIM_SQL, rows, page_size=len(rows), fetch=True)
+    finally:
+        cursor.close()
+    return {reference for (reference,) in fresh}
 
 
 def claim_application(reference: str, round_id: str, owner: str | None = None) -> None:
