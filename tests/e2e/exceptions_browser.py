@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,10 @@ def late_application(page: Page, url: str, round_id: str, form: dict[str, str]) 
     page.fill("#reason", "Gia đình chuyển đến phường sau hạn nộp hồ sơ (có xác nhận cư trú)")
     page.click("#late-form button[type=submit]")
     rows = page.locator("#late-table tbody tr")
+    deadline = time.monotonic() + 60  # accepted (202); listed once registration has stored it
+    while rows.count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.reload()
     assert rows.count() == 1 and "chuyển đến phường" in rows.first.inner_text(), page.inner_text(
         "main"
     )

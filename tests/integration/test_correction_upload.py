@@ -11,16 +11,10 @@ from typing import Any
 import pytest
 
 from shared.corrections import MAX_EVIDENCE_BYTES
-from tests.integration import test_gateway
 
 pytestmark = pytest.mark.integration
-# The gateway's fixtures (a logged-in parent's client; allocation and registration running).
-allocation, client, gateway_db = (
-    test_gateway.allocation,
-    test_gateway.client,
-    test_gateway.gateway_db,
-)
-parent, proxy, registration = test_gateway.parent, test_gateway.proxy, test_gateway.registration
+# The gateway's fixtures (tests/integration/conftest.py): a logged-in parent's client, with
+# allocation and registration running.
 
 PATH = "/api/v1/applications/TSGATEWAYTEST0001/corrections"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
