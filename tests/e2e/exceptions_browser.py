@@ -82,7 +82,7 @@ def late_application(page: Page, url: str, round_id: str, form: dict[str, str]) 
     page.click("#late-form button[type=submit]")
     rows = page.locator("#late-table tbody tr")
     deadline = time.monotonic() + 60  # accepted (202); listed once registration has stored it
-    while rows.count() == 0 and time.monotonic() < deadline:
+    while "chuyển đến phường" not in page.inner_text("main") and time.monotonic() < deadline:
         time.sleep(0.5)
         page.reload()
     assert rows.count() == 1 and "chuyển đến phường" in rows.first.inner_text(), page.inner_text(
