@@ -3,10 +3,12 @@
 One draw is one whole allocation (lottery from a fresh seed, priority keys, deferred
 acceptance, guarantee, waitlists, self-checks) of the synthetic city of `bench.allocation`
 (250,000 applications). Times, from the same run: the plain allocation (the baseline), a
-draw of the estimator in memory, and the allocation service's timer batch on PostgreSQL as
+draw of the estimator in memory, and the estimator service's timer batch on PostgreSQL as
 the service runs it (load the open round's applications, the draws, store 250,000 chances
-and the school tiers, commit), with a green thread beside it that measures how long the
-service's other work waits at most (the batch yields between draws).
+and the school tiers, commit), with a green thread beside it that measures how long that
+process's own other work (its health check, its metrics) waits at most (the batch yields
+between draws). The estimator is a process of its own (services/estimator): the allocation
+service, which answers the families' and the department's calls, never waits for a draw.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         [f"  {d} draws (yielding between draws)", "", s(batch["draws"]), ""],
         [f"  store {n:,} chances + school tiers, commit", "", s(batch["store"]), ""],
         [
-            "  longest wait of the service's other work during the draws",
+            "  longest wait of the estimator's own other work during the draws",
             "",
             f"{batch['stall'] * 1000:,.0f} ms",
             "",
@@ -146,15 +148,17 @@ def main(argv: list[str] | None = None) -> None:
         " per child) and allocates. The in-memory rows alternate a plain allocation and an"
         " estimator draw, so both meet the same load. The"
         " defaults' rate is extrapolated from the measured batch: load and store once, the"
-        " draws in proportion. The timer yields after compiling the round and after each"
-        " draw, so the service's RPCs and event handlers wait at most one such step (the"
-        " stall row). Load average (1, 5, 15 min) before and after:"
+        " draws in proportion. The estimator runs in a process of its own (`services/estimator`,"
+        " on the allocation database): the allocation service's RPCs and event handlers never"
+        " wait for a draw; its timer yields after compiling the round and after each draw, so"
+        " the estimator's own health check waits at most one such step (the stall row). Load"
+        " average (1, 5, 15 min) before and after:"
         f" {load_before} → {load_average()}"
         " (other work shares the machine's two cores: the baseline row shows how much)."
     )
     write_section(
         "estimates",
-        "Chance-of-admission estimates (allocation service)",
+        "Chance-of-admission estimates (estimator service)",
         "python -m bench.estimates",
         body,
     )
