@@ -27,8 +27,8 @@ from gateway.references import application_reference
 from gateway.schemas import SubmitApplicationRequest
 from services.registration.register_import import import_register
 from shared import topology
+from shared.contracts.envelope import make_message
 from shared.db.engine import build_engine
-from shared.events import make_message
 from shared.messaging.bus import MessageBus, PipelinedPublisher, declare_topology
 from tests.support.broker import create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database

@@ -36,8 +36,8 @@ from services.notification.messages import render_email
 from services.notification.notices import notice_for
 from services.notification.smtp import build_message
 from services.registration.models import Application
+from shared.contracts.envelope import make_message
 from shared.db.engine import build_engine
-from shared.events import make_message
 from shared.messaging.bus import MessageBus, declare_topology
 from tests.support.broker import create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database

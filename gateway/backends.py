@@ -18,7 +18,7 @@ from gateway.livefigures import FailFast
 from gateway.rpc import RpcPool
 from gateway.windows import RoundWindows, inside
 from shared import topology
-from shared.events import LEVELS
+from shared.contracts.common import LEVELS
 from shared.messaging.bus import MessageBus, declare_topology, retry_delays
 
 log = logging.getLogger(__name__)

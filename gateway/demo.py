@@ -32,7 +32,7 @@ from gateway.references import application_reference
 from gateway.rpc import RpcPool
 from gateway.schemas import SubmitApplicationRequest
 from shared import topology
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 from shared.messaging.bus import PipelinedPublisher, declare_topology, retry_delays
 
 # Fixed, printed by `make run`: the account that submitted every sample application.

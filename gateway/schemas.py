@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from shared.events import SCHOOL_CODE, ChildSchema, GuardianSchema
+from shared.contracts.common import SCHOOL_CODE, ChildSchema, GuardianSchema
 
 
 class SubmitApplicationRequest(Schema):

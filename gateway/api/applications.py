@@ -24,7 +24,8 @@ from gateway.schemas import (
     SubmitApplicationRequest,
 )
 from gateway.smorest import Blueprint
-from shared.events import ERASABLE_STATUSES, make_message
+from shared.contracts.envelope import make_message
+from shared.contracts.registration import ERASABLE_STATUSES
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications")
 # One schema instance for every submission: given the class, webargs would build a new

@@ -29,7 +29,7 @@ from gateway.errors import ApiError
 from gateway.logging import correlation_id
 from gateway.schemas import AccountErasure, ErrorBody
 from gateway.smorest import Blueprint
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 

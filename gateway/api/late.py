@@ -30,7 +30,7 @@ from gateway.logging import correlation_id
 from gateway.references import application_reference
 from gateway.schemas import ApplicationAccepted, ErrorBody, SubmitApplicationRequest
 from gateway.smorest import Blueprint
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 
 blp = Blueprint("late", __name__, url_prefix="/api/v1/rounds")
 # Between close and publication; after it, the family applies in the next round.

@@ -16,7 +16,7 @@ from gateway.auth.decorators import require
 from gateway.auth.ownership import current_principal
 from gateway.auth.roles import PARENT
 from gateway.smorest import Blueprint
-from shared.events import LANGUAGES
+from shared.contracts.common import LANGUAGES
 
 blp = Blueprint("preferences", __name__, url_prefix="/api/v1/me/preferences")
 

@@ -18,7 +18,7 @@ from gateway.auth.decorators import require
 from gateway.auth.roles import DEPARTMENT
 from gateway.schemas import ErrorBody
 from gateway.smorest import Blueprint
-from shared.events import SCHOOL_CODE
+from shared.contracts.common import SCHOOL_CODE
 
 blp = Blueprint("reserved", __name__, url_prefix="/api/v1/rounds")
 

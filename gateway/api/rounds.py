@@ -20,7 +20,8 @@ from gateway.auth.ownership import forget_claims
 from gateway.auth.roles import DEPARTMENT
 from gateway.errors import REMOTE_ERRORS, UNAVAILABLE, ApiError
 from gateway.smorest import Blueprint
-from shared.events import LEVELS, is_practice_round
+from shared.contracts.common import LEVELS
+from shared.contracts.rounds import is_practice_round
 
 blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds")
 log = logging.getLogger(__name__)

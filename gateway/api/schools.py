@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from gateway.auth.decorators import public
 from gateway.schemas import CatchmentView, SchoolView, WardView
 from gateway.smorest import Blueprint
-from shared.events import LEVELS
+from shared.contracts.common import LEVELS
 
 blp = Blueprint("schools", __name__, url_prefix="/api/v1")
 

@@ -15,7 +15,7 @@ from gateway.errors import ApiError
 from gateway.logging import correlation_id
 from gateway.references import application_reference
 from gateway.windows import WindowsUnknown
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 from shared.preferences import preference_problems
 
 

@@ -10,7 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from gateway.auth.accounts import normalise_phone
 from gateway.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from gateway.auth.roles import ROLES
-from shared.events import LANGUAGES
+from shared.contracts.common import LANGUAGES
 
 PHONE_PATTERN = validate.Regexp(r"^\+?\d{9,15}$", error="is not a phone number")
 

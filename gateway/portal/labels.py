@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.portal.i18n import gettext, lazy
-from shared.events import parse_round_id
+from shared.contracts.rounds import parse_round_id
 
 LEVELS = {
     "kindergarten": lazy("Kindergarten"),

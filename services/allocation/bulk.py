@@ -21,9 +21,9 @@ from psycopg2 import extensions
 from sqlalchemy import JSON, LargeBinary, Table
 from sqlalchemy.orm import Session
 
+from shared.contracts.envelope import PAYLOADS
 from shared.db.outbox import OUTBOX_DIRTY
 from shared.db.tables import outbox
-from shared.events import PAYLOADS
 
 COPY_BATCH = 50_000
 
@@ -60,8 +60,8 @@ def stage_events(
 ) -> int:
     """Stage many events of one type in the outbox, each checked against its contract.
 
-    The envelopes are the ones `shared.events.make_message` builds; the contract check runs
-    once over the whole list, which is what makes 250,000 of them affordable.
+    The envelopes are the ones `shared.contracts.envelope.make_message` builds; the contract
+    check runs once over the whole list, which is what makes 250,000 of them affordable.
     """
     if not payloads:
         return 0

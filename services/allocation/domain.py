@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.allocation.exceptions import InvalidRound, InvalidTransition
-from shared.events import round_id_for
+from shared.contracts.rounds import round_id_for
 
-__all__ = ["round_id_for"]  # the ids are a contract of shared.events; the rules here use them
+__all__ = [
+    "round_id_for"
+]  # the ids are a contract (shared.contracts.rounds); the rules here use them
 
 LIFECYCLE = ("draft", "open", "closed", "allocated", "published", "finalized")
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from services.allocation.engine.export import EXPORT_COLUMNS
 from services.allocation.models import ExportChunk, Placement, VerifiedApplication
-from shared.events import Message
+from shared.contracts.envelope import Message
 
 ERASED_EXPORT_COLUMNS = ("citizen_id", "ward", "priority_category", "sibling_schools", "lat", "lon")
 _ERASED = [EXPORT_COLUMNS.index(name) for name in ERASED_EXPORT_COLUMNS]

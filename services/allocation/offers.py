@@ -24,8 +24,8 @@ from services.allocation.engine.seats import Chain, SeatState, SeatStatus, SeatT
 from services.allocation.exceptions import OfferNotFound, SeatConflict
 from services.allocation.models import Placement, Round
 from services.allocation.seatstore import SeatStore
+from shared.contracts.envelope import make_message
 from shared.db.outbox import stage_event
-from shared.events import make_message
 
 SERVICE = "allocation"
 LEAVING_EVENT = {

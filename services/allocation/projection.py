@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from services.allocation import offers
 from services.allocation.models import Round, VerifiedApplication
-from shared.events import Message, is_practice_round
+from shared.contracts.envelope import Message
+from shared.contracts.rounds import is_practice_round
 
 STATE = {
     "application_verified": "verified",

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from services.allocation import rounds
 from services.allocation.models import Placement, Round
+from shared.contracts.envelope import make_message
 from shared.db.outbox import stage_events
-from shared.events import make_message
 
 SERVICE = "allocation"
 

@@ -39,8 +39,8 @@ from services.allocation.models import (
     VerifiedApplication,
     WaitlistEntry,
 )
+from shared.contracts.envelope import make_message
 from shared.db.outbox import stage_event
-from shared.events import make_message
 
 SERVICE = "allocation"
 JOB_STATUS = {"allocate": ("closed", "allocated"), "publish": ("allocated",)}

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from services.allocation.exceptions import WardNotFound
 from services.allocation.models import School, Ward
+from shared.contracts.common import LEVELS, SCHOOL_CODE
+from shared.contracts.envelope import make_message
 from shared.db.outbox import stage_event
-from shared.events import LEVELS, SCHOOL_CODE, make_message
 from shared.text import folded
 
 SERVICE = "allocation"

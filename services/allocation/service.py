@@ -45,9 +45,9 @@ from services.allocation.schemas import (
     SchoolView,
     WardView,
 )
+from shared.contracts.envelope import parse_message
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
-from shared.events import parse_message
 from shared.messaging import health
 from shared.messaging.entrypoints import handle_event, handle_event_group
 from shared.messaging.rpc import ResilientRpcProxy, rpc

@@ -19,7 +19,7 @@ from services.notification.reasons import (
     unplaced_text,
 )
 from services.notification.rounds import round_name
-from shared.events import PoisonMessage
+from shared.contracts.envelope import PoisonMessage
 
 # Event type -> template. A seat offered to someone moved up a waitlist has its own template.
 EVENT_TEMPLATES: dict[str, str] = {

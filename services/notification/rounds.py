@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.events import parse_round_id
+from shared.contracts.rounds import parse_round_id
 
 LEVELS = {
     "vi": {"kindergarten": "Mẫu giáo 5 tuổi", "grade_1": "Lớp 1", "grade_6": "Lớp 6"},

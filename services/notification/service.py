@@ -12,8 +12,9 @@ from services.notification.dependencies import Channels
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
 from services.notification.notices import contacts_of, notice_for, told_with_receipt
 from services.notification.notifier import Notifier
+from shared.contracts.envelope import PoisonMessage, parse_message
+from shared.contracts.rounds import is_practice_round
 from shared.db.dependency import Database
-from shared.events import PoisonMessage, is_practice_round, parse_message
 from shared.messaging import health
 from shared.messaging.batch import handle_event_batch
 from shared.messaging.entrypoints import handle_event

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.registration.models import Base
 from shared.auditquery import AuditQuery, as_row, filtered
+from shared.contracts.envelope import Message
 from shared.db.types import UtcDateTime
-from shared.events import Message
 
 ACCEPTED = 202  # the status the gateway answered: a command exists only after its confirm
 

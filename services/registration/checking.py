@@ -14,8 +14,8 @@ from services.registration.models import Application, RoundView, SchoolEntry
 from services.registration.register import PopulationRegister
 from services.registration.store import SERVICE, set_status
 from services.registration.verification import Claim, RoundRules, Verdict, Verified, verify
+from shared.contracts.envelope import make_message
 from shared.db.outbox import stage_events
-from shared.events import make_message
 
 log = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from services.registration.models import Application, RoundView
 from services.registration.register import PopulationRegister
 from services.registration.register_models import RegisterPerson
 from services.registration.store import SERVICE
+from shared.contracts.envelope import make_message
 from shared.corrections import evidence_problems, evidence_type
 from shared.db.outbox import stage_event, stage_events
-from shared.events import make_message
 
 
 def file_request(

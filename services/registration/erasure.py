@@ -27,10 +27,10 @@ from services.registration.domain import Refusal
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, RoundView
 from shared.config import load_config
+from shared.contracts.registration import ERASABLE_STATUSES
 from shared.db.engine import build_engine
 from shared.db.migrate import service_config_path
 from shared.db.outbox import stage_event, stage_events
-from shared.events import ERASABLE_STATUSES
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from services.registration.store import (
     refuse,
     set_status,
 )
+from shared.contracts.envelope import Message
 from shared.db.inbox import first_deliveries
 from shared.db.outbox import stage_events
-from shared.events import Message
 
 CONSUMER = "registration.submit_application"
 

@@ -21,9 +21,9 @@ from services.registration.intake import take_submissions
 from services.registration.models import Application, RoundView
 from services.registration.schemas import ApplicationView
 from shared.auditquery import AuditQuery
+from shared.contracts.envelope import parse_message
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
-from shared.events import parse_message
 from shared.messaging import health
 from shared.messaging.batch import BatchConsumer, handle_command_batch
 from shared.messaging.entrypoints import handle_command, handle_event

@@ -13,9 +13,9 @@ from services.registration.correction_models import CorrectionRequest
 from services.registration.domain import OUTCOME_STATUS, Refusal, hourly_series
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, LiveTally, RoundView, SchoolEntry
+from shared.contracts.envelope import make_message
 from shared.db.outbox import stage_event
 from shared.db.tables import outbox
-from shared.events import make_message
 
 SERVICE = "registration"
 

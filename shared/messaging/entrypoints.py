@@ -23,8 +23,8 @@ from nameko.extensions import SharedExtension
 from nameko.messaging import Consumer
 
 from shared import topology
+from shared.contracts.envelope import PoisonMessage
 from shared.db.errors import database_unavailable
-from shared.events import PoisonMessage
 from shared.messaging.bus import (
     ATTEMPT_HEADER,
     CONNECTION_LOST,

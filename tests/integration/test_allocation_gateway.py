@@ -24,8 +24,8 @@ from services.allocation.engine import verify_export
 from services.allocation.models import VerifiedApplication
 from services.allocation.schools import import_city
 from services.allocation.service import AllocationService
+from shared.contracts.envelope import make_message
 from shared.db.engine import build_engine
-from shared.events import make_message
 from shared.messaging.bus import MessageBus
 from tests.support.accounts import (
     DEPARTMENT,

@@ -31,7 +31,7 @@ from services.allocation.exceptions import (
 from services.allocation.models import Placement, Round, School, VerifiedApplication, Ward
 from services.allocation.service import AllocationService
 from shared import topology
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 from tests.support.allocation_harness import (
     ROUND,
     FakeRegistration,

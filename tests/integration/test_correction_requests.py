@@ -13,7 +13,7 @@ import pytest
 from nameko.testing.services import entrypoint_hook
 
 from services.registration.exceptions import CorrectionNotFound, InvalidCorrection
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 from shared.messaging.bus import MessageBus
 from tests.integration import test_erasure, test_verification
 from tests.support.broker import drain, tap

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from services.registration.erasure import PERSONAL
 from services.registration.models import Application
 from services.registration.service import RegistrationService
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 from shared.messaging.bus import MessageBus
 from tests.support import factories
 from tests.support.broker import drain, tap

@@ -10,7 +10,7 @@ import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
 from services.notification.sms import shape
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 from shared.messaging.bus import MessageBus
 from tests.integration.notification_support import PHONE, deliveries, mails, publish, submit
 from tests.support.mailbox import text_of

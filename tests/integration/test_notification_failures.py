@@ -16,7 +16,7 @@ from services.notification.channels import Outgoing
 from services.notification.messages import render_email
 from services.notification.settings import SmtpSettings
 from services.notification.smtp import SmtpTransport
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 from shared.messaging.bus import MessageBus
 from tests.conftest import start_smtp_sink
 from tests.integration.notification_support import (
@@ -187,7 +187,7 @@ def test_poison_goes_straight_to_the_dead_letter_queue_without_retries(
     parked = drain(amqp_uri, "notification.on.allocation.seat_offered.dead", expect=2)
     assert {body["event_id"] for body, _ in parked} == {malformed["event_id"], unknown["event_id"]}
     for _, headers in parked:
-        assert headers["x-tuyensinh-failure"] == "shared.events.PoisonMessage"
+        assert headers["x-tuyensinh-failure"] == "shared.contracts.envelope.PoisonMessage"
         assert headers["x-tuyensinh-attempt"] == 1
     assert mails(smtp_sink["maildir"]) == []
 

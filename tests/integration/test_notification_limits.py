@@ -9,7 +9,7 @@ import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 from shared.messaging.bus import MessageBus
 from tests.integration.notification_support import deliveries, mails, publish, submit
 from tests.unit.notification.examples import seat

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 from shared.messaging.bus import MessageBus
 from tests.integration.notification_support import SmsSink, deliveries, mails, submit
 from tests.support import factories

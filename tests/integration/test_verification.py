@@ -15,8 +15,8 @@ from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
 from services.registration.register_import import import_register
 from services.registration.service import RegistrationService
+from shared.contracts.envelope import make_message
 from shared.db.engine import build_engine
-from shared.events import make_message
 from shared.messaging.bus import MessageBus
 from tests.support import factories
 from tests.support.broker import drain, tap

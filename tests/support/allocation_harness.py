@@ -16,8 +16,8 @@ from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from sqlalchemy.orm import Session
 
 from services.allocation.models import Placement, School, Ward
+from shared.contracts.envelope import make_message
 from shared.db.engine import build_engine
-from shared.events import make_message
 from shared.messaging.bus import MessageBus
 from tests.support.broker import drain
 

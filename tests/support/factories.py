@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from shared.events import make_message
+from shared.contracts.envelope import make_message
 
 
 def round_opened(round_id: str = "2027-grade_1", level: str = "grade_1") -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from shared.events import PoisonMessage, make_message, parse_message
+from shared.contracts.envelope import PoisonMessage, make_message, parse_message
 from tests.support import factories
 
 

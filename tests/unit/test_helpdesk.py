@@ -21,7 +21,7 @@ from services.notification.messages import render_email, render_sms
 from services.notification.notices import notice_for
 from services.registration.models import Application
 from services.registration.store import receipt
-from shared.events import ApplicationReceivedV1, SubmitApplicationV1
+from shared.contracts.registration import ApplicationReceivedV1, SubmitApplicationV1
 from tests.unit.notification.examples import REFERENCE, ROUND, application
 
 

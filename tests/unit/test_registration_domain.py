@@ -14,7 +14,7 @@ from services.registration.domain import (
     decide,
     hourly_series,
 )
-from shared.events import parse_message
+from shared.contracts.envelope import parse_message
 from tests.support import factories
 
 

@@ -28,7 +28,7 @@ from gateway.portal.views import dashboard
 from gateway.portal.views.common import expect, login_required, tell
 from gateway.portal.views.parent import school_names
 from gateway.portal.wards import wards_of
-from shared.events import round_id_for
+from shared.contracts.rounds import round_id_for
 
 bp = Blueprint("department", __name__, url_prefix="/department")
 ROUNDS = "/api/v1/rounds"

@@ -25,7 +25,7 @@ from gateway.portal.views import corrections
 from gateway.portal.views.common import expect, explain, login_required, tell
 from gateway.portal.views.forms import field_errors, refusal, register_reasons
 from gateway.portal.wards import folded, wards_of
-from shared.events import is_practice_round
+from shared.contracts.rounds import is_practice_round
 
 bp = Blueprint("parent", __name__, url_prefix="/parent")
 CONTACT_FIELDS = ("full_name", "phone", "email")

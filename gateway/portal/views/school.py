@@ -14,7 +14,7 @@ from gateway.portal import client
 from gateway.portal.i18n import gettext as _
 from gateway.portal.views.common import expect, login_required, tell
 from gateway.portal.views.parent import school_names
-from shared.events import is_practice_round
+from shared.contracts.rounds import is_practice_round
 
 bp = Blueprint("school", __name__, url_prefix="/school")
 STATUS_FILTERS = (

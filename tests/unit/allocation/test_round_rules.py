@@ -17,7 +17,7 @@ from services.allocation.domain import (
 )
 from services.allocation.engine import Policy
 from services.allocation.exceptions import InvalidRound, InvalidTransition
-from shared.events import is_practice_round
+from shared.contracts.rounds import is_practice_round
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from services.notification.reasons import (
     unplaced_text,
 )
 from services.registration.verification import MESSAGES
-from shared.events import ApplicationUnplacedV1
+from shared.contracts.allocation import ApplicationUnplacedV1
 
 
 def test_every_rejection_code_registration_emits_has_words_here() -> None:

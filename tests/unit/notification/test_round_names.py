@@ -7,7 +7,7 @@ from flask import Flask, g
 
 from gateway.portal import labels
 from services.notification.rounds import round_name
-from shared.events import parse_round_id, round_id_for
+from shared.contracts.rounds import parse_round_id, round_id_for
 
 
 @pytest.mark.parametrize(
