@@ -115,7 +115,7 @@ def client(
 
 
 @pytest.fixture
-def registration(
+def registration_with_an_application(
     make_database: Callable[[str], str],
     container_factory: Any,
     service_config: Callable[..., dict[str, Any]],
@@ -123,7 +123,8 @@ def registration(
     parent: str,
 ) -> Any:
     """A running registration service holding one application of `parent` to the 2027 grade 1
-    round."""
+    round. (Not `registration`: the notification tests' plugin has a fixture of that name,
+    and a conftest's would win over it.)"""
     from nameko.testing.services import entrypoint_waiter
 
     from services.registration.service import RegistrationService

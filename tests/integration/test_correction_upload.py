@@ -44,7 +44,9 @@ def test_a_body_larger_than_the_limit_is_refused_before_it_is_read(client: Any) 
     assert answer.json["error"]["fields"] == {"evidence": ["the file is larger than 5 MB"]}
 
 
-def test_a_file_named_like_a_photo_is_judged_by_its_bytes(client: Any, registration: Any) -> None:
+def test_a_file_named_like_a_photo_is_judged_by_its_bytes(
+    client: Any, registration_with_an_application: Any
+) -> None:
     page = ask(client, TEXT, b"<html><script>alert(1)</script></html>", "vneid.png")
     just_over = ask(client, TEXT, PNG.ljust(MAX_EVIDENCE_BYTES + 1, b"\x00"))
 
@@ -57,7 +59,7 @@ def test_a_file_named_like_a_photo_is_judged_by_its_bytes(client: Any, registrat
 
 
 def test_a_request_is_stored_with_its_evidence_and_one_at_a_time(
-    client: Any, registration: Any
+    client: Any, registration_with_an_application: Any
 ) -> None:
     # The fixture's child is not in the (empty) register: rejected, `not_in_register`.
     asked = ask(client, TEXT, PNG)

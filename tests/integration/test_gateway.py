@@ -212,11 +212,11 @@ def close_round(allocation: Any, round_id: str) -> None:
 
 
 def test_a_withdrawal_while_open_is_202_and_registration_withdraws_it(
-    client: Any, registration: Any
+    client: Any, registration_with_an_application: Any
 ) -> None:
     from nameko.testing.services import entrypoint_waiter
 
-    with entrypoint_waiter(registration, "handle_withdraw_application"):
+    with entrypoint_waiter(registration_with_an_application, "handle_withdraw_application"):
         answer = client.post("/api/v1/applications/TSGATEWAYTEST0001/withdraw")
 
     assert answer.status_code == 202
@@ -224,7 +224,7 @@ def test_a_withdrawal_while_open_is_202_and_registration_withdraws_it(
 
 
 def test_after_close_an_amendment_and_a_withdrawal_are_409_with_a_reason(
-    client: Any, registration: Any, allocation: Any, amqp_uri: str
+    client: Any, registration_with_an_application: Any, allocation: Any, amqp_uri: str
 ) -> None:
     close_round(allocation, "2027-grade_1")
 
@@ -237,5 +237,7 @@ def test_after_close_an_amendment_and_a_withdrawal_are_409_with_a_reason(
     assert queue_depth(amqp_uri, "registration.withdraw_application") == 0
 
 
-def test_withdrawing_an_unknown_application_is_404(client: Any, registration: Any) -> None:
+def test_withdrawing_an_unknown_application_is_404(
+    client: Any, registration_with_an_application: Any
+) -> None:
     assert client.post("/api/v1/applications/TSNOSUCHAPPLICATION/withdraw").status_code == 404
