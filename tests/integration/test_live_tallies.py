@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.orm import Session
 
 from services.registration import tallies
@@ -173,7 +173,9 @@ def test_the_migration_counts_the_applications_already_stored(
     table = Application.__table__
     rows = [{c.name: getattr(a, c.name, None) for c in table.columns} for a in applications]
     with engine.begin() as connection:  # the 0009 schema: no counts yet, nor their table
-        connection.execute(table.insert(), rows)
+        present = {column["name"] for column in inspect(connection).get_columns(table.name)}
+        old_rows = [{k: v for k, v in row.items() if k in present} for row in rows]
+        connection.execute(table.insert(), old_rows)  # (later columns came with later migrations)
     upgrade("registration", uri)
     with Session(engine) as session:
         found = counted(session, ROUND)
