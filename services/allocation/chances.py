@@ -99,6 +99,8 @@ def own_chances(
     shares = [c / draws for c in choice[: len(preferences)]]
     listed = sum(shares)
     none = unplaced / draws
+    # Decided on the figure the family is shown: in floating point 1 - 0.8 is just under 0.2.
+    outside = round(1 - listed, 3)
     return {
         "draws": draws,
         "margin": round(margin(draws), 3),
@@ -110,8 +112,8 @@ def own_chances(
         "some_choice": round(listed, 3),
         "guarantee": round(guarantee / draws, 3),
         "no_place": round(none, 3),
-        "outside_list": round(1 - listed, 3),
-        "high_risk": 1 - listed >= HIGH_RISK,
+        "outside_list": outside,
+        "high_risk": outside >= HIGH_RISK,
     }
 
 

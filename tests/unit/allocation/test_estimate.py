@@ -162,3 +162,14 @@ def test_own_chances_and_suggestions() -> None:
     assert sure["outside_list"] == 0.15 and not sure["high_risk"]
     rooms = chances.suggest(["A"], ["A", "C", "E", "F"], {"A": 50, "C": 300, "E": 0}, 100)
     assert rooms == [{"school_code": "C", "free_seats": 3.0}]
+
+
+def test_high_risk_is_decided_on_the_shown_figure_at_the_boundary() -> None:
+    from services.allocation.chances import HIGH_RISK, own_chances
+
+    # 48 of 60 draws on the list: 20 % outside it, exactly the threshold, which 1 - 0.8 in
+    # floating point (0.19999999999999996) would miss.
+    figures = own_chances(["A"], [48], guarantee=12, unplaced=0, draws=60)
+
+    assert figures["outside_list"] == HIGH_RISK
+    assert figures["high_risk"] is True
