@@ -31,10 +31,10 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from bench.report import table, write_section
-from services.notification.channels import Outgoing
-from services.notification.messages import render_email
-from services.notification.notices import notice_for
-from services.notification.smtp import build_message
+from services.notification.delivery.channels import Outgoing
+from services.notification.delivery.smtp import build_message
+from services.notification.rendering.notices import notice_for
+from services.notification.rendering.render import render_email
 from services.registration.models import Application
 from shared.contracts.envelope import make_message
 from shared.db.engine import build_engine

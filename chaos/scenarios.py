@@ -20,7 +20,7 @@ from kombu import Connection, Exchange, Queue
 
 from bench.loadgen import LoadResult, closed_loop, run
 from chaos.invariants import Sinks, Verdict, check, queue_depths, rows
-from services.notification.sms import normalise_phone
+from services.notification.delivery.sms import normalise_phone
 from shared import topology
 from shared.messaging.bus import MessageBus
 from tests.support.accounts import DEPARTMENT, PARENT, account_row, credentials, make_account

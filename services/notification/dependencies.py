@@ -6,8 +6,8 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
+from services.notification.delivery.notifier import Notifier
 from services.notification.metrics import SMS_BUDGET
-from services.notification.notifier import Notifier
 from services.notification.settings import Settings
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge
 from sqlalchemy.orm import Session
 
-from services.notification.channels import Outgoing
-from services.notification.sms import shape
+from services.notification.delivery.channels import Outgoing
+from services.notification.delivery.sms import shape
 from shared.metrics.oncommit import count_on_commit
 
 NOTICES = Counter(

@@ -10,15 +10,15 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.notification import ledger
-from services.notification.channels import Outgoing, PermanentFailure, TransientFailure
+from services.notification.delivery import ledger
+from services.notification.delivery.channels import Outgoing, PermanentFailure, TransientFailure
+from services.notification.delivery.notifier import Notifier
+from services.notification.delivery.sms import normalise_phone
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
 from services.notification.metrics import record_send
 from services.notification.models import OtpSend
-from services.notification.notices import OTP_TEMPLATE, language_of
-from services.notification.notifier import Notifier
 from services.notification.policy import DAY, FAILED, SENDING, SENT, otp_wait_seconds
-from services.notification.sms import normalise_phone
+from services.notification.rendering.notices import OTP_TEMPLATE, language_of
 
 log = logging.getLogger(__name__)
 

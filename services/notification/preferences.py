@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.notification.messages import LANGUAGES
 from services.notification.models import ContactPreference
+from services.notification.rendering.render import LANGUAGES
 
 CHANNELS = ("email", "sms")
 

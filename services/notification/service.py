@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.notification import erasure, inbox, ledger, otp, preferences, tallies
+from services.notification import erasure, otp, preferences, tallies
+from services.notification.delivery import inbox, ledger
+from services.notification.delivery.notifier import Notifier
 from services.notification.dependencies import Channels
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
-from services.notification.notices import contacts_of, notice_for, told_with_receipt
-from services.notification.notifier import Notifier
+from services.notification.rendering.notices import contacts_of, notice_for, told_with_receipt
 from shared.contracts.envelope import PoisonMessage, parse_message
 from shared.contracts.rounds import is_practice_round
 from shared.db.dependency import Database

@@ -22,7 +22,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.loadgen import bodies_from
-from services.notification.sms import shape
+from services.notification.delivery.sms import shape
 from shared.messaging.bus import MessageBus
 from tests.support.processes import ROOT, free_port
 from tests.support.promtool import assert_rules_fire

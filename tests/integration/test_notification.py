@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
-from services.notification.sms import shape
+from services.notification.delivery.sms import shape
 from shared.contracts.envelope import make_message
 from shared.messaging.bus import MessageBus
 from tests.integration.notification_support import PHONE, deliveries, mails, publish, submit

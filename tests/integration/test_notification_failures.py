@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from services.notification.channels import Outgoing
-from services.notification.messages import render_email
+from services.notification.delivery.channels import Outgoing
+from services.notification.delivery.smtp import SmtpTransport
+from services.notification.rendering.render import render_email
 from services.notification.settings import SmtpSettings
-from services.notification.smtp import SmtpTransport
 from shared.contracts.envelope import make_message
 from shared.messaging.bus import MessageBus
 from tests.conftest import start_smtp_sink

@@ -17,8 +17,8 @@ from gateway.auth.passwords import Passwords
 from gateway.auth.roles import DEPARTMENT, HELPDESK, PARENT, STAFF, Principal, help_point_of
 from gateway.auth.tokens import TokenIssuer
 from gateway.db import Base
-from services.notification.messages import render_email, render_sms
-from services.notification.notices import notice_for
+from services.notification.rendering.notices import notice_for
+from services.notification.rendering.render import render_email, render_sms
 from services.registration.models import Application
 from services.registration.store import receipt
 from shared.contracts.registration import ApplicationReceivedV1, SubmitApplicationV1

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from services.notification.channels import (
+from services.notification.delivery.channels import (
     ConsoleTransport,
     Outgoing,
     PermanentFailure,
     TransientFailure,
     fill_body,
 )
-from services.notification.messages import Email
+from services.notification.delivery.smtp import SHORT_HEADERS, build_message, classify
+from services.notification.rendering.render import Email
 from services.notification.settings import Settings
-from services.notification.smtp import SHORT_HEADERS, build_message, classify
 
 BODY = {"to": "$to", "message": {"text": "$text", "parts": "$segments"}, "tag": "ts-$key"}
 VALUES = {"to": "+84912345678", "text": 'He said "hi" \\ {x}', "segments": 2, "key": "e1.sms"}
@@ -124,7 +124,7 @@ def test_the_console_sms_sink_prints_the_code_and_keeps_one_file_per_text(
     sink = ConsoleTransport(tmp_path / "sms")
     text = "Mã OTP Tuyển sinh: 493021, hiệu lực 5 phút."
     for key in ("otp.1", "otp.2"):
-        with caplog.at_level(logging.INFO, logger="services.notification.channels"):
+        with caplog.at_level(logging.INFO, logger="services.notification.delivery.channels"):
             sink.send(Outgoing("sms", key, "login_otp", None, "+84912345678", text=text))
 
     files = sorted((tmp_path / "sms").iterdir())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notification.reasons import (
+from services.notification.rendering.reasons import (
     REJECTION,
     UNPLACED,
     rejection_text,

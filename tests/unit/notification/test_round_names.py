@@ -6,7 +6,7 @@ import pytest
 from flask import Flask, g
 
 from gateway.portal import labels
-from services.notification.rounds import round_name
+from services.notification.rendering.round_names import round_name
 from shared.contracts.rounds import parse_round_id, round_id_for
 
 

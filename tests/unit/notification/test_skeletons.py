@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from jinja2 import DictLoader, Environment
 
-from services.notification import messages, skeletons
-from services.notification.messages import LANGUAGES, render_email
-from services.notification.notices import notice_for
+from services.notification.rendering import render, skeletons
+from services.notification.rendering.notices import notice_for
+from services.notification.rendering.render import LANGUAGES, render_email
 from tests.unit.notification.examples import EVENTS, application
 
 CASES = [
@@ -21,8 +21,8 @@ CASES = [
 NAMES = ["Nguyễn Thị Bích Ngọc", "Bình <b>&</b> {0} {x}", "-Lan", "An  Khang", "Hà\nNội", ""]
 
 
-def full(notice: Any) -> messages.Email:
-    return messages.Email(*messages._render_email(notice.template, notice.language, notice.context))
+def full(notice: Any) -> render.Email:
+    return render.Email(*render._render_email(notice.template, notice.language, notice.context))
 
 
 @pytest.mark.parametrize(("event", "payload", "language"), CASES)
@@ -36,7 +36,7 @@ def test_every_event_from_a_skeleton_reads_as_the_full_rendering(
 
 
 def test_the_templates_print_the_names_and_codes_as_they_are() -> None:
-    printed = skeletons.printed_names(messages._environment(), "vi/seat_offered.j2")
+    printed = skeletons.printed_names(render._environment(), "vi/seat_offered.j2")
 
     assert {"guardian_name", "child_name", "reference", "school_code", "deadline"} <= printed
 
@@ -63,11 +63,11 @@ def test_a_shape_is_rendered_in_full_until_it_is_seen_again() -> None:
 
     def render(template: str, language: str, context: dict[str, Any]) -> skeletons.Forms:
         calls.append(context["reference"])
-        return messages._render_email(template, language, context)
+        return render._render_email(template, language, context)
 
     notice = notice_for("e1", *EVENTS[4][:2], application("en"))
     for _ in range(4):
-        skeletons.fill(messages._environment(), "seat_offered", "en", notice.context, render)
+        skeletons.fill(render._environment(), "seat_offered", "en", notice.context, render)
 
     # First sight: rendered. Second: the skeleton is built (markers) and checked (real). Then
     # it only fills in (or it was built in an earlier test).

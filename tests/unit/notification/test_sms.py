@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notification.sms import (
+from services.notification.delivery.sms import (
     encoding_of,
     fit,
     fold_diacritics,

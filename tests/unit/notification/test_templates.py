@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from services.notification.messages import LANGUAGES, forms, render_email, render_sms
-from services.notification.notices import NOTICE_TEMPLATES, OTP_TEMPLATE, notice_for
-from services.notification.sms import prepare, shape
+from services.notification.delivery.sms import prepare, shape
+from services.notification.rendering.notices import NOTICE_TEMPLATES, OTP_TEMPLATE, notice_for
+from services.notification.rendering.render import LANGUAGES, forms, render_email, render_sms
 from tests.unit.notification.examples import DEADLINE, EVENTS, REFERENCE, SCHOOL, application
 
 CASES = [

@@ -19,9 +19,9 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32
 
-from services.notification.channels import Outgoing, PermanentFailure, TransientFailure
+from services.notification.delivery.channels import Outgoing, PermanentFailure, TransientFailure
+from services.notification.delivery.mime import email_bytes
 from services.notification.settings import SmtpSettings
-from services.notification.wire import email_bytes
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class SmtpTransport:
         """Deliver one e-mail; a 5xx about the recipient or the message is permanent."""
         assert outgoing.email is not None
         email = outgoing.email
-        # The plain case as bytes, built once (see `wire`); the rest through the email package.
+        # The plain case as bytes, built once (see `mime`); the rest through the email package.
         raw = email_bytes(
             self.settings.sender,
             outgoing.recipient,

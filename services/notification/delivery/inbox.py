@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from services.notification.messages import Email
 from services.notification.models import Delivery, InboxMessage
-from services.notification.notices import Notice
+from services.notification.rendering.notices import Notice
+from services.notification.rendering.render import Email
 
 
 def row_for(notice: Notice, email: Email) -> dict[str, Any]:

@@ -15,9 +15,9 @@ from typing import Any, Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
-from services.notification.messages import Email
+from services.notification.delivery.sms import shape
+from services.notification.rendering.render import Email
 from services.notification.settings import SmsSettings
-from services.notification.sms import shape
 
 log = logging.getLogger(__name__)
 

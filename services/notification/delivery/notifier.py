@@ -19,8 +19,8 @@ from pathlib import Path
 from eventlet.greenpool import GreenPool
 from sqlalchemy.orm import Session
 
-from services.notification import inbox, ledger
-from services.notification.channels import (
+from services.notification.delivery import inbox, ledger
+from services.notification.delivery.channels import (
     ConsoleTransport,
     HttpSmsTransport,
     Outgoing,
@@ -28,14 +28,14 @@ from services.notification.channels import (
     TransientFailure,
     Transport,
 )
+from services.notification.delivery.sms import fit, normalise_phone, prepare
+from services.notification.delivery.smtp import SmtpTransport
 from services.notification.exceptions import DeliveryFailed
-from services.notification.messages import Email, render_email, render_sms
 from services.notification.metrics import record_send
-from services.notification.notices import Contacts, Notice
 from services.notification.policy import DEFERRED, FAILED, SENT
+from services.notification.rendering.notices import Contacts, Notice
+from services.notification.rendering.render import Email, render_email, render_sms
 from services.notification.settings import Settings, SmsSettings, SmtpSettings
-from services.notification.sms import fit, normalise_phone, prepare
-from services.notification.smtp import SmtpTransport
 
 log = logging.getLogger(__name__)
 

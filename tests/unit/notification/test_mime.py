@@ -7,10 +7,10 @@ from email.message import EmailMessage
 
 import pytest
 
-from services.notification.channels import Outgoing
-from services.notification.messages import Email
-from services.notification.smtp import build_message
-from services.notification.wire import email_bytes, encode_subject
+from services.notification.delivery.channels import Outgoing
+from services.notification.delivery.mime import email_bytes, encode_subject
+from services.notification.delivery.smtp import build_message
+from services.notification.rendering.render import Email
 
 KEY = "6f1c2f0e-8d3b-4c55-9a51-2b7f3f0c9d11.email"
 SUBJECTS = [

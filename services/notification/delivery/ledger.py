@@ -49,7 +49,6 @@ from sqlalchemy.orm import Session
 from services.notification import tallies
 from services.notification.metrics import record_decision
 from services.notification.models import Delivery, InboxMessage
-from services.notification.notices import Notice
 from services.notification.policy import (
     COUNTED,
     DEFERRED,
@@ -60,6 +59,7 @@ from services.notification.policy import (
     UNCERTAIN,
     city_day_start,
 )
+from services.notification.rendering.notices import Notice
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.notification.messages import LANGUAGES
 from services.notification.policy import local_time
-from services.notification.reasons import (
+from services.notification.rendering.reasons import (
     refusal_texts,
     rejection_text,
     school_rejection_text,
     unplaced_text,
 )
-from services.notification.rounds import round_name
+from services.notification.rendering.render import LANGUAGES
+from services.notification.rendering.round_names import round_name
 from shared.contracts.envelope import PoisonMessage
 
 # Event type -> template. A seat offered to someone moved up a waitlist has its own template.

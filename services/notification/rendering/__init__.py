@@ -1,0 +1,1 @@
+"""What a guardian is told: the notice an event gives, and its words in the Jinja2 templates."""
