@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.notification.delivery import ledger
 from services.notification.delivery.channels import Outgoing, PermanentFailure, TransientFailure
 from services.notification.delivery.notifier import Notifier
+from services.notification.delivery.recipients import lock_recipient, recipient_key
 from services.notification.delivery.sms import normalise_phone
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
 from services.notification.metrics import record_send
@@ -39,7 +39,7 @@ def send_login_code(
         raise OtpNotSent("invalid_phone") from None
     if not re.fullmatch(r"\d{4,8}", code) or not 1 <= valid_minutes <= 60:
         raise OtpNotSent("invalid_code")
-    key = ledger.recipient_key(notifier.settings.recipient_secret, number)
+    key = recipient_key(notifier.settings.recipient_secret, number)
     row = _reserve(session, key, notifier)
     text = notifier.sms_text(
         OTP_TEMPLATE, language_of(language), {"code": code, "valid_minutes": valid_minutes}
@@ -61,7 +61,7 @@ def send_login_code(
 def _reserve(session: Session, key: str, notifier: Notifier) -> OtpSend:
     # Count and record under the recipient's lock, so concurrent requests cannot all pass.
     now = datetime.now(UTC)
-    ledger.lock_recipient(session, key)
+    lock_recipient(session, key)
     earlier = session.scalars(
         select(OtpSend.created_at).where(
             OtpSend.recipient_key == key, OtpSend.created_at > now - DAY

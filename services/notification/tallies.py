@@ -17,17 +17,18 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from services.notification.models import NoticeTally
-from shared.db.counts import add_counts, minute_of
+from shared.db.counts import minute_of
 
 TABLE = cast(Table, NoticeTally.__table__)
 NOT_COUNTED = frozenset({"inbox"})
 
 
-def count(session: Session, now: datetime, ended: Iterable[tuple[str, str]]) -> None:
-    """Add the sends that ended now, as `(channel, status)` pairs (one per send)."""
+def added(now: datetime, ended: Iterable[tuple[str, str]]) -> dict[tuple[str, str, str], int]:
+    """What to add for the sends that ended now, given as `(channel, status)` pairs (one per
+    send): `{(minute, channel, status): sends}`, to add to `TABLE` in the same commit."""
     minute = minute_of(now)
-    added = Counter((minute, channel, status) for channel, status in ended)
-    add_counts(session, TABLE, {k: n for k, n in added.items() if k[1] not in NOT_COUNTED})
+    counts = Counter((minute, channel, status) for channel, status in ended)
+    return {key: n for key, n in counts.items() if key[1] not in NOT_COUNTED}
 
 
 def since(session: Session, moment: datetime) -> dict[str, dict[str, int]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from eventlet.greenpool import GreenPool
 from sqlalchemy.orm import Session
 
-from services.notification.delivery import inbox, ledger
+from services.notification.delivery import inbox, ledger, ledger_rows
 from services.notification.delivery.channels import (
     ConsoleTransport,
     HttpSmsTransport,
@@ -28,6 +28,7 @@ from services.notification.delivery.channels import (
     TransientFailure,
     Transport,
 )
+from services.notification.delivery.recipients import recipient_key
 from services.notification.delivery.sms import fit, normalise_phone, prepare
 from services.notification.delivery.smtp import SmtpTransport
 from services.notification.exceptions import DeliveryFailed
@@ -59,6 +60,8 @@ class Notifier:
         inbox_rows = [inbox.row_for(notice, emails[notice.event_id]) for notice, _, _ in batch]
         deferred: list[str] = []
         settling: ledger.Settlement | None = None
+        # One read for the batch: a chunk whose events have no rows yet claims without one.
+        rows_before = ledger_rows.existing(session, [notice.event_id for notice, _, _ in batch])
         for channel, transport, parallel in self._channels():
             wanted = [(notice, to) for notice, to, channels in batch if channel in channels]
             # Claimed only as many at a time as go out at once: whatever a crash leaves
@@ -66,7 +69,7 @@ class Notifier:
             for start in range(0, len(wanted), parallel):
                 chunk = wanted[start : start + parallel]
                 plans = [(notice, self._plan(channel, transport, to)) for notice, to in chunk]
-                claimed = ledger.claim(session, plans, inbox_rows, settling)
+                claimed = ledger.claim(session, plans, inbox_rows, settling, rows_before)
                 inbox_rows = []
                 sends = [
                     self._outgoing(channel, notice, to, emails[notice.event_id])
@@ -82,7 +85,7 @@ class Notifier:
         if settling is not None:
             ledger.settle(session, settling.channel, settling.outcomes)
         if inbox_rows:  # no channel is enabled: the inbox alone
-            ledger.claim(session, [], inbox_rows)
+            ledger.claim(session, [], inbox_rows, rows_before=rows_before)
         if deferred:
             raise DeliveryFailed(f"{len(deferred)} send(s) to retry: {', '.join(deferred[:5])}")
 
@@ -112,11 +115,9 @@ class Notifier:
     def _plan(self, channel: str, transport: Transport, contacts: Contacts) -> ledger.Plan:
         secret = self.settings.recipient_secret
         if channel == "email":
-            return ledger.Plan(
-                channel, transport.name, ledger.recipient_key(secret, contacts.email)
-            )
+            return ledger.Plan(channel, transport.name, recipient_key(secret, contacts.email))
         phone = _phone(contacts.phone)
-        key = ledger.recipient_key(secret, phone) if phone else None
+        key = recipient_key(secret, phone) if phone else None
         return ledger.Plan(channel, transport.name, key, self.settings.sms.daily_cap)
 
     def _outgoing(self, channel: str, notice: Notice, to: Contacts, email: Email) -> Outgoing:
