@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, insert, update
 from sqlalchemy.orm import Session
 
 from shared.db.counts import add_counts
+
+Keys = TypeVar("Keys", bound=tuple[str, ...])
 
 
 class Increment:
@@ -83,7 +85,7 @@ class Writes:
         )
         self._params.extend([tuple(event_ids), channel])
 
-    def add_counts(self, table: Table, added: Mapping[tuple[str, ...], int]) -> None:
+    def add_counts(self, table: Table, added: Mapping[Keys, int]) -> None:
         """Add to running counts as `shared.db.counts.add_counts` does: one upsert, its rows
         in key order (two transactions adding to the same keys wait, never deadlock)."""
         rows = [(*keys, n) for keys, n in sorted(added.items()) if n]

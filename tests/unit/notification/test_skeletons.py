@@ -61,13 +61,13 @@ def test_a_name_a_template_tests_or_filters_is_never_left_to_fill_in() -> None:
 def test_a_shape_is_rendered_in_full_until_it_is_seen_again() -> None:
     calls = []
 
-    def render(template: str, language: str, context: dict[str, Any]) -> skeletons.Forms:
+    def counted(template: str, language: str, context: dict[str, Any]) -> skeletons.Forms:
         calls.append(context["reference"])
         return render._render_email(template, language, context)
 
     notice = notice_for("e1", *EVENTS[4][:2], application("en"))
     for _ in range(4):
-        skeletons.fill(render._environment(), "seat_offered", "en", notice.context, render)
+        skeletons.fill(render._environment(), "seat_offered", "en", notice.context, counted)
 
     # First sight: rendered. Second: the skeleton is built (markers) and checked (real). Then
     # it only fills in (or it was built in an earlier test).
