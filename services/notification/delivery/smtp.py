@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import smtplib
 import threading
 import time
@@ -81,7 +82,7 @@ class SmtpTransport:
             connection = self._borrow()
             try:
                 if isinstance(message, bytes):
-                    connection.client.sendmail(self.settings.sender, [outgoing.recipient], message)
+                    send_plain(connection.client, self.settings.sender, outgoing.recipient, message)
                 else:
                     connection.client.send_message(message)
             except BaseException as exc:
@@ -119,6 +120,31 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException) as exc:
             raise TransientFailure("smtp_unreachable") from exc
         return _Connection(client, time.monotonic())
+
+
+def send_plain(client: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
+    """`client.sendmail(sender, [recipient], data)` for the bytes `mime.email_bytes` wrote: the
+    same commands, replies and exceptions, without smtplib parsing both addresses again (they
+    are plain, `mime` checked them) or a regex pass over the body (no line of that layout
+    starts with a dot; one that did would still be escaped). smtplib's address parsing was a
+    tenth of a send. On an exception the caller closes the connection."""
+    client.ehlo_or_helo_if_needed()
+    size = f" size={len(data)}" if client.does_esmtp and client.has_extn("size") else ""
+    code, reply = client.docmd("mail", f"FROM:<{sender}>{size}")
+    if code != 250:
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = client.docmd("rcpt", f"TO:<{recipient}>")
+    if code not in (250, 251):
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    code, reply = client.docmd("data")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    if data.startswith(b".") or b"\n." in data:
+        data = re.sub(rb"(?m)^\.", b"..", data)
+    client.send(data + (b"." if data.endswith(b"\r\n") else b"\r\n.") + b"\r\n")
+    code, reply = client.getreply()
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)
 
 
 def build_message(sender: str, outgoing: Outgoing) -> Message:
