@@ -200,7 +200,7 @@ def _claim(
         if status == SENDING:
             claimed.add(notice.event_id)
         else:
-            _log(notice, plan.channel, status)
+            log_delivery(status, notice.event_id, notice.reference, notice.template, plan.channel)
             record_decision(writes.session, notice.template, plan.channel, status)
             ended.append((plan.channel, status))
     transports = {plan.channel: plan.transport for _, plan in sends}
@@ -224,12 +224,16 @@ def _first_status(writes: Writes, plan: Plan, now: datetime, counted: Counter[st
     return SENDING
 
 
-def _log(notice: Notice, channel: str, status: str) -> None:
+def log_delivery(
+    status: str, event_id: str, reference: str | None, template: str, channel: str, error: str = ""
+) -> None:
+    """One line for a send that did not simply go out: IDs and codes, never an address."""
     log.warning(
-        "delivery %s: event=%s reference=%s template=%s channel=%s",
+        "delivery %s: event=%s reference=%s template=%s channel=%s%s",
         status,
-        notice.event_id,
-        notice.reference,
-        notice.template,
+        event_id,
+        reference,
+        template,
         channel,
+        f" error={error}" if error else "",
     )

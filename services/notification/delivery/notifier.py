@@ -12,7 +12,6 @@ which sends the events round the retry queues; a permanent one is recorded and d
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,8 +36,6 @@ from services.notification.policy import DEFERRED, FAILED, SENT
 from services.notification.rendering.notices import Contacts, Notice
 from services.notification.rendering.render import Email, render_email, render_sms
 from services.notification.settings import Settings, SmsSettings, SmtpSettings
-
-log = logging.getLogger(__name__)
 
 
 class Notifier:
@@ -197,12 +194,6 @@ def _phone(phone: str) -> str | None:
 
 
 def _log(outgoing: Outgoing, status: str, code: str) -> None:
-    log.warning(
-        "delivery %s: event=%s reference=%s template=%s channel=%s error=%s",
-        status,
-        outgoing.event_id,
-        outgoing.reference,
-        outgoing.template,
-        outgoing.channel,
-        code,
+    ledger.log_delivery(
+        status, outgoing.event_id, outgoing.reference, outgoing.template, outgoing.channel, code
     )
