@@ -68,7 +68,7 @@ second per worker ~10-15 % at these low rates, the JWT decode ~6 %, the metrics 
 access line ~3 %. Flask and flask-smorest themselves, around the view, were a few percent.
 Done: the audit entry of a submission answered 202 travels inside the confirmed command
 and registration appends it in the transaction that stores the application
-(`services/registration/audit.py`; the gateway still audits what it refuses itself), so a
+(`services/registration/intake/audit.py`; the gateway still audits what it refuses itself), so a
 request waits for one commit, not two; a checked token is kept with its principal (an LRU
 of 4,096 tokens, refused past its expiry; revocation is still asked per request); the
 access line is not even built when its level is off. Kept as it was, on the evidence: the

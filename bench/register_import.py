@@ -17,9 +17,9 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from bench.report import table, write_section
-from services.registration.register_csv import BadRow, ByteCountingLines, read_rows
-from services.registration.register_import import ImportSummary, import_register
-from services.registration.register_models import RegisterPerson
+from services.registration.register.csv_import import ImportSummary, import_register
+from services.registration.register.csv_rows import BadRow, ByteCountingLines, read_rows
+from services.registration.register.models import RegisterPerson
 from shared.db.engine import build_engine
 from tests.support.databases import create_database, drop_database
 from tools.demo_city import build_register

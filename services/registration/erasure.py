@@ -22,7 +22,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.registration import corrections, store
+from services.registration import store
+from services.registration.corrections import requests as corrections
 from services.registration.domain import Refusal
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, RoundView

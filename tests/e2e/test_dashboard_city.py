@@ -38,8 +38,8 @@ from services.allocation.bulk import insert_rows
 from services.allocation.domain import RoundOptions
 from services.allocation.models import School, VerifiedApplication, Ward
 from services.allocation.schools import announce_directory
+from services.registration.intake.tallies import recount_statements
 from services.registration.models import Application
-from services.registration.tallies import recount_statements
 from shared.db.engine import build_engine
 from shared.text import folded
 from tests.e2e.conftest import FIGURES, System

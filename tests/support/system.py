@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from services.allocation.cli import load_demo
 from services.allocation.schools import import_city
-from services.registration.register_import import import_register
+from services.registration.register.csv_import import import_register
 from shared.db.engine import build_engine
 from tests.support.accounts import FAST_ARGON2, PARENT, bearer, credentials, make_account
 from tests.support.broker import MANAGEMENT, create_vhost, delete_vhost
