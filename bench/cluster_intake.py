@@ -31,7 +31,8 @@ from bench.report import table, write_section
 from bench.tiers import TierMeter, per_request, refusals
 from tests.support.processes import Processes, free_port
 from tests.support.system import city_files, running_system
-from tools.cluster import cluster_front, haproxy_stats
+from tools.cluster import cluster_front
+from tools.haproxy import haproxy_stats
 
 COMMAND = "python -m bench.cluster_intake"
 NOTES = """\
