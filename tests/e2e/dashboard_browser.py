@@ -10,20 +10,16 @@ tests/e2e/test_portal_browser.py does and for the same reason (eventlet in pytes
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
-from pathlib import Path
-from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from gateway.portal.wards import folded
 from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    chromium,
     photograph,
-    report_pages,
+    read_config,
     signed_in,
 )
 
@@ -36,18 +32,11 @@ LOADS = 5  # the round page's render time: the median of this many loads
 
 def main(argv: list[str]) -> int:
     """Read the dashboard; 0 when every step held."""
-    config: dict[str, Any] = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            login = {"who": config["login"]["username"], "password": config["login"]["password"]}
-            page = signed_in(browser, config["url"], login)
-            dashboard(page, config["url"], config["round_id"])
-        except BaseException:
-            report_pages(browser)
-            raise
-        finally:
-            browser.close()
+    config = read_config(argv)
+    with chromium() as browser:
+        login = {"who": config["login"]["username"], "password": config["login"]["password"]}
+        page = signed_in(browser, config["url"], login)
+        dashboard(page, config["url"], config["round_id"])
     say("done")
     return 0
 

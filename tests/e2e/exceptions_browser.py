@@ -10,40 +10,29 @@ tests/e2e/test_portal_browser.py does and for the same reason (eventlet in pytes
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
-from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    chromium,
     photograph,
-    report_pages,
+    read_config,
     signed_in,
 )
 
 
 def main(argv: list[str]) -> int:
     """Play the department's and the family's steps; 0 when every step held."""
-    config: dict[str, Any] = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    config = read_config(argv)
     url = config["url"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            department = signed_in(browser, url, config["department"])
-            reserved_seats(department, url, config["round_id"])
-            late_application(department, url, config["round_id"], config["late_form"])
-            family = signed_in(browser, url, config["family"])
-            late_result(family, url, config["late_reference"])
-        except BaseException:
-            report_pages(browser)
-            raise
-        finally:
-            browser.close()
+    with chromium() as browser:
+        department = signed_in(browser, url, config["department"])
+        reserved_seats(department, url, config["round_id"])
+        late_application(department, url, config["round_id"], config["late_form"])
+        family = signed_in(browser, url, config["family"])
+        late_result(family, url, config["late_reference"])
     say("done")
     return 0
 

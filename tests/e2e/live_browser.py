@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     WIDTHS,
+    chromium,
     photograph,
+    read_config,
     signed_in,
     step,
 )
@@ -35,21 +35,12 @@ ENOUGH = 50  # submissions on the page before the screenshots
 
 def main(argv: list[str]) -> int:
     """Watch, photograph, then read the figures; 0 when every step held."""
-    config: dict[str, Any] = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    config = read_config(argv)
     workdir = Path(config["workdir"])
     live = f"{config['url']}/department/rounds/{config['round']}/live"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = signed_in(browser, config["url"], config["login"])
-            watch(page, live, workdir)
-        except BaseException:
-            for context in browser.contexts:
-                for open_page in context.pages:
-                    step(f"page at {open_page.url}: {open_page.inner_text('body')[:1500]!r}")
-            raise
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = signed_in(browser, config["url"], config["login"])
+        watch(page, live, workdir)
     step("the live window was watched through the load")
     return 0
 

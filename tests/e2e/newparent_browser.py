@@ -10,20 +10,18 @@ tests/e2e/test_portal_browser.py does and for the same reason (eventlet in pytes
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     WIDTHS,
+    chromium,
     fold,
+    read_config,
     step,
     unregistered_children,
 )
@@ -33,25 +31,21 @@ ROUND_NAME = "Lớp 1 năm học 2027–2028"
 
 def main(argv: list[str]) -> int:
     """Sign up and register one child at each width; 0 when every step held."""
-    config: dict[str, Any] = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    config = read_config(argv)
     root, url = Path(config["root"]), config["url"]
     children = unregistered_children(root / "var" / "demo" / "small", 2, tuple(config["taken"]))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for (width, (x, y)), child, phone in zip(
-                WIDTHS.items(), children, config["phones"], strict=True
-            ):
-                page = browser.new_page(viewport={"width": x, "height": y})
-                try:
-                    a_new_parent(page, url, root, phone, child, width)
-                except BaseException:
-                    errors = page.locator(".field-error, .notice, [role=alert]").all_inner_texts()
-                    step(f"page at {page.url}: {errors} {page.inner_text('main')[:1500]!r}")
-                    raise
-                page.close()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        for (width, (x, y)), child, phone in zip(
+            WIDTHS.items(), children, config["phones"], strict=True
+        ):
+            page = browser.new_page(viewport={"width": x, "height": y})
+            try:
+                a_new_parent(page, url, root, phone, child, width)
+            except BaseException:
+                errors = page.locator(".field-error, .notice, [role=alert]").all_inner_texts()
+                step(f"page at {page.url}: {errors} {page.inner_text('main')[:1500]!r}")
+                raise
+            page.close()
     step("the new parents signed up and registered their children")
     return 0
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from gateway.portal.wards import folded
 
@@ -36,6 +39,27 @@ CHROMIUM_ARGS = [
 SHOTS = ROOT / "docs" / "screenshots"
 
 WIDTHS = {"phone": (360, 740), "desktop": (1280, 900)}
+
+
+def read_config(argv: list[str]) -> dict[str, Any]:
+    """What the test gave the script: the JSON file named by its first argument."""
+    config: dict[str, Any] = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    return config
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, under Playwright; closed afterwards. On a failure inside,
+    each open page's address and text are printed first (`report_pages`)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        except BaseException:
+            report_pages(browser)
+            raise
+        finally:
+            browser.close()
 
 
 def report_pages(browser: Browser) -> None:
