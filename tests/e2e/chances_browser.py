@@ -1,21 +1,14 @@
-"""Screenshots of live demand, a family's chances and the school finder, in Chromium at
-360 px and 1280 px (run by tests/e2e/test_chances.py in its own process: Playwright's sync
-API does not run under the tests' eventlet): python -m tests.e2e.chances_browser CONFIG.
+"""The browser half of tests/e2e/test_chances.py: screenshots of live demand, a family's
+chances and the school finder, at 360 px and 1280 px into docs/screenshots/.
 
-Each page passes the season's checks on the way (nothing wider than 360 px on a phone, the
-accessibility checks on the desktop) before it is saved to docs/screenshots/.
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations
 
 import sys
 
-from tests.support.browser import (
-    chromium,
-    photograph,
-    read_config,
-    signed_in,
-)
+from tests.support.browser import chromium, photograph, read_config, signed_in
 
 
 def main(argv: list[str]) -> int:

@@ -1,11 +1,9 @@
 """The browser half of tests/e2e/test_corrections.py: on a phone (360 px), a parent asks for a
 register correction from the rejected application's page, attaching a photo, and sees the
 request under review; the department opens its queue and the request with the evidence, and
-approves it from the page.
-Each page is photographed at 360 px and 1280 px into docs/screenshots/, in Debian's
-Chromium (headless, Playwright), in a process of its own (as the other browser tests).
+approves it from the page. Each page photographed at 360 px and 1280 px.
 
-Usage: python -m tests.e2e.corrections_browser CONFIG.json
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations
@@ -15,13 +13,7 @@ import sys
 import zlib
 from pathlib import Path
 
-from tests.support.browser import (
-    WIDTHS,
-    chromium,
-    photograph,
-    read_config,
-    signed_in,
-)
+from tests.support.browser import WIDTHS, chromium, photograph, read_config, signed_in
 
 
 def main(argv: list[str]) -> int:

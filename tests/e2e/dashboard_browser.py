@@ -1,11 +1,9 @@
 """The browser half of tests/e2e/test_dashboard_city.py: the department reads a city-scale
-round's dashboard in Debian's Chromium (headless, Playwright), searches a school, drills
-down into a ward, pages through the schools and opens the wards; each page photographed at
-360 px and 1280 px into docs/screenshots/. The round page's render time is printed: the
-server's (request sent to first byte) and the browser's (to the load event).
+round's dashboard, searches a school, drills down into a ward, pages through the schools and
+opens the wards; each page photographed at 360 px and 1280 px. The round page's render time
+is printed: the server's (request sent to first byte) and the browser's (to the load event).
 
-It runs in a process of its own (`python -m tests.e2e.dashboard_browser CONFIG.json`), as
-tests/e2e/test_portal_browser.py does and for the same reason (eventlet in pytest).
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations
@@ -16,12 +14,7 @@ import sys
 from playwright.sync_api import Page
 
 from gateway.portal.wards import folded
-from tests.support.browser import (
-    chromium,
-    photograph,
-    read_config,
-    signed_in,
-)
+from tests.support.browser import chromium, photograph, read_config, signed_in
 
 TIMING_JS = """() => {
   const [n] = performance.getEntriesByType('navigation');

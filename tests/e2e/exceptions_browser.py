@@ -1,11 +1,8 @@
 """The browser half of tests/e2e/test_round_exceptions.py: the department sets reserved seats
 and accepts a late application through the portal's forms, and a family reads a late
-result with its seat's pool, in Debian's Chromium (headless, Playwright). Each page is
-photographed at 360 px and 1280 px into docs/screenshots/ (checked for width, labels and
-contrast by `photograph`).
+result with its seat's pool; each page photographed at 360 px and 1280 px.
 
-It runs in a process of its own (`python -m tests.e2e.exceptions_browser CONFIG.json`), as
-tests/e2e/test_portal_browser.py does and for the same reason (eventlet in pytest).
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations
@@ -15,12 +12,7 @@ import time
 
 from playwright.sync_api import Page
 
-from tests.support.browser import (
-    chromium,
-    photograph,
-    read_config,
-    signed_in,
-)
+from tests.support.browser import chromium, photograph, read_config, signed_in
 
 
 def main(argv: list[str]) -> int:

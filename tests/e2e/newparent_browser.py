@@ -1,11 +1,10 @@
 """The browser half of tests/e2e/test_readme.py's new parent: on a fresh `make run` (the
-clean copy that test started), a parent signs up in Debian's Chromium (headless,
-Playwright), reads the texted code where the README says it is (the newest file in
-`var/sms/`), verifies the phone, registers a child and sees the application's status with
-the round's human name. Once at phone width (360 px) and once at desktop width (1280 px).
+clean copy that test started), a parent signs up, reads the texted code where the README
+says it is (the newest file in `var/sms/`), verifies the phone, registers a child and sees
+the application's status with the round's human name. Once at phone width (360 px) and once
+at desktop width (1280 px).
 
-It runs in a process of its own (`python -m tests.e2e.newparent_browser CONFIG.json`), as
-tests/e2e/test_portal_browser.py does and for the same reason (eventlet in pytest).
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations
@@ -17,14 +16,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from tests.support.browser import (
-    WIDTHS,
-    chromium,
-    fold,
-    read_config,
-    step,
-    unregistered_children,
-)
+from tests.support.browser import WIDTHS, chromium, fold, read_config, step, unregistered_children
 
 ROUND_NAME = "Lớp 1 năm học 2027–2028"
 

@@ -1,9 +1,7 @@
-"""Screenshots of past rounds' outcomes per school, in Chromium at 360 px and 1280 px (run by
-tests/e2e/test_outcomes_portal.py in its own process: Playwright's sync API does not run
-under the tests' eventlet): python -m tests.e2e.outcomes_browser CONFIG.
+"""The browser half of tests/e2e/test_outcomes_portal.py: screenshots of past rounds'
+outcomes per school, at 360 px and 1280 px into docs/screenshots/.
 
-The page passes the season's checks on the way (nothing wider than 360 px on a phone, the
-accessibility checks on the desktop) before it is saved to docs/screenshots/.
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ width into docs/screenshots/ (checking nothing is wider than 360 px on the phone
 control labelled with WCAG AA contrast on the desktop); the demo city's children who have not
 applied yet.
 
-The scripts run in processes of their own (`python -m tests.e2e.<name>_browser CONFIG`): the
+The scripts run in processes of their own (`python -m tests.e2e.<name>_browser CONFIG`, started
+by tests/support/browser_process.py `play`, their config in a JSON file): the
 pytest process is monkey-patched by eventlet, and Playwright's synchronous API waits through
 asyncio, which then never wakes.
 """
