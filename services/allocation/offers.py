@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.allocation import rounds
@@ -88,13 +88,9 @@ def withdraw(session: Session, round_: Round, reference: str, now: datetime) -> 
 def expire_overdue(session: Session, now: datetime, limit: int) -> int:
     """Expire up to `limit` offers per published round whose deadline has passed; returns
     the most expired in one round (`limit` means more may be waiting)."""
-    round_ids = session.scalars(select(Round.round_id).where(Round.status == "published")).all()
     expired = 0
-    for round_id in round_ids:
-        round_ = rounds.get_round(session, round_id, lock=True)
-        if round_.status != "published":
-            continue
-        due = func.coalesce(Placement.deadline, round_.offer_deadline)
+    for round_, due in rounds.locked_published_rounds(session):
+        round_id = round_.round_id
         query = (
             select(Placement.reference)
             .where(Placement.round_id == round_id, Placement.status == "offered", due <= now)
