@@ -23,8 +23,8 @@ def _admin() -> psycopg2.extensions.connection:
     return connection
 
 
-def create_database(service: str) -> str:
-    """A new empty database migrated to head for `service`; returns its URI."""
+def create_database(service: str, revision: str = "head") -> str:
+    """A new empty database migrated to `revision` (default: head) for `service`; its URI."""
     name = f"ts_test_{service}_{uuid.uuid4().hex[:10]}"
     connection = _admin()
     try:
@@ -33,7 +33,7 @@ def create_database(service: str) -> str:
     finally:
         connection.close()
     uri = make_url(ADMIN_URI).set(database=name).render_as_string(hide_password=False)
-    upgrade(service, uri)
+    upgrade(service, uri, revision)
     return uri
 
 
