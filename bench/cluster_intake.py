@@ -23,6 +23,7 @@ import tempfile
 import time
 from contextlib import AbstractContextManager
 from pathlib import Path
+from urllib.parse import quote
 
 from bench.haproxy_log import Split, read_lines
 from bench.intake import BACKGROUND_NICE, Check, _latency, _mark, _ms, _persisted
@@ -32,6 +33,7 @@ from bench.report import table, write_section
 from bench.tiers import TierMeter, per_request, refusals
 from tests.support.cluster import ClusterSystem, running_on_cluster
 from tests.support.system import city_files
+from tools.cluster import RabbitCluster
 from tools.haproxy import haproxy_stats
 
 COMMAND = "python -m bench.cluster_intake"
@@ -124,6 +126,9 @@ def main(argv: list[str] | None = None) -> None:
         checks = {"two": _persisted(system, two.references, timeout=300)}
         cpu = per_request(meter.stop(), two.ok)
         counters.append(haproxy_stats(stats))
+        # P7 starts from a system as idle as P1's was: not while allocation and the
+        # notifier still work through P1's backlog on the same cores.
+        _idle(rabbit, timeout=300)
         rate = max(2 * two.throughput, 100)
         meter = TierMeter.of(system, front, rabbit).start()
         # Only P7's open loop goes ahead: its rate is fixed whatever the answers, while
@@ -149,6 +154,20 @@ def main(argv: list[str] | None = None) -> None:
     _write(args, two, one, p7, rate, checks, cpu, p7_cpu, pages, shed, phases, raised)
     for name, check in checks.items():
         assert check.lost == 0 and check.duplicated == 0, f"{name}: {check}"
+
+
+def _idle(rabbit: RabbitCluster, timeout: float) -> None:
+    """Wait until no message waits or is in work in any queue of the run's vhost, twice in a
+    row a stats interval apart (the management API's counts are refreshed every 5 s)."""
+    path = f"queues/{quote(rabbit.vhost, safe='')}?columns=name,messages"
+    quiet = 0
+    deadline = time.monotonic() + timeout
+    while quiet < 2:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the services did not drain P1's backlog in time")
+        busy = sum(int(queue.get("messages") or 0) for queue in rabbit.api(path))
+        quiet = quiet + 1 if busy == 0 else 0
+        time.sleep(5 if busy == 0 else 1)
 
 
 def _write(

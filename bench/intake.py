@@ -383,7 +383,8 @@ def _write(
         f" {dict(p7.statuses)}, client timeouts {p7.timeouts}, connection errors {p7.errors}.",
         f"Counted in the registration database by the benchmark after each run (and asserted):"
         f" {counted}. The table holds {stored:,} applications in all (the warm-up's included).",
-        f"Load: the aiohttp client in `bench/loadgen.py` on the same machine; {args.concurrency}"
+        "Load: the asyncio client in `bench/loadgen.py` (`bench/httpclient.py`) on the same"
+        f" machine; {args.concurrency}"
         f" connections closed-loop for {args.seconds:.0f} s (P1 and the baselines), open-loop"
         " at a fixed rate (P6 after the P1 backlog drained, then P7). Unique applications from"
         " the city-scale demo data (`make seed SCALE=city`). Gateway and baselines: 2 gunicorn"
