@@ -36,7 +36,7 @@ from gateway.auth.checks import RequestChecks
 from gateway.auth.ownership import Claims
 from gateway.auth.revocation import Denylist
 from gateway.auth.service import Authenticator
-from gateway.backends import Backends
+from gateway.backends import EXTENSION, Backends
 from gateway.backlog import SubmissionGate
 from gateway.db import GatewayDatabase
 from gateway.errors import register_error_handlers
@@ -117,7 +117,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     writes = SharedTransaction(db.transaction)  # claims and audit entries, group-committed
     app.extensions.update(
         {
-            "tuyensinh": backends,
+            EXTENSION: backends,
             "metrics": metrics,
             "db": db,
             "audit": AuditLog(writes),

@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Response, current_app, g
+from flask import Response, g
 from flask.views import MethodView
 from nameko.exceptions import RemoteError
 
 from gateway.auth.decorators import client_ip, require
 from gateway.auth.ownership import current_principal, owned_application
 from gateway.auth.roles import DEPARTMENT, PARENT
+from gateway.backends import current_backends
 from gateway.correction_schemas import (
     CorrectionRequestForm,
     CorrectionReview,
@@ -61,7 +62,7 @@ EVIDENCE_DOC = {
 def _answers() -> Iterator[Any]:
     """Borrow an RPC proxy; the registration's refusals become the answers they mean."""
     try:
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             yield rpc
     except RemoteError as error:
         if error.exc_type == "CorrectionNotAllowed":

@@ -33,6 +33,7 @@ from gateway.auth.models import Account
 from gateway.auth.ownership import REFERENCE, current_principal
 from gateway.auth.passwords import password_problem
 from gateway.auth.roles import DEPARTMENT, HELPDESK, help_point_of
+from gateway.backends import current_backends
 from gateway.errors import ApiError, not_found
 from gateway.schemas import ApplicationAccepted, ErrorBody
 from gateway.smorest import Blueprint
@@ -121,10 +122,10 @@ class HelpPointApplications(MethodView):
         Bình", "phone": "0912345678", "email": "binh@example.com", "language": "vi"},
         "identity": {"document_kind": "citizen_id_card", "last_digits": "0123"}}'`
         """
-        gateway = current_app.extensions["tuyensinh"]
-        refuse_when_backlogged(gateway)
+        backends = current_backends()
+        refuse_when_backlogged(backends)
         identity = form.pop("identity")
-        return submit(gateway, form, FamilyAccount(identity))
+        return submit(backends, form, FamilyAccount(identity))
 
     @require(HELPDESK, audit="helpdesk.list", limit="account")
     @blp.response(200, HelpPointApplication(many=True))
@@ -168,7 +169,7 @@ def _followed(reference: str | None) -> list[dict[str, Any]]:
     if not kept:
         return []
     references = [row["reference"] for row in kept]
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         stored = rpc.registration.get_applications(references)
         results = rpc.allocation.get_results(references)
     return [_view(row, stored.get(row["reference"]), results.get(row["reference"])) for row in kept]

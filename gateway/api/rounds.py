@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, stream_with_context
 from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 from nameko.exceptions import RemoteError
@@ -18,6 +18,7 @@ from nameko.exceptions import RemoteError
 from gateway.auth.decorators import require
 from gateway.auth.ownership import forget_claims
 from gateway.auth.roles import DEPARTMENT
+from gateway.backends import current_backends
 from gateway.errors import REMOTE_ERRORS, UNAVAILABLE, ApiError
 from gateway.smorest import Blueprint
 from shared.contracts.common import LEVELS
@@ -43,7 +44,7 @@ EXPLAINED = frozenset(
 def allocation(method: str, *args: Any, **kwargs: Any) -> Any:
     """Call one of the allocation service's RPC methods through the worker's proxy pool."""
     try:
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             return getattr(rpc.allocation, method)(*args, **kwargs)
     except RemoteError as error:
         if error.exc_type in EXPLAINED and error.exc_type in REMOTE_ERRORS:
@@ -185,7 +186,7 @@ def get_round(round_id: str) -> dict[str, Any]:
     """
     round_ = allocation("get_round", round_id)
     try:
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             received = rpc.registration.applications_received(round_id)
     except UNAVAILABLE as exc:
         # The round is allocation's; the count is registration's. While registration is
@@ -283,7 +284,7 @@ def round_stats(round_id: str) -> dict[str, Any]:
     Example: `curl localhost:8000/api/v1/rounds/2027-grade_1/stats`
     """
     stats = allocation("round_stats", round_id)
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         stats["applications_per_hour"] = rpc.registration.applications_per_hour(round_id)
     return stats
 
