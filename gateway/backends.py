@@ -34,6 +34,12 @@ def current_backends() -> Backends:
     return backends_of(current_app)
 
 
+def allocation(method: str, *args: Any, **kwargs: Any) -> Any:
+    """One of the allocation service's RPCs, through this worker's proxy pool; its declared
+    errors answer through gateway.errors.REMOTE_ERRORS."""
+    return current_backends().call("allocation", method, *args, **kwargs)
+
+
 def backends_of(app: Flask) -> Backends:
     """The Backends an app was built with (gateway.app.create_app installs them)."""
     backends: Backends = app.extensions[EXTENSION]

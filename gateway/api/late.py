@@ -18,14 +18,13 @@ from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 from nameko.exceptions import RemoteError
 
-from gateway.api.rounds import allocation
 from gateway.api.submission import refuse_bad_preferences
 from gateway.auth.accounts import by_phone
 from gateway.auth.decorators import require
 from gateway.auth.models import ApplicationClaim
 from gateway.auth.ownership import current_principal
 from gateway.auth.roles import DEPARTMENT
-from gateway.backends import current_backends
+from gateway.backends import allocation, current_backends
 from gateway.errors import ApiError
 from gateway.logging import correlation_id
 from gateway.references import application_reference

@@ -12,10 +12,9 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from gateway.api.rounds import allocation
 from gateway.auth.decorators import require
 from gateway.auth.roles import DEPARTMENT
-from gateway.backends import current_backends
+from gateway.backends import allocation, current_backends
 from gateway.errors import UNAVAILABLE
 from gateway.smorest import Blueprint
 
