@@ -25,7 +25,6 @@ from gateway.schemas import (
 )
 from gateway.smorest import Blueprint
 from shared.contracts.envelope import make_message
-from shared.contracts.registration import ERASABLE_STATUSES
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications")
 # One schema instance for every submission: given the class, webargs would build a new
@@ -147,7 +146,7 @@ class Erasure(MethodView):
         """
         backends = current_backends()
         application = owned_application(reference)
-        if not erasable(application):
+        if holding_a_place([reference]):
             raise ApiError(
                 409,
                 "holds_a_place",
@@ -160,12 +159,11 @@ class Erasure(MethodView):
         return {"reference": reference, "status": "erasure_requested"}, 202
 
 
-def erasable(application: dict[str, Any]) -> bool:
-    """Whether an application may be erased now: its round is open (it is withdrawn first),
-    or the child holds no seat and no waitlist place. The round's status is asked afresh
-    (the cached list of open rounds may be seconds old); registration checks again."""
-    if application["status"] in ERASABLE_STATUSES:
-        return True
+def holding_a_place(references: list[str]) -> set[str]:
+    """Of `references`, the applications registration would not erase now: the child holds
+    a seat or a waitlist place in a round no longer open (registration's rule; it decides
+    again when the request arrives)."""
+    if not references:
+        return set()
     with current_backends().rpc.cluster() as rpc:
-        round_ = rpc.allocation.get_round(application["round_id"])
-    return bool(round_["status"] == "open")
+        return set(rpc.registration.holding_a_place(references))

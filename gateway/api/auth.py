@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, g
 
-from gateway.api.applications import erasable
+from gateway.api.applications import holding_a_place
 from gateway.auth import accounts
 from gateway.auth.decorators import public, require
 from gateway.auth.ownership import current_principal
@@ -180,7 +180,8 @@ def erase_account() -> tuple[dict[str, Any], int]:
     with backends.rpc.cluster() as rpc:
         mine = rpc.registration.list_applications(principal.account_id)
     pending = [a for a in mine if not a.get("erased_at")]
-    held = [a["reference"] for a in pending if not erasable(a)]
+    holding = holding_a_place([a["reference"] for a in pending])
+    held = [a["reference"] for a in pending if a["reference"] in holding]
     if held:
         raise ApiError(
             409,
