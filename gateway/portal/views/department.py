@@ -26,7 +26,7 @@ from gateway.portal.labels import LEVELS, ROUND_STATUSES, word
 from gateway.portal.verdicts import verdict_of
 from gateway.portal.views import dashboard
 from gateway.portal.views.common import expect, login_required, tell
-from gateway.portal.views.parent import school_names
+from gateway.portal.views.registering import school_names
 from gateway.portal.wards import wards_of
 from shared.contracts.rounds import round_id_for
 
