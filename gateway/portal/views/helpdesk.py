@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from gateway.auth.decorators import public
 from gateway.portal import client
@@ -14,7 +14,7 @@ from gateway.portal.i18n import lazy
 from gateway.portal.views.common import expect, explain, login_required
 from gateway.portal.views.forms import field_errors
 from gateway.portal.views.registering import application_body, register_page, school_names
-from gateway.portal.wards import ward_name
+from gateway.portal.wards import city_wards
 
 bp = Blueprint("helpdesk", __name__, url_prefix="/helpdesk")
 API = "/api/v1/helpdesk/applications"
@@ -33,8 +33,7 @@ def help_point_words(point: str | None) -> str:
     if kind == "school":
         return _("the help point of school %(code)s", code=code)
     if kind == "ward":
-        province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
-        return _("the help point of %(ward)s", ward=ward_name(province, code) or code)
+        return _("the help point of %(ward)s", ward=dict(city_wards()).get(code) or code)
     return ""
 
 

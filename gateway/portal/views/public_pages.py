@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
 
 from gateway.auth.decorators import public
 from gateway.portal import chances, client, i18n, maps
 from gateway.portal.labels import AGES, LEVELS
 from gateway.portal.views.common import expect, safe_next
-from gateway.portal.wards import folded, wards_of
+from gateway.portal.wards import folded, picker_wards
 
 bp = Blueprint("public_pages", __name__)
 OUTCOME_ROWS = 200  # schools on one page of outcomes; a search narrows a city's list
@@ -88,10 +88,9 @@ def _question_page(template: str, ward: str, level: str, **answer: Any) -> str:
     if answer.get("result") or answer.get("found"):
         open_round = chances.open_round_of(level)
         live = chances.demand(open_round["round_id"] if open_round else None)
-    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
     return render_template(
         template,
-        wards=[(code, name, folded(name)) for code, name in wards_of(province)],
+        wards=picker_wards(),
         levels=LEVELS,
         ward=ward,
         level=level,

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 
 from gateway.portal import chances, client, i18n
 from gateway.portal.client import Answer
 from gateway.portal.labels import LEVELS
 from gateway.portal.views.common import expect, explain
 from gateway.portal.views.forms import field_errors
-from gateway.portal.wards import folded, wards_of
+from gateway.portal.wards import picker_wards
 
 
 def register_page(
@@ -41,13 +41,12 @@ def register_page(
         errors = field_errors(answer) if answer.status == 400 else {"": explain(answer)}
     choices = school_choices(round_, ward) if round_ and ward else None
     live = chances.demand(round_["round_id"]) if demand and choices and round_ else None
-    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
     return render_template(
         "parent/register.html",
         rounds=rounds,
         round=round_,
         ward=ward,
-        wards=[(code, name, folded(name)) for code, name in wards_of(province)],
+        wards=picker_wards(),
         choices=choices,
         demand=live,
         errors=errors,
