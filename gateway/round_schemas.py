@@ -8,7 +8,11 @@ from shared.contracts.common import LEVELS
 
 
 class CreateRoundRequest(Schema):
-    """A new round; a `number` above 1 is a second round for the seats the first one left."""
+    """A new round; a `number` above 1 is a second round for the seats the first one left.
+
+    The ranges are the public API's (per-field 400s, the OpenAPI spec); the rule is
+    allocation's (services/allocation/domain.py RoundOptions), which decides again.
+    """
 
     class Meta:
         unknown = RAISE
