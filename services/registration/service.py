@@ -155,6 +155,11 @@ class RegistrationService(correction_service.CorrectionEntrypoints, health.Healt
         }
 
     @rpc
+    def holding_a_place(self, references: list[str]) -> list[str]:
+        """Of `references`, those whose child holds a seat or waitlist place: not erasable."""
+        return erasure.holding_a_place(self.db, references)
+
+    @rpc
     def list_applications(self, owner_id: str) -> list[dict[str, Any]]:
         """The applications one parent account submitted."""
         return ApplicationView(many=True).dump(store.applications_of(self.db, owner_id))
