@@ -124,7 +124,13 @@ def signed_in(browser: Browser, url: str, login: dict[str, str]) -> Page:
     page.fill("#who", login["who"])
     page.fill("#password", login["password"])
     page.click("form.card button[type=submit] >> nth=0")
-    assert page.locator("text=Đăng xuất").count() == 1, page.inner_text("main")
+    page.wait_for_load_state()  # the signed-in page, not the form it was posted from
+    logout = page.locator("text=Đăng xuất")
+    try:
+        logout.first.wait_for(timeout=15_000)
+    except Exception as exc:
+        raise AssertionError(f"not signed in: {page.inner_text('main')}") from exc
+    assert logout.count() == 1, page.inner_text("main")
     return page
 
 
