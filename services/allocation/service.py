@@ -88,12 +88,14 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints, health.Health)
         """`draft → open` with its window (ISO instants; by default from WINDOW_NOTICE_SECONDS
         from now, so every gateway knows the instant first, until the department closes it)."""
         opens, closes = _instant(opens_at), _instant(closes_at)
-        return self._done(rounds.open_round(self.db, round_id, opens, closes, self._notice()))
+        return self._commit_and_show_round(
+            rounds.open_round(self.db, round_id, opens, closes, self._notice())
+        )
 
     @rpc(expected_exceptions=ROUND_ERRORS)
     def close_round(self, round_id: str) -> dict[str, Any]:
         """Schedule the close WINDOW_NOTICE_SECONDS ahead (every gateway learns it first)."""
-        return self._done(rounds.close_round(self.db, round_id, self._notice()))
+        return self._commit_and_show_round(rounds.close_round(self.db, round_id, self._notice()))
 
     @ConfigTimer.decorator("CLOSE_CHECK_SECONDS", 1.0)
     def close_due_rounds(self) -> None:
@@ -104,17 +106,19 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints, health.Health)
     @rpc(expected_exceptions=(*ROUND_ERRORS, IntakeNotComplete, RoundBusy))
     def allocate(self, round_id: str) -> dict[str, Any]:
         """Queue the allocate job (preview), unless the intake is not complete (refused)."""
-        return self._done(jobs.request_allocation(self.db, round_id, self._intake_refusal))
+        return self._commit_and_show_round(
+            jobs.request_allocation(self.db, round_id, self._intake_refusal)
+        )
 
     @rpc(expected_exceptions=(*ROUND_ERRORS, RoundBusy))
     def publish(self, round_id: str) -> dict[str, Any]:
         """Queue the publish job: offers, waitlist and unplaced events for every child."""
-        return self._done(jobs.request_publication(self.db, round_id))
+        return self._commit_and_show_round(jobs.request_publication(self.db, round_id))
 
     @rpc(expected_exceptions=(*ROUND_ERRORS, RoundNotSettled))
     def finalize_round(self, round_id: str) -> dict[str, Any]:
         """`published → finalized` once every offer is answered; the waitlists close."""
-        return self._done(rounds.finalize_round(self.db, round_id))
+        return self._commit_and_show_round(rounds.finalize_round(self.db, round_id))
 
     @rpc(expected_exceptions=(*ROUND_ERRORS, RoundBusy))
     def discard_round(self, round_id: str) -> dict[str, str]:
@@ -167,23 +171,25 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints, health.Health)
     @rpc(expected_exceptions=SEAT_ERRORS)
     def accept_offer(self, reference: str) -> dict[str, Any]:
         """The parent accepts the seat offered."""
-        return self._committed(offers.accept_offer(self.db, reference, _now()))
+        return self._commit_and_answer(offers.accept_offer(self.db, reference, _now()))
 
     @rpc(expected_exceptions=SEAT_ERRORS)
     def decline_offer(self, reference: str) -> dict[str, Any]:
         """The parent declines the seat; it goes to the head of that school's waitlist."""
-        return self._committed(offers.decline_offer(self.db, reference, _now()))
+        return self._commit_and_answer(offers.decline_offer(self.db, reference, _now()))
 
     @rpc(expected_exceptions=SEAT_ERRORS)
     def confirm_enrollment(self, school_code: str, reference: str) -> dict[str, Any]:
         """The school confirms an accepted child after checking the papers."""
-        return self._committed(offers.confirm_enrollment(self.db, school_code, reference, _now()))
+        return self._commit_and_answer(
+            offers.confirm_enrollment(self.db, school_code, reference, _now())
+        )
 
     @rpc(expected_exceptions=SEAT_ERRORS)
     def reject_enrollment(self, school_code: str, reference: str, reason: str) -> dict[str, Any]:
         """The school rejects a child with a reason; the seat goes down the waitlist."""
         step = offers.reject_enrollment(self.db, school_code, reference, reason, _now())
-        return self._committed(step)
+        return self._commit_and_answer(step)
 
     @rpc(expected_exceptions=(SchoolNotFound, RoundNotFound))
     def school_intake(self, school_code: str, round_id: str | None = None) -> dict[str, Any]:
@@ -278,11 +284,11 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints, health.Health)
     def _notice(self) -> timedelta:
         return timedelta(seconds=float(self.config.get("WINDOW_NOTICE_SECONDS", 10)))
 
-    def _done(self, round_: Round) -> dict[str, Any]:
+    def _commit_and_show_round(self, round_: Round) -> dict[str, Any]:
         self.db.commit()
         return RoundDetailView().dump(round_)
 
-    def _committed(self, answer: dict[str, Any]) -> dict[str, Any]:
+    def _commit_and_answer(self, answer: dict[str, Any]) -> dict[str, Any]:
         self.db.commit()
         return answer
 
