@@ -27,6 +27,8 @@ Known = Mapping[tuple[str, str], str]
 def existing(session: Session, event_ids: Collection[str]) -> dict[tuple[str, str], str]:
     """The rows the events already have, on every channel (read without a lock, once per
     batch: `claim` locks and reads again wherever one of them is involved)."""
+    if not event_ids:
+        return {}
     columns = DELIVERIES.c
     query = select(columns.event_id, columns.channel, columns.status)
     rows = session.execute(query.where(columns.event_id.in_(sorted(event_ids))))
