@@ -133,9 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         meter = TierMeter.of(system, front, rabbit).start()
         # Only P7's open loop goes ahead: its rate is fixed whatever the answers, while
         # a closed loop ahead of the replicas would spin on 503s and starve them.
-        crowd = open_loop(
-            url, bodies, rate=rate, duration=args.seconds / 2, headers=auth, trace=True
-        )
+        crowd = open_loop(url, bodies, rate=rate, duration=args.seconds, headers=auth, trace=True)
         with ahead(FRONT_NICE) as raised:
             p7 = run(crowd)
         phases = Split.of(p7, read_lines(front.log_dir / "haproxy.log"))
@@ -241,7 +239,7 @@ def _write(
         f"HAProxy's counters (its stats page): during P1 with 2 replicas, {shed[0]}; during"
         f" P7, {shed[1]}; during the GETs, {shed[2]}.\n\n"
         f"Load: {clients} connections closed-loop for {args.seconds:.0f} s per P1 (as many as"
-        f" HAProxy admits), P7 open-loop for {args.seconds / 2:.0f} s; city-scale demo data."
+        f" HAProxy admits), P7 open-loop for {args.seconds:.0f} s; city-scale demo data."
         " Each replica is gunicorn with 2 gevent workers. HAProxy gives each at most"
         f" {MAXCONN} requests at once (`GATEWAY_MAXCONN`), answers 503 at once when"
         f" {QUEUE_MAX} requests already wait for a slot (`HAPROXY_QUEUE_MAX`) and after"
