@@ -64,7 +64,8 @@ class HandlerSpec:
         events = tuple(topology.event_binding(source, kind) for source, kind in self.events)
         if self.command is None:
             return events
-        return (topology.Binding(topology.COMMANDS.name, self.queue_name(service)), *events)
+        key = topology.command_queue_name(service, self.command)  # the queue's own name
+        return (topology.Binding(topology.COMMANDS.name, key), *events)
 
     def queue(self, service: str, settings: topology.QueueSettings) -> Queue:
         """The durable kombu queue, with its bindings and the deployment's arguments."""

@@ -20,7 +20,6 @@ already taken is logged as an error and the service runs on without its endpoint
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ import eventlet
 import eventlet.wsgi
 from amqp.exceptions import NotFound
 from eventlet.event import Event
+from eventlet.green import subprocess
 from kombu import Connection
 from nameko.containers import WorkerContext
 from nameko.extensions import SharedExtension
@@ -138,11 +138,15 @@ def every_work_queue() -> list[str]:
     """Every service's work queues, from `python -m tools.topology --list`; [] on failure."""
     command = [sys.executable, "-m", "tools.topology", "--list"]
     try:
-        listed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        log.warning("other services' queues unknown, reporting this one's only: %r", exc)
+        # eventlet's Popen: the service's other green threads run while the child works.
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        listed, status = child.stdout.read().decode(), child.wait()
+    except OSError as exc:
+        status, listed = -1, repr(exc)
+    if status != 0:
+        log.warning("other services' queues unknown (%s); reporting this one's only", status)
         return []
-    return [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+    return [line.split()[0] for line in listed.splitlines() if line.strip()]
 
 
 def poll_once(amqp_uri: str, engine: Engine | None, queues: list[str]) -> None:
