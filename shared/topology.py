@@ -95,7 +95,7 @@ def queue_arguments(
     return arguments
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Binding:
     """One binding of a work queue: an exchange's name and the routing key bound under it."""
 
