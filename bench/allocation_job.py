@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,22 +39,9 @@ from services.allocation.models import (
 )
 from services.allocation.preview import PLACEMENT_COLUMNS, _placement_rows, store_preview
 from services.allocation.publish import publish_round
-from shared.db.engine import build_engine
-from tests.support.databases import create_database, drop_database
+from tests.support.databases import throwaway_database
 
 TARGET_SECONDS = 30.0
-
-
-@contextmanager
-def throwaway_database() -> Iterator[Engine]:
-    """A migrated allocation database on the local PostgreSQL, dropped afterwards."""
-    uri = create_database("allocation")
-    engine = build_engine(uri)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        drop_database(uri)
 
 
 def fill(engine: Engine, applicants: int, close: bool = True) -> str:
@@ -192,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sample", type=int, default=5_000)
     args = parser.parse_args(argv)
     n = args.applicants
-    with throwaway_database() as engine:
+    with throwaway_database("allocation") as engine:
         round_id = fill(engine, n)
         print(f"filled {n:,} applications", flush=True)
         job, allocation = allocate_job(engine, round_id)

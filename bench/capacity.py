@@ -290,7 +290,7 @@ def _write(
         f" {args.low:,.0f}/s, then {args.steps} steps toward {args.high:,.0f}/s if it held, else"
         f" toward 0):\n\n{tried}\n\n"
         "Every service, the gateway (2 gunicorn gevent workers), the SMTP sink, PostgreSQL,"
-        " RabbitMQ, Redis and the aiohttp load generator share this machine's cores, at the same"
+        " RabbitMQ, Redis and the asyncio load generator share this machine's cores, at the same"
         " niceness. A rate holds when every submission is answered 202 (no timeouts), every"
         " receipt e-mail reaches the sink with p99 ≤ 2 s from the gateway's stamp, and the"
         " messages waiting in the run's queues over the trial's last third stay within 2 s worth"

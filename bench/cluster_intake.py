@@ -21,7 +21,9 @@ import signal
 import sys
 import tempfile
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
+from urllib.parse import quote
 
 from bench.haproxy_log import Split, read_lines
 from bench.intake import BACKGROUND_NICE, Check, _latency, _mark, _ms, _persisted
@@ -29,9 +31,10 @@ from bench.loadgen import LoadResult, ahead, bodies_from, closed_loop, open_loop
 from bench.public_pages import Page, measure, section
 from bench.report import table, write_section
 from bench.tiers import TierMeter, per_request, refusals
-from tests.support.processes import Processes, free_port
-from tests.support.system import city_files, running_system
-from tools.cluster import cluster_front, haproxy_stats
+from tests.support.cluster import ClusterSystem, running_on_cluster
+from tests.support.system import city_files
+from tools.cluster import RabbitCluster
+from tools.haproxy import haproxy_stats
 
 COMMAND = "python -m bench.cluster_intake"
 NOTES = """\
@@ -80,6 +83,21 @@ QUEUE_TIMEOUT = os.environ.get("HAPROXY_QUEUE_TIMEOUT", "20ms")
 FRONT_NICE = -5
 
 
+def cluster_system(
+    scratch: Path, haproxy_nice: int = FRONT_NICE
+) -> AbstractContextManager[ClusterSystem]:
+    """The system these measurements run on (also `bench.p7_profile`'s): the quorum cluster
+    and two gateway replicas behind HAProxy (at `FRONT_NICE` unless told), the services at
+    `BACKGROUND_NICE`, with the services' own retry schedule: on a loaded machine the
+    benchmarks' short one (0.5 s, 2 s) parked submissions whose database pool timed out."""
+    return running_on_cluster(
+        scratch,
+        haproxy_nice=haproxy_nice,
+        background_nice=BACKGROUND_NICE,
+        extra_env={"RETRY_DELAYS_MS": "[1000, 5000, 30000]"},
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Measure and write the section of BENCHMARKS.md."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -90,71 +108,66 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ["HAPROXY_LOG"] = "1"  # one line per request: where each 503's time went
     bodies = iter(bodies_from(city_files() / "applications.jsonl"))
-    with tempfile.TemporaryDirectory() as scratch:
-        front = Processes(Path(scratch) / "front")
-        replicas, http, amqp = [free_port(), free_port()], free_port(), free_port()
-        stats = free_port()
-        scratch_rabbit = Path(scratch) / "rabbit"
-        kw = {"stats": stats, "haproxy_nice": FRONT_NICE}
-        with cluster_front(scratch_rabbit, front, replicas, http, amqp, **kw) as rabbit:
-            broker = (f"pyamqp://guest:guest@127.0.0.1:{amqp}/{rabbit.vhost}", rabbit.api_url())
-            with running_system(
-                Path(scratch) / "system",
-                broker=broker,
-                replicas=replicas,
-                front=f"http://127.0.0.1:{http}",
-                background_nice=BACKGROUND_NICE,
-                # The services' own retry schedule: on a loaded machine the benchmarks' short
-                # one (0.5 s, 2 s) parked submissions whose database pool timed out.
-                extra_env={
-                    "QUEUE_TYPE": "quorum",
-                    "TRUSTED_PROXIES": "1",
-                    "RETRY_DELAYS_MS": "[1000, 5000, 30000]",
-                },
-            ) as system:
-                url = f"{system.url}/api/v1/applications"
-                auth = system.parent_headers()
+    with tempfile.TemporaryDirectory() as scratch, cluster_system(Path(scratch)) as cluster:
+        system, rabbit, front, stats = cluster.system, cluster.rabbit, cluster.front, cluster.stats
+        url = f"{system.url}/api/v1/applications"
+        auth = system.parent_headers()
 
-                def closed(seconds: float, replicas: int) -> LoadResult:
-                    concurrency = args.concurrency or replicas * MAXCONN
-                    load = closed_loop(
-                        url, bodies, concurrency=concurrency, duration=seconds, headers=auth
-                    )
-                    return run(load)
+        def closed(seconds: float, replicas: int) -> LoadResult:
+            concurrency = args.concurrency or replicas * MAXCONN
+            load = closed_loop(url, bodies, concurrency=concurrency, duration=seconds, headers=auth)
+            return run(load)
 
-                closed(3, 2)  # warm-up: every worker opens its pooled connections
-                counters = [haproxy_stats(stats)]
-                meter = TierMeter.of(system, front, rabbit).start()
-                two = closed(args.seconds, 2)
-                # Until registration has stored them all: its CPU for these is then counted.
-                checks = {"two": _persisted(system, two.references, timeout=300)}
-                cpu = per_request(meter.stop(), two.ok)
-                counters.append(haproxy_stats(stats))
-                rate = max(2 * two.throughput, 100)
-                meter = TierMeter.of(system, front, rabbit).start()
-                # Only P7's open loop goes ahead: its rate is fixed whatever the answers, while
-                # a closed loop ahead of the replicas would spin on 503s and starve them.
-                crowd = open_loop(
-                    url, bodies, rate=rate, duration=args.seconds / 2, headers=auth, trace=True
-                )
-                with ahead(FRONT_NICE) as raised:
-                    p7 = run(crowd)
-                phases = Split.of(p7, read_lines(front.log_dir / "haproxy.log"))
-                p7_cpu = per_request(meter.stop(), sum(p7.statuses.values()))
-                counters.append(haproxy_stats(stats))
-                checks["P7"] = _persisted(system, p7.references, timeout=300)
-                meter = TierMeter.of(system, front, rabbit)
-                status = (f"/api/v1/applications/{two.references[0]}", auth)
-                pages = measure(system.url, city_files(), args.seconds / 2, meter, status)
-                counters.append(haproxy_stats(stats))
-                system.processes.stop("gateway-2")
-                time.sleep(3)  # HAProxy's check marks it down (2 failures, 1 s apart)
-                one = closed(args.seconds, 1)
-                checks["one"] = _persisted(system, one.references, timeout=300)
+        closed(3, 2)  # warm-up: every worker opens its pooled connections
+        counters = [haproxy_stats(stats)]
+        meter = TierMeter.of(system, front, rabbit).start()
+        two = closed(args.seconds, 2)
+        # Until registration has stored them all: its CPU for these is then counted.
+        checks = {"two": _persisted(system, two.references, timeout=300)}
+        cpu = per_request(meter.stop(), two.ok)
+        counters.append(haproxy_stats(stats))
+        # P7 starts from a system as idle as P1's was: not while allocation and the
+        # notifier still work through P1's backlog on the same cores.
+        _idle(rabbit, timeout=300)
+        rate = max(2 * two.throughput, 100)
+        meter = TierMeter.of(system, front, rabbit).start()
+        # Only P7's open loop goes ahead: its rate is fixed whatever the answers, while
+        # a closed loop ahead of the replicas would spin on 503s and starve them.
+        crowd = open_loop(
+            url, bodies, rate=rate, duration=args.seconds / 2, headers=auth, trace=True
+        )
+        with ahead(FRONT_NICE) as raised:
+            p7 = run(crowd)
+        phases = Split.of(p7, read_lines(front.log_dir / "haproxy.log"))
+        p7_cpu = per_request(meter.stop(), sum(p7.statuses.values()))
+        counters.append(haproxy_stats(stats))
+        checks["P7"] = _persisted(system, p7.references, timeout=300)
+        meter = TierMeter.of(system, front, rabbit)
+        status = (f"/api/v1/applications/{two.references[0]}", auth)
+        pages = measure(system.url, city_files(), args.seconds / 2, meter, status)
+        counters.append(haproxy_stats(stats))
+        system.processes.stop("gateway-2")
+        time.sleep(3)  # HAProxy's check marks it down (2 failures, 1 s apart)
+        one = closed(args.seconds, 1)
+        checks["one"] = _persisted(system, one.references, timeout=300)
     shed = [refusals(a, b) for a, b in zip(counters, counters[1:], strict=False)]
     _write(args, two, one, p7, rate, checks, cpu, p7_cpu, pages, shed, phases, raised)
     for name, check in checks.items():
         assert check.lost == 0 and check.duplicated == 0, f"{name}: {check}"
+
+
+def _idle(rabbit: RabbitCluster, timeout: float) -> None:
+    """Wait until no message waits or is in work in any queue of the run's vhost, twice in a
+    row a stats interval apart (the management API's counts are refreshed every 5 s)."""
+    path = f"queues/{quote(rabbit.vhost, safe='')}?columns=name,messages"
+    quiet = 0
+    deadline = time.monotonic() + timeout
+    while quiet < 2:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the services did not drain P1's backlog in time")
+        busy = sum(int(queue.get("messages") or 0) for queue in rabbit.api(path))
+        quiet = quiet + 1 if busy == 0 else 0
+        time.sleep(5 if busy == 0 else 1)
 
 
 def _write(

@@ -25,7 +25,7 @@ from bench.loadgen import bodies_from
 from bench.report import table, write_section
 from gateway.references import application_reference
 from gateway.schemas import SubmitApplicationRequest
-from services.registration.register_import import import_register
+from services.registration.register.csv_import import import_register
 from shared import topology
 from shared.contracts.envelope import make_message
 from shared.db.engine import build_engine

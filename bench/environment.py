@@ -26,7 +26,6 @@ LIBRARIES = (
     "marshmallow",
     "sqlalchemy",
     "psycopg2-binary",
-    "aiohttp",
 )
 
 

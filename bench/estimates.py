@@ -22,12 +22,13 @@ import eventlet
 from sqlalchemy.orm import Session
 
 from bench.allocation import SEED, synthetic_city
-from bench.allocation_job import fill, throwaway_database
+from bench.allocation_job import fill
 from bench.environment import load_average
 from bench.report import table, write_section
 from services.allocation import estimates
 from services.allocation.engine import Policy, allocate
 from services.allocation.engine.estimate import estimate, fresh_seeds
+from tests.support.databases import throwaway_database
 
 TARGET_PER_HOUR = 100
 DEFAULT_SECONDS, DEFAULT_DRAWS = 300.0, 100  # services/estimator/config.yml
@@ -71,7 +72,7 @@ def service_batch(applicants: int, draws: int) -> dict[str, float]:
             stall[0] = max(stall[0], now - last - 0.01)
             last = now
 
-    with throwaway_database() as engine:
+    with throwaway_database("allocation") as engine:
         round_id = fill(engine, applicants, close=False)
         with Session(engine) as session:
             started = time.perf_counter()

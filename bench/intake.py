@@ -68,7 +68,7 @@ second per worker ~10-15 % at these low rates, the JWT decode ~6 %, the metrics 
 access line ~3 %. Flask and flask-smorest themselves, around the view, were a few percent.
 Done: the audit entry of a submission answered 202 travels inside the confirmed command
 and registration appends it in the transaction that stores the application
-(`services/registration/audit.py`; the gateway still audits what it refuses itself), so a
+(`services/registration/intake/audit.py`; the gateway still audits what it refuses itself), so a
 request waits for one commit, not two; a checked token is kept with its principal (an LRU
 of 4,096 tokens, refused past its expiry; revocation is still asked per request); the
 access line is not even built when its level is off. Kept as it was, on the evidence: the
@@ -383,7 +383,8 @@ def _write(
         f" {dict(p7.statuses)}, client timeouts {p7.timeouts}, connection errors {p7.errors}.",
         f"Counted in the registration database by the benchmark after each run (and asserted):"
         f" {counted}. The table holds {stored:,} applications in all (the warm-up's included).",
-        f"Load: the aiohttp client in `bench/loadgen.py` on the same machine; {args.concurrency}"
+        "Load: the asyncio client in `bench/loadgen.py` (`bench/httpclient.py`) on the same"
+        f" machine; {args.concurrency}"
         f" connections closed-loop for {args.seconds:.0f} s (P1 and the baselines), open-loop"
         " at a fixed rate (P6 after the P1 backlog drained, then P7). Unique applications from"
         " the city-scale demo data (`make seed SCALE=city`). Gateway and baselines: 2 gunicorn"

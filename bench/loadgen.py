@@ -1,4 +1,4 @@
-"""An asyncio HTTP load generator (aiohttp): closed-loop for throughput, open-loop for a rate.
+"""An asyncio HTTP load generator: closed-loop for throughput, open-loop for a rate.
 
 Every request carries a different body, so the system under test sees unique applications;
 the 202 answers' references are kept, to be counted against what reached the database.
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+from bench.httpclient import Client
 
 JSON = {"Content-Type": "application/json"}
 
@@ -67,7 +67,7 @@ def bodies_from(path: Path, limit: int | None = None) -> list[bytes]:
 
 
 async def _send(
-    session: aiohttp.ClientSession,
+    client: Client,
     url: str,
     body: bytes,
     result: LoadResult,
@@ -76,34 +76,35 @@ async def _send(
 ) -> None:
     begin = time.perf_counter()
     # An empty body is a GET (a page or a look-up); anything else is a JSON POST.
-    method, kwargs = ("POST", {"data": body, "headers": JSON}) if body else ("GET", {})
+    method, headers = ("POST", dict(JSON)) if body else ("GET", {})
     tag = ""
     if result.trace is not None:
         tag = f"{id(result):x}-{time.perf_counter_ns()}"
-        kwargs["headers"] = {**kwargs.get("headers", {}), "X-Bench-Id": tag}
+        headers["X-Bench-Id"] = tag
         sent = time.time()
     try:
-        async with session.request(method, url, **kwargs) as answer:  # type: ignore[arg-type]
-            payload = await answer.read()
-            elapsed = (time.perf_counter() - begin) * 1000
-            result.statuses[answer.status] += 1
-            if result.trace is not None:
-                wall = sent - (begin - due) if due is not None else sent
-                result.trace.append((tag, wall, sent, time.time(), answer.status))
-            if 200 <= answer.status < 300:
-                result.latencies_ms.append(elapsed)
-                reference = _reference(payload)
-                if reference:
-                    result.references.append(reference)
-            else:
-                result.error_latencies_ms.append(elapsed)
-                if answer.status == 503 and result.first_503_ms is None:
-                    result.first_503_ms = (time.perf_counter() - started) * 1000
-                    result.first_503_answer_ms = elapsed
+        status, payload = await client.request(method, url, body, headers)
     except TimeoutError:
         result.timeouts += 1
-    except aiohttp.ClientError:
+        return
+    except OSError:
         result.errors += 1
+        return
+    elapsed = (time.perf_counter() - begin) * 1000
+    result.statuses[status] += 1
+    if result.trace is not None:
+        wall = sent - (begin - due) if due is not None else sent
+        result.trace.append((tag, wall, sent, time.time(), status))
+    if 200 <= status < 300:
+        result.latencies_ms.append(elapsed)
+        reference = _reference(payload)
+        if reference:
+            result.references.append(reference)
+    else:
+        result.error_latencies_ms.append(elapsed)
+        if status == 503 and result.first_503_ms is None:
+            result.first_503_ms = (time.perf_counter() - started) * 1000
+            result.first_503_answer_ms = elapsed
 
 
 def _reference(payload: bytes) -> str | None:
@@ -112,13 +113,6 @@ def _reference(payload: bytes) -> str | None:
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, str) else None
-
-
-def _session(connections: int, timeout: float, headers: dict[str, str]) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
-    return aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=timeout), headers=headers
-    )
 
 
 async def closed_loop(
@@ -136,15 +130,18 @@ async def closed_loop(
     started = time.perf_counter()
     deadline = started + duration
 
-    async def client(session: aiohttp.ClientSession) -> None:
+    async def one_client(client: Client) -> None:
         while time.perf_counter() < deadline:
             body = next(source, None)
             if body is None:
                 return
-            await _send(session, url, body, result, started)
+            await _send(client, url, body, result, started)
 
-    async with _session(concurrency, timeout, headers or {}) as session:
-        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+    client = Client(concurrency, timeout, headers or {})
+    try:
+        await asyncio.gather(*(one_client(client) for _ in range(concurrency)))
+    finally:
+        client.close()
     result.seconds = time.perf_counter() - started
     return result
 
@@ -165,7 +162,8 @@ async def open_loop(
     source = iter(bodies)
     started = time.perf_counter()
     tasks: list[asyncio.Task[None]] = []
-    async with _session(connections, timeout, headers or {}) as session:
+    client = Client(connections, timeout, headers or {})
+    try:
         for n in itertools.count():
             due = started + n / rate
             if due - started >= duration:
@@ -176,9 +174,11 @@ async def open_loop(
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            sending = _send(session, url, body, result, started, due)
+            sending = _send(client, url, body, result, started, due)
             tasks.append(asyncio.create_task(sending))
         await asyncio.gather(*tasks)
+    finally:
+        client.close()
     result.seconds = time.perf_counter() - started
     return result
 

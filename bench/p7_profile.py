@@ -21,13 +21,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench.cluster_intake import MAXCONN
+from bench.cluster_intake import MAXCONN, cluster_system
 from bench.haproxy_log import Line, Split, read_lines
-from bench.intake import BACKGROUND_NICE
 from bench.loadgen import LoadResult, ahead, bodies_from, closed_loop, open_loop, run
 from tests.support.processes import ROOT, Processes, free_port, port_open
-from tests.support.system import city_files, running_system
-from tools.cluster import cluster_front
+from tests.support.system import city_files
 
 ERRORS = ROOT / "docker" / "haproxy" / "errors"
 TRIVIAL = """\
@@ -91,51 +89,35 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ["HAPROXY_LOG"] = "1"
     bodies = iter(bodies_from(city_files() / "applications.jsonl"))
-    with tempfile.TemporaryDirectory() as scratch:
-        front = Processes(Path(scratch) / "front")
-        replicas, http, amqp = [free_port(), free_port()], free_port(), free_port()
-        rabbit_root = Path(scratch) / "rabbit"
-        nice = {"haproxy_nice": args.nice}
-        with cluster_front(rabbit_root, front, replicas, http, amqp, **nice) as rabbit:
-            broker = (f"pyamqp://guest:guest@127.0.0.1:{amqp}/{rabbit.vhost}", rabbit.api_url())
-            with running_system(
-                Path(scratch) / "system",
-                broker=broker,
-                replicas=replicas,
-                front=f"http://127.0.0.1:{http}",
-                background_nice=BACKGROUND_NICE,
-                extra_env={
-                    "QUEUE_TYPE": "quorum",
-                    "TRUSTED_PROXIES": "1",
-                    "RETRY_DELAYS_MS": "[1000, 5000, 30000]",
-                },
-            ) as system:
-                url = f"{system.url}/api/v1/applications"
-                auth = system.parent_headers()
-                run(closed_loop(url, bodies, concurrency=2 * MAXCONN, duration=3, headers=auth))
-                p1 = run(
-                    closed_loop(
-                        url, bodies, concurrency=2 * MAXCONN, duration=args.seconds, headers=auth
-                    )
-                )
-                rate = args.rate or max(2 * p1.throughput, 100)
-                print(f"P1: {p1.throughput:.0f}/s {dict(p1.statuses)}", flush=True)
-                if not p1.throughput:
-                    return
-                base = p1.throughput
-                for n in range(args.repeat):
-                    # Only the open loop goes ahead (a closed loop would spin on 503s).
-                    crowd = open_loop(
-                        url, bodies, rate=rate, duration=args.seconds, headers=auth, trace=True
-                    )
-                    with ahead(args.nice) as raised:
-                        p7 = run(crowd)
-                    print(f"generator at niceness {args.nice}: {raised}", flush=True)
-                    log = front.log_dir / "haproxy.log"
-                    if args.keep_log:
-                        shutil.copy(log, args.keep_log)
-                    print(split(f"P7 #{n + 1} at {rate:.0f}/s", p7, read_lines(log)), flush=True)
-                    print(f"  goodput {p7.throughput / base:.0%} of P1", flush=True)
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        cluster_system(Path(scratch), haproxy_nice=args.nice) as cluster,
+    ):
+        system, front = cluster.system, cluster.front
+        url = f"{system.url}/api/v1/applications"
+        auth = system.parent_headers()
+        run(closed_loop(url, bodies, concurrency=2 * MAXCONN, duration=3, headers=auth))
+        p1 = run(
+            closed_loop(url, bodies, concurrency=2 * MAXCONN, duration=args.seconds, headers=auth)
+        )
+        rate = args.rate or max(2 * p1.throughput, 100)
+        print(f"P1: {p1.throughput:.0f}/s {dict(p1.statuses)}", flush=True)
+        if not p1.throughput:
+            return
+        base = p1.throughput
+        for n in range(args.repeat):
+            # Only the open loop goes ahead (a closed loop would spin on 503s).
+            crowd = open_loop(
+                url, bodies, rate=rate, duration=args.seconds, headers=auth, trace=True
+            )
+            with ahead(args.nice) as raised:
+                p7 = run(crowd)
+            print(f"generator at niceness {args.nice}: {raised}", flush=True)
+            log = front.log_dir / "haproxy.log"
+            if args.keep_log:
+                shutil.copy(log, args.keep_log)
+            print(split(f"P7 #{n + 1} at {rate:.0f}/s", p7, read_lines(log)), flush=True)
+            print(f"  goodput {p7.throughput / base:.0%} of P1", flush=True)
     with ahead(args.nice):
         print(trivial(rate, args.seconds, next(bodies)), flush=True)
 

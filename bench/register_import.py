@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from itertools import islice
 from pathlib import Path
@@ -17,26 +15,13 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from bench.report import table, write_section
-from services.registration.register_csv import BadRow, ByteCountingLines, read_rows
-from services.registration.register_import import ImportSummary, import_register
-from services.registration.register_models import RegisterPerson
-from shared.db.engine import build_engine
-from tests.support.databases import create_database, drop_database
+from services.registration.register.csv_import import ImportSummary, import_register
+from services.registration.register.csv_rows import BadRow, ByteCountingLines, read_rows
+from services.registration.register.models import RegisterPerson
+from tests.support.databases import throwaway_database
 from tools.demo_city import build_register
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@contextmanager
-def throwaway_database() -> Iterator[Engine]:
-    """A migrated registration database on the local PostgreSQL, dropped afterwards."""
-    uri = create_database("registration")
-    engine = build_engine(uri)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        drop_database(uri)
 
 
 def naive_orm_insert(engine: Engine, path: Path, sample: int) -> float:
@@ -112,13 +97,13 @@ def main(argv: list[str] | None = None) -> None:
         broken = build_register(path, args.rows, seed=2027, year=2027)
         print(f"generated {path} ({broken:,} bad rows) in {time.perf_counter() - started:.1f} s")
     bad: list[BadRow] = []
-    with throwaway_database() as engine:
+    with throwaway_database("registration") as engine:
         with engine.connect() as connection:
             server = "PostgreSQL " + str(connection.scalar(text("SHOW server_version")))
         first = import_register(engine, path, batch_size=args.batch_size, on_bad_row=bad.append)
         rerun = import_register(engine, path, batch_size=args.batch_size)
         stored = count_people(engine)
-    with throwaway_database() as engine:
+    with throwaway_database("registration") as engine:
         naive_seconds = naive_orm_insert(engine, path, args.sample)
     body = body_text(
         args.rows, first, rerun, stored, args.sample, naive_seconds, args.batch_size, server

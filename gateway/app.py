@@ -20,6 +20,7 @@ from gateway.api import (
     draw,
     health,
     helpdesk,
+    helpdesks,
     inbox,
     intake,
     late,
@@ -36,7 +37,7 @@ from gateway.auth.checks import RequestChecks
 from gateway.auth.ownership import Claims
 from gateway.auth.revocation import Denylist
 from gateway.auth.service import Authenticator
-from gateway.backends import Backends
+from gateway.backends import EXTENSION, Backends
 from gateway.backlog import SubmissionGate
 from gateway.db import GatewayDatabase
 from gateway.errors import register_error_handlers
@@ -55,6 +56,7 @@ BLUEPRINTS = (
     auth.blp,
     applications.blp,
     helpdesk.blp,
+    helpdesks.blp,
     schools.blp,
     rounds.blp,
     reserved.blp,
@@ -117,7 +119,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     writes = SharedTransaction(db.transaction)  # claims and audit entries, group-committed
     app.extensions.update(
         {
-            "tuyensinh": backends,
+            EXTENSION: backends,
             "metrics": metrics,
             "db": db,
             "audit": AuditLog(writes),

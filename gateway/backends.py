@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from cachetools import LRUCache
+from flask import Flask, current_app
 from nameko.amqp.publish import UndeliverableMessage
 
 from gateway.backlog import BacklogGauge
@@ -23,6 +24,26 @@ from shared.messaging.bus import MessageBus, declare_queues, retry_delays
 
 log = logging.getLogger(__name__)
 SERVICES = ("registration", "allocation", "notification", "estimator")
+# The key of the worker's Backends in `app.extensions` (tests reach it by this key too);
+# the gateway's own code asks `current_backends()` or `backends_of(app)`.
+EXTENSION = "tuyensinh"
+
+
+def current_backends() -> Backends:
+    """The Backends of the app handling this request (one per gateway worker)."""
+    return backends_of(current_app)
+
+
+def allocation(method: str, *args: Any, **kwargs: Any) -> Any:
+    """One of the allocation service's RPCs, through this worker's proxy pool; its declared
+    errors answer through gateway.errors.REMOTE_ERRORS."""
+    return current_backends().call("allocation", method, *args, **kwargs)
+
+
+def backends_of(app: Flask) -> Backends:
+    """The Backends an app was built with (gateway.app.create_app installs them)."""
+    backends: Backends = app.extensions[EXTENSION]
+    return backends
 
 
 class LookupCache:
@@ -132,7 +153,7 @@ class Backends:
     def schools(self, level: str) -> list[dict[str, Any]]:
         """Schools of a level, from the allocation service, cached for a minute."""
         return self._schools.get(
-            ("schools", level), lambda: self._call("allocation", "list_schools", level)
+            ("schools", level), lambda: self.call("allocation", "list_schools", level)
         )
 
     def school_levels(self) -> dict[str, str]:
@@ -143,13 +164,13 @@ class Backends:
     def catchment(self, ward: str, level: str) -> dict[str, Any]:
         """The schools serving a ward, from the allocation service, cached for a minute."""
         return self._schools.get(
-            ("catchment", ward, level), lambda: self._call("allocation", "catchment", ward, level)
+            ("catchment", ward, level), lambda: self.call("allocation", "catchment", ward, level)
         )
 
     def finder(self, ward: str, level: str) -> dict[str, Any]:
         """The school finder's answer, from the allocation service, cached as `catchment` is."""
         return self._schools.get(
-            ("finder", ward, level), lambda: self._call("allocation", "find_schools", ward, level)
+            ("finder", ward, level), lambda: self.call("allocation", "find_schools", ward, level)
         )
 
     def demand(self, round_id: str) -> dict[str, Any] | None:
@@ -185,7 +206,7 @@ class Backends:
 
     def send_code(self, phone: str, language: str, code: str, valid_minutes: int) -> None:
         """Have the notification service text a one-time code (it applies per-phone limits)."""
-        self._call("notification", "send_otp", phone, language, code, valid_minutes)
+        self.call("notification", "send_otp", phone, language, code, valid_minutes)
 
     def service_health(self) -> dict[str, str]:
         """Each service's answer to `health`, or why it did not answer."""
@@ -202,8 +223,9 @@ class Backends:
         return {s["code"]: s["level"] for level in LEVELS for s in self.schools(level)}
 
     def _load_open_rounds(self) -> list[dict[str, Any]]:
-        return self._call("allocation", "list_open_rounds")
+        return self.call("allocation", "list_open_rounds")
 
-    def _call(self, service: str, method: str, *args: Any) -> Any:
+    def call(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """One RPC of a service, through the worker's proxy pool."""
         with self.rpc.cluster() as rpc:
-            return getattr(rpc[service], method)(*args)
+            return getattr(rpc[service], method)(*args, **kwargs)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from amqp.exceptions import AMQPError
 from flask import Flask, Response, jsonify
@@ -19,24 +22,88 @@ from shared.db.errors import database_unavailable
 
 RETRY_AFTER_SECONDS = 5
 
-# Exceptions the services declare in expected_exceptions, by their type name.
-REMOTE_ERRORS: dict[str, tuple[int, str, str]] = {
-    "ApplicationNotFound": (404, "not_found", "No such application."),
-    "RoundNotFound": (404, "not_found", "No such round."),
-    "WardNotFound": (404, "not_found", "No ward has that code."),
-    "InvalidTransition": (409, "invalid_transition", "The round is not in a state for that."),
-    "InvalidRound": (400, "invalid_round", "The round's options are not acceptable."),
-    "RoundExists": (409, "round_exists", "That round exists already."),
-    "IntakeNotComplete": (409, "intake_not_complete", "Not every application is verified yet."),
-    "RoundBusy": (409, "round_busy", "A job is queued for the round, or its preview is stale."),
-    "RoundNotSettled": (409, "round_not_settled", "Offers of the round still await an answer."),
-    "SchoolNotFound": (404, "not_found", "No such school, or no published intake for it."),
-    "OfferNotFound": (404, "not_found", "No offer for that application."),
-    "SeatConflict": (409, "seat_conflict", "The seat is not in a state for that."),
-    "CorrectionNotFound": (404, "not_found", "No such correction request."),
-    "CorrectionAlreadyDecided": (409, "already_decided", "The request was decided already."),
-    "OtpNotSent": (503, "code_not_sent", "The code could not be sent; try again shortly."),
-    "OtpRateLimited": (429, "too_many_requests", "Too many codes for this phone lately."),
+
+@dataclass(frozen=True)
+class RemoteAnswer:
+    """The answer to an exception a service declares in expected_exceptions.
+
+    `detail` says what the service's own message (the exception's value) becomes:
+    - None: nothing; `message` is the answer's;
+    - "shown": the answer's message, for the errors whose message says exactly what is wrong
+      (counts, statuses, ids, never a child's data);
+    - "code": the answer's code (a stable word), worded by `wording` (else `message`);
+    - "fields": per-field problems, as JSON (the answer's `fields`).
+    """
+
+    status: int
+    code: str
+    message: str
+    detail: Literal["shown", "code", "fields"] | None = None
+    wording: Mapping[str, str] = field(default_factory=dict)
+
+    def error(self, value: str = "") -> ApiError:
+        """This answer as the gateway's own error, with the service's message `value`."""
+        if self.detail == "shown":
+            return ApiError(self.status, self.code, value or self.message)
+        if self.detail == "code":
+            return ApiError(self.status, value, self.wording.get(value, self.message))
+        if self.detail == "fields":
+            return ApiError(self.status, self.code, self.message, json.loads(value))
+        return ApiError(self.status, self.code, self.message)
+
+
+# Every exception the services declare, by its type name: the one table (STYLE.md 6).
+REMOTE_ERRORS: dict[str, RemoteAnswer] = {
+    "ApplicationNotFound": RemoteAnswer(404, "not_found", "No such application."),
+    "RoundNotFound": RemoteAnswer(404, "not_found", "No such round."),
+    "WardNotFound": RemoteAnswer(404, "not_found", "No ward has that code."),
+    "InvalidTransition": RemoteAnswer(
+        409, "invalid_transition", "The round is not in a state for that.", "shown"
+    ),
+    "InvalidRound": RemoteAnswer(
+        400, "invalid_round", "The round's options are not acceptable.", "shown"
+    ),
+    "RoundExists": RemoteAnswer(409, "round_exists", "That round exists already."),
+    "IntakeNotComplete": RemoteAnswer(
+        409, "intake_not_complete", "Not every application is verified yet.", "shown"
+    ),
+    "RoundBusy": RemoteAnswer(
+        409, "round_busy", "A job is queued for the round, or its preview is stale.", "shown"
+    ),
+    "RoundNotSettled": RemoteAnswer(
+        409, "round_not_settled", "Offers of the round still await an answer.", "shown"
+    ),
+    "SchoolNotFound": RemoteAnswer(
+        404, "not_found", "No such school, or no published intake for it."
+    ),
+    "OfferNotFound": RemoteAnswer(404, "not_found", "No offer for that application."),
+    "SeatConflict": RemoteAnswer(
+        409, "seat_conflict", "The seat is not in a state for that.", "shown"
+    ),
+    "CorrectionNotFound": RemoteAnswer(404, "not_found", "No such correction request."),
+    "CorrectionAlreadyDecided": RemoteAnswer(
+        409, "already_decided", "The request was decided already."
+    ),
+    # Registration says which rule refused the request: the code, worded here.
+    "CorrectionNotAllowed": RemoteAnswer(
+        409,
+        "not_allowed",
+        "Not possible now.",
+        "code",
+        {
+            "not_rejected_by_register": "Only an application rejected because of the register "
+            "data can ask for a correction.",
+            "round_closed": "The round is closed: corrections can no longer be asked for.",
+            "request_pending": "A correction request of this application is still being reviewed.",
+        },
+    ),
+    "InvalidCorrection": RemoteAnswer(400, "invalid", "Some fields are not valid.", "fields"),
+    "OtpNotSent": RemoteAnswer(
+        503, "code_not_sent", "The code could not be sent; try again shortly."
+    ),
+    "OtpRateLimited": RemoteAnswer(
+        429, "too_many_requests", "Too many codes for this phone lately."
+    ),
 }
 
 # The broker or a service cannot be reached: the answer is "come back later", never a 500.
@@ -72,7 +139,7 @@ def not_found(exc_type: str = "ApplicationNotFound") -> ApiError:
 
     Object-level refusals use this, so "not yours" and "not there" cannot be told apart.
     """
-    return ApiError(*REMOTE_ERRORS[exc_type])
+    return REMOTE_ERRORS[exc_type].error()
 
 
 def unauthenticated(message: str = "Log in first: this needs a valid bearer token.") -> ApiError:
@@ -141,11 +208,13 @@ def register_error_handlers(app: Flask) -> None:
         if mapped is None:
             app.logger.error("unexpected remote error %s", error.exc_type)
             return error_response(500, "internal", "Something went wrong on our side.")
-        headers = {}
-        if mapped[0] in (429, 503):  # "come back later" always says when
+        answer = mapped.error(str(error.value))
+        if answer.status in (429, 503):  # "come back later" always says when
             seconds = re.search(r"retry after (\d+)", str(error.value))
-            headers["Retry-After"] = seconds.group(1) if seconds else str(RETRY_AFTER_SECONDS)
-        return error_response(*mapped, headers=headers)
+            answer.headers["Retry-After"] = (
+                seconds.group(1) if seconds else str(RETRY_AFTER_SECONDS)
+            )
+        return _api_error(answer)
 
     def _unavailable(error: Exception) -> Any:
         app.logger.warning("backend unavailable: %s", type(error).__name__)

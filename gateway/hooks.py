@@ -10,6 +10,7 @@ import time
 from flask import Flask, Response, current_app, g, request, session
 
 from gateway.auth.decorators import access_of, client_ip, guard
+from gateway.backends import current_backends
 from gateway.errors import ApiError, error_response
 from gateway.logging import HEADER, correlation_id
 
@@ -56,7 +57,7 @@ def _cache_control(response: Response) -> Response:
     signed = "Authorization" in request.headers or bool(request.cookies)
     rule = request.url_rule
     access = access_of(current_app, rule.endpoint, request.method) if rule else None
-    seconds = int(current_app.extensions["tuyensinh"].config.get("PUBLIC_CACHE_SECONDS", 0))
+    seconds = int(current_backends().config.get("PUBLIC_CACHE_SECONDS", 0))
     if (
         not signed
         and access is not None

@@ -14,7 +14,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
 TEXT_LENGTH = validate.Length(min=10, max=1000)
 REASON_LENGTH = validate.Length(min=2, max=500)
-# The rejection reasons a register correction can cure (services/registration/verification.py).
+# The rejection reasons a register correction can cure (registration/verification/rules.py).
 CORRECTABLE_CODES = frozenset({"not_in_register", "name_mismatch", "birth_date_mismatch"})
 DECISIONS = ("approved", "refused")
 STATUSES = ("pending", *DECISIONS)

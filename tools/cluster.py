@@ -5,12 +5,12 @@ Each node is the installed `rabbitmq-server` with its own node name, AMQP, distr
 management ports, data and log directories; they share one Erlang cookie and find each other
 by classic config peer discovery (the same as docker-compose.yml). `RabbitCluster` is used
 by `make cluster` (`python -m tools.cluster`), the cluster test and the chaos scenario.
+HAProxy itself is started and read by `tools.haproxy`.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shlex
@@ -29,9 +29,9 @@ import requests
 
 from chaos.infra import AUTH, PrivateRabbit
 from tests.support.processes import ROOT, Processes, free_port, port_open
+from tools.haproxy import start_haproxy
 
 NODES = 3
-HAPROXY_CONFIG = ROOT / "docker" / "haproxy" / "haproxy.cfg"
 
 
 class RabbitCluster:
@@ -144,29 +144,6 @@ class RabbitCluster:
         """Kill every node; remove their files unless `keep_data`."""
         for node in self.nodes:
             node.kill() if keep_data else node.stop()
-
-
-def haproxy_stats(port: int) -> dict[tuple[str, str], dict[str, str]]:
-    """HAProxy's counters by (proxy, server), from its stats page's CSV on `port`."""
-    text = requests.get(f"http://127.0.0.1:{port}/stats;csv", timeout=10).text
-    lines = text.lstrip("# ").splitlines()
-    rows = csv.DictReader(lines)
-    return {(row["pxname"], row["svname"]): row for row in rows}
-
-
-def start_haproxy(
-    processes: Processes, env: dict[str, str], name: str = "haproxy", nice: int = 0
-) -> None:
-    """Run HAProxy in the foreground (`-db`) on docker/haproxy/haproxy.cfg with `env`, at
-    niceness `nice` (negative, if we may: ahead of the replicas behind it, as on a core of its
-    own); waits until its AMQP front accepts connections."""
-    processes.start(name, ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)], env, nice)
-    port = int(env["AMQP_FRONT"].rsplit(":", 1)[1])
-    deadline = time.monotonic() + 30
-    while not port_open(port):
-        if processes.running[name].poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"HAProxy did not start:\n{processes.log(name)}")
-        time.sleep(0.2)
 
 
 @contextmanager

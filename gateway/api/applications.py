@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 
 from gateway.api.submission import accepting, refuse_when_backlogged, submit
 from gateway.auth.decorators import require
 from gateway.auth.ownership import current_principal, owned_application
 from gateway.auth.roles import PARENT
+from gateway.backends import current_backends
 from gateway.errors import ApiError
 from gateway.logging import correlation_id
 from gateway.schemas import (
@@ -25,7 +25,6 @@ from gateway.schemas import (
 )
 from gateway.smorest import Blueprint
 from shared.contracts.envelope import make_message
-from shared.contracts.registration import ERASABLE_STATUSES
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications")
 # One schema instance for every submission: given the class, webargs would build a new
@@ -56,9 +55,9 @@ class Applications(MethodView):
         "2021-03-04"}, "preferences": ["TH-0001"], "guardian": {"full_name": "Nguyễn Thị
         Bình", "phone": "0912345678", "email": "binh@example.com", "language": "vi"}}'`
         """
-        gateway = current_app.extensions["tuyensinh"]
-        refuse_when_backlogged(gateway)
-        return submit(gateway, form)
+        backends = current_backends()
+        refuse_when_backlogged(backends)
+        return submit(backends, form)
 
     @require(PARENT, limit="account")
     @blp.response(200, ApplicationView(many=True))
@@ -68,7 +67,7 @@ class Applications(MethodView):
         Example: `curl localhost:8000/api/v1/applications -H 'Authorization: Bearer ...'`
         """
         owner = current_principal().account_id
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             applications: list[dict[str, Any]] = rpc.registration.list_applications(owner)
             found = rpc.allocation.get_results([a["reference"] for a in applications])
         return [{**a, "result": found.get(a["reference"])} for a in applications]
@@ -88,7 +87,7 @@ class Application(MethodView):
         'Authorization: Bearer ...'`
         """
         application = owned_application(reference)
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             return {**application, "result": rpc.allocation.get_result(reference)}
 
 
@@ -107,10 +106,10 @@ class Withdrawal(MethodView):
         Example: `curl -X POST localhost:8000/api/v1/applications/TSABCDEFGHIJKLMNOP/withdraw
         -H 'Authorization: Bearer ...'`
         """
-        gateway = current_app.extensions["tuyensinh"]
+        backends = current_backends()
         application = owned_application(reference)
         try:
-            accepting(gateway, application["round_id"])
+            accepting(backends, application["round_id"])
         except ApiError as error:
             if error.code != "round_not_open":
                 raise
@@ -119,7 +118,7 @@ class Withdrawal(MethodView):
             ) from None
         payload = {"reference": reference, "round_id": application["round_id"]}
         command = make_message("withdraw_application", payload, correlation_id=correlation_id())
-        gateway.send_command("registration", command)
+        backends.send_command("registration", command)
         return {"reference": reference, "status": "withdrawal_received"}, 202
 
 
@@ -145,9 +144,9 @@ class Erasure(MethodView):
         localhost:8000/api/v1/applications/TSABCDEFGHIJKLMNOP/erasure -H 'Authorization:
         Bearer ...'`
         """
-        gateway = current_app.extensions["tuyensinh"]
+        backends = current_backends()
         application = owned_application(reference)
-        if not erasable(application):
+        if holding_a_place([reference]):
             raise ApiError(
                 409,
                 "holds_a_place",
@@ -156,16 +155,15 @@ class Erasure(MethodView):
             )
         payload = {"reference": reference, "round_id": application["round_id"]}
         command = make_message("request_erasure", payload, correlation_id=correlation_id())
-        gateway.send_command("registration", command)
+        backends.send_command("registration", command)
         return {"reference": reference, "status": "erasure_requested"}, 202
 
 
-def erasable(application: dict[str, Any]) -> bool:
-    """Whether an application may be erased now: its round is open (it is withdrawn first),
-    or the child holds no seat and no waitlist place. The round's status is asked afresh
-    (the cached list of open rounds may be seconds old); registration checks again."""
-    if application["status"] in ERASABLE_STATUSES:
-        return True
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
-        round_ = rpc.allocation.get_round(application["round_id"])
-    return bool(round_["status"] == "open")
+def holding_a_place(references: list[str]) -> set[str]:
+    """Of `references`, the applications registration would not erase now: the child holds
+    a seat or a waitlist place in a round no longer open (registration's rule; it decides
+    again when the request arrives)."""
+    if not references:
+        return set()
+    with current_backends().rpc.cluster() as rpc:
+        return set(rpc.registration.holding_a_place(references))

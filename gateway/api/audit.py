@@ -14,6 +14,7 @@ from gateway import audittrail
 from gateway.auth.decorators import require
 from gateway.auth.ownership import owned_application
 from gateway.auth.roles import DEPARTMENT, PARENT
+from gateway.backends import current_backends
 from gateway.schemas import ErrorBody
 from gateway.smorest import Blueprint
 from shared.auditquery import AuditQuery, Cursor, cursor_of
@@ -89,7 +90,7 @@ def _searched(args: dict[str, Any]) -> dict[str, Any]:
 
 def _registration(query: AuditQuery, limit: int) -> list[dict[str, Any]]:
     """Registration's entries (the submissions it stored) for the same search."""
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         rows: list[dict[str, Any]] = rpc.registration.audit_entries(query.to_wire(), limit)
     return rows
 
@@ -155,7 +156,7 @@ def access(reference: str) -> list[dict[str, Any]]:
     """
     application = owned_application(reference)
     round_id = application["round_id"]
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         result = rpc.allocation.get_result(reference)
         published = rpc.allocation.get_round(round_id).get("published_at") if result else None
     with current_app.extensions["db"].session() as session:

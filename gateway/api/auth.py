@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, g
 
-from gateway.api.applications import erasable
+from gateway.api.applications import holding_a_place
 from gateway.auth import accounts
 from gateway.auth.decorators import public, require
 from gateway.auth.ownership import current_principal
@@ -24,6 +24,7 @@ from gateway.auth.schemas import (
     VerifyRequest,
 )
 from gateway.auth.service import Session
+from gateway.backends import current_backends
 from gateway.db import utcnow
 from gateway.errors import ApiError
 from gateway.logging import correlation_id
@@ -175,11 +176,12 @@ def erase_account() -> tuple[dict[str, Any], int]:
     `curl -X POST localhost:8000/api/v1/auth/me/erasure -H 'Authorization: Bearer ...'`
     """
     principal = current_principal()
-    gateway = current_app.extensions["tuyensinh"]
-    with gateway.rpc.cluster() as rpc:
+    backends = current_backends()
+    with backends.rpc.cluster() as rpc:
         mine = rpc.registration.list_applications(principal.account_id)
     pending = [a for a in mine if not a.get("erased_at")]
-    held = [a["reference"] for a in pending if not erasable(a)]
+    holding = holding_a_place([a["reference"] for a in pending])
+    held = [a["reference"] for a in pending if a["reference"] in holding]
     if held:
         raise ApiError(
             409,
@@ -190,7 +192,7 @@ def erase_account() -> tuple[dict[str, Any], int]:
     for application in pending:
         payload = {"reference": application["reference"], "round_id": application["round_id"]}
         command = make_message("request_erasure", payload, correlation_id=correlation_id())
-        gateway.send_command("registration", command)
+        backends.send_command("registration", command)
     with current_app.extensions["db"].session() as session:
         accounts.erase(session, principal.account_id, utcnow())
     _auth().log_out(principal, None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -18,6 +17,7 @@ from gateway.api.schools import FinderView
 from gateway.auth.decorators import public, require
 from gateway.auth.ownership import owned_application
 from gateway.auth.roles import PARENT
+from gateway.backends import current_backends
 from gateway.errors import ApiError
 from gateway.schemas import ErrorBody
 from gateway.smorest import Blueprint
@@ -150,7 +150,7 @@ class Demand(MethodView):
 
         Example: `curl 'localhost:8000/api/v1/demand?round_id=2027-grade_1'`
         """
-        backends = current_app.extensions["tuyensinh"]
+        backends = current_backends()
         return _public(backends.demand(query["round_id"]), query["round_id"])
 
 
@@ -168,7 +168,7 @@ class Chances(MethodView):
 
         Example: `curl 'localhost:8000/api/v1/chances?round_id=2027-grade_1'`
         """
-        backends = current_app.extensions["tuyensinh"]
+        backends = current_backends()
         return _public(backends.school_chances(query["round_id"]), query["round_id"])
 
 
@@ -193,7 +193,7 @@ def own_estimate(reference: str) -> dict[str, Any]:
     """The parent's own application's estimate (404 for anyone else's)."""
     owned_application(reference)
     # A live figure, fetched as demand is: a short timeout, a failure remembered a while.
-    live = current_app.extensions["tuyensinh"].live
+    live = current_backends().live
     figures = live.call("allocation", "application_estimate", reference)
     if figures is None:
         return {"reference": reference, "available": False}
@@ -216,6 +216,6 @@ class ApplicationFinder(MethodView):
         'Authorization: Bearer ...'`
         """
         owned_application(reference)
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             found: dict[str, Any] = rpc.allocation.find_schools_for(reference)
         return found

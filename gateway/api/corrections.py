@@ -9,19 +9,16 @@ served only through these routes, as the type its bytes really are, never from d
 from __future__ import annotations
 
 import base64
-import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from flask import Response, current_app, g
+from flask import Response, g
 from flask.views import MethodView
-from nameko.exceptions import RemoteError
 
 from gateway.auth.decorators import client_ip, require
 from gateway.auth.ownership import current_principal, owned_application
 from gateway.auth.roles import DEPARTMENT, PARENT
+from gateway.backends import current_backends
 from gateway.correction_schemas import (
     CorrectionRequestForm,
     CorrectionReview,
@@ -38,12 +35,6 @@ from shared.corrections import EVIDENCE_TYPES, MAX_EVIDENCE_BYTES, evidence_prob
 blp = Blueprint("corrections", __name__, url_prefix="/api/v1")
 MINE = "/applications/<string:reference>/corrections"
 REQUEST_ID = r"^[0-9a-f-]{36}$"
-NOT_ALLOWED = {
-    "not_rejected_by_register": "Only an application rejected because of the register data "
-    "can ask for a correction.",
-    "round_closed": "The round is closed: corrections can no longer be asked for.",
-    "request_pending": "A correction request of this application is still being reviewed.",
-}
 EVIDENCE_DOC = {
     "responses": {
         "200": {
@@ -55,22 +46,6 @@ EVIDENCE_DOC = {
         }
     }
 }
-
-
-@contextmanager
-def _answers() -> Iterator[Any]:
-    """Borrow an RPC proxy; the registration's refusals become the answers they mean."""
-    try:
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
-            yield rpc
-    except RemoteError as error:
-        if error.exc_type == "CorrectionNotAllowed":
-            code = str(error.value)
-            raise ApiError(409, code, NOT_ALLOWED.get(code, "Not possible now.")) from None
-        if error.exc_type == "InvalidCorrection":
-            fields = json.loads(str(error.value))
-            raise ApiError(400, "invalid", "Some fields are not valid.", fields) from None
-        raise
 
 
 @blp.route(MINE)
@@ -103,7 +78,7 @@ class Requests(MethodView):
             raise ApiError(400, "invalid", "Some fields are not valid.", {"evidence": problems})
         owner = current_principal().account_id
         evidence = base64.b64encode(data).decode("ascii")
-        with _answers() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             created: dict[str, Any] = rpc.registration.request_correction(
                 reference, owner, form["text"], evidence, correlation_id()
             )
@@ -120,7 +95,7 @@ class Requests(MethodView):
         'Authorization: Bearer ...'`
         """
         owned_application(reference)
-        with _answers() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             found: list[dict[str, Any]] = rpc.registration.corrections_of(reference)
         return found
 
@@ -153,7 +128,7 @@ def queue(args: dict[str, Any]) -> list[dict[str, Any]]:
     Bearer ...'`
     """
     g.audit_objects = {"status": args["status"]}
-    with _answers() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         found: list[dict[str, Any]] = rpc.registration.correction_queue(
             args["status"], args["limit"]
         )
@@ -172,7 +147,7 @@ def review(request_id: str) -> dict[str, Any]:
     'Authorization: Bearer ...'`
     """
     _known_form(request_id)
-    with _answers() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         found: dict[str, Any] = rpc.registration.get_correction(request_id)
     g.audit_objects = {"reference": found["reference"]}
     found["application"].pop("owner_id", None)
@@ -220,7 +195,7 @@ def decide(decision: dict[str, Any], request_id: str) -> dict[str, Any]:
             for key, value in decision["register"].items()
         },
     }
-    with _answers() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         decided: dict[str, Any] = rpc.registration.decide_correction(
             request_id, wire, actor, correlation_id()
         )
@@ -236,7 +211,7 @@ def _known_form(request_id: str) -> None:
 
 def _evidence(request_id: str) -> dict[str, Any]:
     _known_form(request_id)
-    with _answers() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         found: dict[str, Any] = rpc.registration.correction_evidence(request_id)
     return found
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from gateway.api.rounds import allocation
 from gateway.auth.decorators import require
 from gateway.auth.roles import DEPARTMENT
+from gateway.backends import allocation
 from gateway.smorest import Blueprint
 
 blp = Blueprint("dashboard", __name__, url_prefix="/api/v1/rounds")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from marshmallow import Schema, fields
 
 from gateway.auth.decorators import public
+from gateway.backends import current_backends
 from gateway.smorest import Blueprint
 
 blp = Blueprint("draw", __name__, url_prefix="/api/v1/rounds")
@@ -53,6 +53,6 @@ def commitment(round_id: str) -> dict[str, Any]:
 
     Example: `curl localhost:8000/api/v1/rounds/2027-grade_1/commitment`
     """
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         answer: dict[str, Any] = rpc.allocation.round_commitment(round_id)
     return answer

@@ -9,6 +9,7 @@ from flask import Response, current_app, request
 from kombu import Connection
 
 from gateway.auth.decorators import public
+from gateway.backends import current_backends
 from gateway.schemas import RoundView
 from gateway.smorest import Blueprint
 
@@ -37,7 +38,7 @@ def readyz() -> tuple[dict[str, Any], int]:
 
     Example: `curl localhost:8000/readyz`, `curl 'localhost:8000/readyz?scope=replica'`
     """
-    backends = current_app.extensions["tuyensinh"]
+    backends = current_backends()
     broker = _broker(backends.config["AMQP_URI"])
     replica_only = request.args.get("scope") == "replica"
     services = backends.service_health() if broker == "ok" and not replica_only else {}
@@ -57,7 +58,7 @@ def replica_ready() -> tuple[dict[str, Any], int]:
 
     Example: `curl localhost:8000/readyz/replica`
     """
-    config = current_app.extensions["tuyensinh"].config
+    config = current_backends().config
     seconds = float(config.get("REPLICA_CHECK_SECONDS", 1.0))
     checked_at, broker = _last_replica_check
     if time.monotonic() - checked_at >= seconds:
@@ -98,4 +99,4 @@ def metrics() -> Response:
 @blp.response(200, RoundView(many=True))
 def open_rounds() -> list[dict[str, Any]]:
     """Rounds open for applications now. Example: `curl localhost:8000/api/v1/rounds`"""
-    return current_app.extensions["tuyensinh"].open_rounds()
+    return current_backends().open_rounds()

@@ -1,5 +1,5 @@
 """Help points: a help desk registers and follows applications for families without an
-account; the department opens the help desks' accounts.
+account.
 
 A help desk is bound to one school or one ward (its help point). After checking the
 guardian's papers in person, it registers the child's application; the application belongs
@@ -8,7 +8,8 @@ is none), and the guardian's receipt says how to take it over: sign up with that
 prove it by the texted code, and the application is in "My applications". The officer
 follows only what they registered at their current help point: anything else is 404.
 Every action is audited with the officer's id (the registration in registration's audit
-log, carried in the command; the reads here).
+log, carried in the command; the reads here). The department opens the help desks' accounts
+in gateway/api/helpdesks.py.
 """
 
 from __future__ import annotations
@@ -17,22 +18,19 @@ from typing import Any
 
 from flask import current_app, g
 from flask.views import MethodView
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from gateway import helpdesk
 from gateway.api.helpdesk_schemas import (
-    HelpDeskView,
     HelpPointApplication,
     HelpPointApplicationRequest,
-    NewHelpDesk,
 )
 from gateway.api.submission import refuse_when_backlogged, submit
 from gateway.auth import accounts
 from gateway.auth.decorators import require
-from gateway.auth.models import Account
 from gateway.auth.ownership import REFERENCE, current_principal
-from gateway.auth.passwords import password_problem
-from gateway.auth.roles import DEPARTMENT, HELPDESK, help_point_of
+from gateway.auth.roles import HELPDESK
+from gateway.backends import current_backends
 from gateway.errors import ApiError, not_found
 from gateway.schemas import ApplicationAccepted, ErrorBody
 from gateway.smorest import Blueprint
@@ -121,10 +119,10 @@ class HelpPointApplications(MethodView):
         Bình", "phone": "0912345678", "email": "binh@example.com", "language": "vi"},
         "identity": {"document_kind": "citizen_id_card", "last_digits": "0123"}}'`
         """
-        gateway = current_app.extensions["tuyensinh"]
-        refuse_when_backlogged(gateway)
+        backends = current_backends()
+        refuse_when_backlogged(backends)
         identity = form.pop("identity")
-        return submit(gateway, form, FamilyAccount(identity))
+        return submit(backends, form, FamilyAccount(identity))
 
     @require(HELPDESK, audit="helpdesk.list", limit="account")
     @blp.response(200, HelpPointApplication(many=True))
@@ -168,7 +166,7 @@ def _followed(reference: str | None) -> list[dict[str, Any]]:
     if not kept:
         return []
     references = [row["reference"] for row in kept]
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         stored = rpc.registration.get_applications(references)
         results = rpc.allocation.get_results(references)
     return [_view(row, stored.get(row["reference"]), results.get(row["reference"])) for row in kept]
@@ -201,64 +199,3 @@ def _view(
     placement = (result or {}).get("placement") or {}
     view["school_code"] = placement.get("school_code")
     return view
-
-
-@blp.route("/helpdesks")
-class HelpDesks(MethodView):
-    """The help desks' accounts (the department's)."""
-
-    @require(DEPARTMENT, audit="helpdesk.accounts", limit="account")
-    @blp.response(200, HelpDeskView(many=True))
-    def get(self) -> list[dict[str, Any]]:
-        """Every help desk account, by username.
-
-        Example: `curl localhost:8000/api/v1/helpdesks -H 'Authorization: Bearer ...'`
-        """
-        with current_app.extensions["db"].session() as session:
-            query = select(Account).where(Account.role == HELPDESK).order_by(Account.username)
-            return [_desk(account) for account in session.scalars(query.limit(2000))]
-
-    @require(DEPARTMENT, audit="helpdesk.create", limit="account")
-    @blp.arguments(NewHelpDesk)
-    @blp.response(201, HelpDeskView)
-    @blp.alt_response(400, schema=ErrorBody, description="Fields missing or not valid.")
-    @blp.alt_response(409, schema=ErrorBody, description="The username is taken.")
-    def post(self, form: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """Open a help desk account bound to one school or one ward.
-
-        Example: `curl -X POST localhost:8000/api/v1/helpdesks -H 'Authorization: Bearer ...'
-        -H 'Content-Type: application/json' -d '{"username": "hotro.p4", "password": "a long
-        passphrase", "ward_code": "00004"}'`
-        """
-        problem = password_problem(form["password"])
-        if problem:
-            raise ApiError(400, "invalid", "Some fields are not valid.", {"password": [problem]})
-        auth = current_app.extensions["auth"]
-        password_hash = auth.passwords.hash(form["password"])
-        with current_app.extensions["db"].session() as session:
-            try:
-                account = accounts.add_operator(
-                    session,
-                    HELPDESK,
-                    form["username"],
-                    password_hash,
-                    form.get("school_code"),
-                    form.get("ward_code"),
-                )
-            except accounts.AccountExists:
-                raise ApiError(409, "account_exists", "That username is taken.") from None
-            session.flush()
-            point = help_point_of(HELPDESK, account.school_code, account.ward_code)
-            g.audit_objects = {"account_id": account.id, "help_point": point}
-            return _desk(account), 201
-
-
-def _desk(account: Account) -> dict[str, Any]:
-    return {
-        "account_id": account.id,
-        "username": account.username,
-        "school_code": account.school_code,
-        "ward_code": account.ward_code,
-        "created_at": account.created_at.isoformat(),
-        "disabled": account.disabled_at is not None,
-    }

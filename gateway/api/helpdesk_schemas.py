@@ -1,4 +1,5 @@
-"""Request and response schemas of the help points' routes (gateway/api/helpdesk.py)."""
+"""Request and response schemas of the help points' routes (gateway/api/helpdesk.py) and of the
+help desks' accounts (gateway/api/helpdesks.py)."""
 
 from __future__ import annotations
 

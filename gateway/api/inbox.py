@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from gateway.auth.decorators import require
 from gateway.auth.ownership import current_principal, owned_application
 from gateway.auth.roles import PARENT
+from gateway.backends import current_backends
 from gateway.schemas import ErrorBody
 from gateway.smorest import Blueprint
 
@@ -63,7 +63,7 @@ class Inbox(MethodView):
         Bearer ...'` for one application.
         """
         reference = query.get("reference")
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             if reference is None:
                 owner = current_principal().account_id
                 owned = rpc.registration.list_applications(owner)
@@ -71,6 +71,6 @@ class Inbox(MethodView):
                 messages = rpc.notification.list_inboxes(references) if references else []
                 return {"reference": None, "messages": messages}
         owned_application(reference)  # another family's reference: 404, as if unknown
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             messages = rpc.notification.list_inbox(reference)
         return {"reference": reference, "messages": messages}

@@ -11,10 +11,10 @@ from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 
 from gateway.api.offers import SeatView
-from gateway.api.rounds import allocation
 from gateway.auth.decorators import require
 from gateway.auth.ownership import own_school
 from gateway.auth.roles import STAFF
+from gateway.backends import allocation
 from gateway.smorest import Blueprint
 
 blp = Blueprint("intake", __name__, url_prefix="/api/v1/schools")

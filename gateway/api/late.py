@@ -18,13 +18,13 @@ from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 from nameko.exceptions import RemoteError
 
-from gateway.api.rounds import allocation
 from gateway.api.submission import refuse_bad_preferences
 from gateway.auth.accounts import by_phone
 from gateway.auth.decorators import require
 from gateway.auth.models import ApplicationClaim
 from gateway.auth.ownership import current_principal
 from gateway.auth.roles import DEPARTMENT
+from gateway.backends import allocation, current_backends
 from gateway.errors import ApiError
 from gateway.logging import correlation_id
 from gateway.references import application_reference
@@ -87,7 +87,7 @@ class LateApplications(MethodView):
         {"full_name": "Nguyễn Thị Bình", "phone": "0912345678", "email": "binh@example.com",
         "language": "vi"}, "reason": "moved into the ward after the deadline"}'`
         """
-        gateway = current_app.extensions["tuyensinh"]
+        backends = current_backends()
         round_ = allocation("get_round", round_id)
         if round_["status"] not in ACCEPTING_LATE:
             raise ApiError(
@@ -96,10 +96,10 @@ class LateApplications(MethodView):
                 "Late applications are accepted after the round closes and before its results"
                 " are published.",
             )
-        refuse_bad_preferences(gateway, form["preferences"], round_)
+        refuse_bad_preferences(backends, form["preferences"], round_)
         owner = _family_account(form["guardian"]["phone"])
         citizen_id = form["child"]["citizen_id"]
-        reference = application_reference(gateway.reference_secret, round_id, citizen_id)
+        reference = application_reference(backends.reference_secret, round_id, citizen_id)
         g.audit_objects = {"reference": reference, "round_id": round_id}
         _refuse_if_applied(reference)
         holder = current_app.extensions["claims"].claim(reference, owner, round_id)
@@ -119,7 +119,7 @@ class LateApplications(MethodView):
             "late": {"reason": form["reason"], "accepted_by": principal.account_id},
         }
         command = make_message("submit_application", payload, correlation_id=correlation_id())
-        gateway.send_command("registration", command)
+        backends.send_command("registration", command)
         return {"reference": reference, "status": "received"}, 202
 
     @require(DEPARTMENT, limit="account")
@@ -131,7 +131,7 @@ class LateApplications(MethodView):
         Example: `curl localhost:8000/api/v1/rounds/2027-grade_1/late-applications`
         """
         allocation("get_round", round_id)  # 404 for an unknown round
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             found: list[dict[str, Any]] = rpc.registration.late_applications(round_id)
         return found
 
@@ -158,7 +158,7 @@ def _refuse_if_applied(reference: str) -> None:
             409, "already_applied", "This child already has an application in this round."
         )
     try:
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             rpc.registration.get_application(reference)
     except RemoteError as error:
         if error.exc_type == "ApplicationNotFound":

@@ -10,12 +10,11 @@ import threading
 import time
 from typing import Any
 
-from flask import current_app
 from marshmallow import Schema, fields
 
-from gateway.api.rounds import allocation
 from gateway.auth.decorators import require
 from gateway.auth.roles import DEPARTMENT
+from gateway.backends import allocation, current_backends
 from gateway.errors import UNAVAILABLE
 from gateway.smorest import Blueprint
 
@@ -75,7 +74,7 @@ def live_window(round_id: str) -> dict[str, Any]:
 def _read(round_id: str) -> dict[str, Any]:
     round_ = allocation("get_round", round_id)
     since = round_.get("opens_at") or round_.get("opened_at") or round_.get("created_at")
-    backends = current_app.extensions["tuyensinh"]
+    backends = current_backends()
     figures: dict[str, Any] = {
         key: round_.get(key) for key in ("round_id", "level", "status", "opens_at", "closes_at")
     }

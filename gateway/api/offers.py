@@ -10,10 +10,10 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from gateway.api.rounds import allocation
 from gateway.auth.decorators import require
 from gateway.auth.ownership import owned_application
 from gateway.auth.roles import PARENT
+from gateway.backends import allocation
 from gateway.smorest import Blueprint
 
 blp = Blueprint("offers", __name__, url_prefix="/api/v1/offers")

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from gateway.auth.decorators import public
+from gateway.backends import current_backends
 from gateway.schemas import ErrorBody
 from gateway.smorest import Blueprint
 from shared.opendata import OUTCOME_COLUMNS
@@ -51,7 +52,7 @@ class SchoolOutcome(Schema):
 
 
 def _allocation(method: str, *args: Any) -> Any:
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         return getattr(rpc.allocation, method)(*args)
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.auth.decorators import require
 from gateway.auth.ownership import current_principal
 from gateway.auth.roles import PARENT
+from gateway.backends import current_backends
 from gateway.smorest import Blueprint
 from shared.contracts.common import LANGUAGES
 
@@ -58,7 +58,7 @@ class Preferences(MethodView):
 
         Example: `curl localhost:8000/api/v1/me/preferences -H 'Authorization: Bearer ...'`
         """
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             found: dict[str, Any] = rpc.notification.get_preferences(_owner())
         return found
 
@@ -72,7 +72,7 @@ class Preferences(MethodView):
         ...' -H 'Content-Type: application/json' -d '{"language": "en", "email": true,
         "sms": false}'`
         """
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             saved: dict[str, Any] = rpc.notification.set_preferences(_owner(), **body)
         return saved
 

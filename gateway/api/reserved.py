@@ -13,9 +13,9 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 
-from gateway.api.rounds import allocation
 from gateway.auth.decorators import require
 from gateway.auth.roles import DEPARTMENT
+from gateway.backends import allocation
 from gateway.schemas import ErrorBody
 from gateway.smorest import Blueprint
 from shared.contracts.common import SCHOOL_CODE

@@ -10,149 +10,27 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, stream_with_context
 from flask.views import MethodView
-from marshmallow import RAISE, Schema, fields, validate
 from nameko.exceptions import RemoteError
 
 from gateway.auth.decorators import require
 from gateway.auth.ownership import forget_claims
 from gateway.auth.roles import DEPARTMENT
-from gateway.errors import REMOTE_ERRORS, UNAVAILABLE, ApiError
+from gateway.backends import allocation, current_backends
+from gateway.errors import UNAVAILABLE, ApiError
+from gateway.round_schemas import (
+    CreateRoundRequest,
+    DiscardedView,
+    OpenRoundRequest,
+    RoundDetail,
+    StatsView,
+)
 from gateway.smorest import Blueprint
-from shared.contracts.common import LEVELS
 from shared.contracts.rounds import is_practice_round
 
 blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds")
 log = logging.getLogger(__name__)
-
-# Allocation's errors whose message says exactly what is wrong (counts, statuses, ids, never
-# a child's data): the department sees that message rather than the generic one.
-EXPLAINED = frozenset(
-    {
-        "IntakeNotComplete",
-        "InvalidRound",
-        "InvalidTransition",
-        "RoundBusy",
-        "RoundNotSettled",
-        "SeatConflict",
-    }
-)
-
-
-def allocation(method: str, *args: Any, **kwargs: Any) -> Any:
-    """Call one of the allocation service's RPC methods through the worker's proxy pool."""
-    try:
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
-            return getattr(rpc.allocation, method)(*args, **kwargs)
-    except RemoteError as error:
-        if error.exc_type in EXPLAINED and error.exc_type in REMOTE_ERRORS:
-            status, code, _ = REMOTE_ERRORS[error.exc_type]
-            raise ApiError(status, code, str(error.value)) from None
-        raise
-
-
-class CreateRoundRequest(Schema):
-    """A new round; a `number` above 1 is a second round for the seats the first one left."""
-
-    class Meta:
-        unknown = RAISE
-
-    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
-    number = fields.Integer(load_default=1, validate=validate.Range(min=1, max=9))
-    max_preferences = fields.Integer(load_default=3, validate=validate.Range(min=1, max=10))
-    sibling_priority = fields.Boolean(load_default=False)
-    distance_tiebreak = fields.Boolean(load_default=False)
-    shared_sibling_lottery = fields.Boolean(
-        load_default=False,
-        metadata={"description": "linked siblings draw with the smallest of their numbers"},
-    )
-    twins_together = fields.Boolean(
-        load_default=False,
-        metadata={"description": "a sibling's school is preferred for the other (twins)"},
-    )
-    offer_days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=60))
-    practice = fields.Boolean(load_default=False, metadata={"description": "a trial round"})
-
-
-class RoundDetail(Schema):
-    """A round as the department sees it: status, options, the job running, and (once
-    published) the seed anyone can recompute the lottery from."""
-
-    round_id = fields.String(metadata={"example": "2027-grade_1"})
-    level = fields.String()
-    year = fields.Integer()
-    number = fields.Integer()
-    status = fields.String(metadata={"example": "allocated"})
-    max_preferences = fields.Integer()
-    policy = fields.Dict()
-    offer_days = fields.Integer()
-    opened_at = fields.String(allow_none=True)
-    opens_at = fields.String(
-        allow_none=True, metadata={"description": "submissions count from this instant"}
-    )
-    closes_at = fields.String(
-        allow_none=True,
-        metadata={"description": "... until this one (null: until the department closes it)"},
-    )
-    closed_at = fields.String(allow_none=True)
-    allocated_at = fields.String(allow_none=True)
-    published_at = fields.String(allow_none=True)
-    finalized_at = fields.String(allow_none=True)
-    job = fields.String(allow_none=True, metadata={"example": "allocate"})
-    job_error = fields.String(allow_none=True)
-    preview_stale = fields.Boolean()
-    seed = fields.String(allow_none=True)
-    seed_commitment = fields.String(
-        allow_none=True, metadata={"description": "SHA-256 (hex) of the seed, from close"}
-    )
-    input_digests = fields.List(
-        fields.Dict(), metadata={"description": "each allocation run's inputs digest"}
-    )
-    practice = fields.Boolean()
-    applications_received = fields.Integer(
-        allow_none=True,
-        metadata={
-            "description": "applications registration has received for the round so far"
-            " (null while registration does not answer)"
-        },
-    )
-
-
-class OpenRoundRequest(Schema):
-    """The window of a round being opened; both optional (default: from now, until closed)."""
-
-    class Meta:
-        unknown = RAISE
-
-    opens_at = fields.AwareDateTime(
-        load_default=None, metadata={"example": "2027-06-01T08:00:00+07:00"}
-    )
-    closes_at = fields.AwareDateTime(
-        load_default=None, metadata={"example": "2027-06-10T17:00:00+07:00"}
-    )
-
-
-class StatsView(Schema):
-    """The preview's figures and the seat statuses now."""
-
-    round_id = fields.String()
-    status = fields.String()
-    preview_stale = fields.Boolean()
-    statistics = fields.Dict(allow_none=True)
-    statuses = fields.Dict()
-    applications_per_hour = fields.List(
-        fields.List(fields.Raw()),
-        metadata={"description": "[[hour start, UTC ISO, applications first submitted], ...]"},
-    )
-
-
-class DiscardedView(Schema):
-    """A practice round wiped."""
-
-    round_id = fields.String(metadata={"example": "practice-2027-grade_1"})
-    claims_removed = fields.Integer()
 
 
 @blp.route("")
@@ -185,7 +63,7 @@ def get_round(round_id: str) -> dict[str, Any]:
     """
     round_ = allocation("get_round", round_id)
     try:
-        with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+        with current_backends().rpc.cluster() as rpc:
             received = rpc.registration.applications_received(round_id)
     except UNAVAILABLE as exc:
         # The round is allocation's; the count is registration's. While registration is
@@ -283,7 +161,7 @@ def round_stats(round_id: str) -> dict[str, Any]:
     Example: `curl localhost:8000/api/v1/rounds/2027-grade_1/stats`
     """
     stats = allocation("round_stats", round_id)
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         stats["applications_per_hour"] = rpc.registration.applications_per_hour(round_id)
     return stats
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from gateway.auth.decorators import public
+from gateway.backends import current_backends
 from gateway.schemas import CatchmentView, SchoolView, WardView
 from gateway.smorest import Blueprint
 from shared.contracts.common import LEVELS
@@ -42,7 +42,7 @@ class Catchment(MethodView):
 
         Example: `curl 'localhost:8000/api/v1/catchment?ward=00004&level=grade_1'`
         """
-        backends = current_app.extensions["tuyensinh"]
+        backends = current_backends()
         return backends.catchment(query["ward"], query["level"])
 
 
@@ -102,7 +102,7 @@ class Finder(MethodView):
 
         Example: `curl 'localhost:8000/api/v1/finder?ward=00256&level=grade_1'`
         """
-        backends = current_app.extensions["tuyensinh"]
+        backends = current_backends()
         return backends.finder(query["ward"], query["level"])
 
 
@@ -118,4 +118,4 @@ class Schools(MethodView):
 
         Example: `curl 'localhost:8000/api/v1/schools?level=grade_1'`
         """
-        return current_app.extensions["tuyensinh"].schools(query["level"])
+        return current_backends().schools(query["level"])

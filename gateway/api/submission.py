@@ -19,12 +19,12 @@ from shared.contracts.envelope import make_message
 from shared.preferences import preference_problems
 
 
-def refuse_when_backlogged(gateway: Backends) -> None:
+def refuse_when_backlogged(backends: Backends) -> None:
     """503 + Retry-After, nothing published, when registration's queue is too deep (a worker
     with too many submissions in progress refuses earlier: gateway.backlog.SubmissionGate)."""
-    if gateway.backlog.overloaded():
+    if backends.backlog.overloaded():
         current_app.extensions["metrics"].overloaded.labels(reason="backlog").inc()
-        seconds = str(gateway.config.get("BACKLOG_RETRY_AFTER_SECONDS", 30))
+        seconds = str(backends.config.get("BACKLOG_RETRY_AFTER_SECONDS", 30))
         raise ApiError(
             503,
             "busy",
@@ -35,31 +35,31 @@ def refuse_when_backlogged(gateway: Backends) -> None:
 
 
 def submit(
-    gateway: Backends, form: dict[str, Any], on_behalf: OnBehalf | None = None
+    backends: Backends, form: dict[str, Any], on_behalf: OnBehalf | None = None
 ) -> tuple[dict[str, str], int]:
     """Check the round and the schools, claim the child for this account (or, at a help
     point, for the family's: `on_behalf`), stamp, publish."""
-    round_ = accepting(gateway, form["round_id"])
-    refuse_bad_preferences(gateway, form["preferences"], round_)
+    round_ = accepting(backends, form["round_id"])
+    refuse_bad_preferences(backends, form["preferences"], round_)
     reference = application_reference(
-        gateway.reference_secret, form["round_id"], form["child"]["citizen_id"]
+        backends.reference_secret, form["round_id"], form["child"]["citizen_id"]
     )
     g.audit_objects = {"reference": reference, "round_id": form["round_id"]}
     principal = current_principal()
     owner = on_behalf.family(form) if on_behalf else principal.account_id
     claim_application(reference, form["round_id"], owner)
     if on_behalf is None:
-        return _stamp_and_publish(gateway, form, reference, owner)
+        return _stamp_and_publish(backends, form, reference, owner)
     on_behalf.claimed(reference, form["round_id"], owner)
     try:
-        return _stamp_and_publish(gateway, form, reference, owner, principal.help_point)
+        return _stamp_and_publish(backends, form, reference, owner, principal.help_point)
     except Exception:  # refused at the stamp, or not confirmed: nothing was stored
         on_behalf.not_sent(reference)
         raise
 
 
 def _stamp_and_publish(
-    gateway: Backends,
+    backends: Backends,
     form: dict[str, Any],
     reference: str,
     owner: str,
@@ -70,7 +70,7 @@ def _stamp_and_publish(
     # right before the publish. Registration honours any submission stamped inside the
     # window, however long it waits in the queue; none stamped outside it is answered 202.
     submitted_at = datetime.now(UTC)
-    accepting(gateway, form["round_id"], submitted_at)
+    accepting(backends, form["round_id"], submitted_at)
     principal = current_principal()
     payload = {
         **form,
@@ -94,7 +94,7 @@ def _stamp_and_publish(
     command = make_message(
         "submit_application", payload, correlation_id=correlation_id(), check=False
     )
-    gateway.send_command("registration", command)
+    backends.send_command("registration", command)
     g.audited_in_command = True
     return {"reference": reference, "status": "received"}, 202
 
@@ -112,11 +112,11 @@ class OnBehalf(Protocol):
         """The publish failed (nothing stored): forget what `claimed` kept."""
 
 
-def accepting(gateway: Backends, round_id: str, at: datetime | None = None) -> dict[str, Any]:
+def accepting(backends: Backends, round_id: str, at: datetime | None = None) -> dict[str, Any]:
     """The round, if a submission stamped `at` (default now) is inside its window; else 409.
     A 503 (nothing saved) if the windows could not be loaded recently enough to judge."""
     try:
-        round_ = gateway.open_round(round_id, at)
+        round_ = backends.open_round(round_id, at)
     except WindowsUnknown:
         raise ApiError(
             503,
@@ -131,12 +131,12 @@ def accepting(gateway: Backends, round_id: str, at: datetime | None = None) -> d
 
 
 def refuse_bad_preferences(
-    gateway: Backends, preferences: list[str], round_: dict[str, Any]
+    backends: Backends, preferences: list[str], round_: dict[str, Any]
 ) -> None:
     """400, per preference, for what the school directory already tells: too many schools,
     one twice, a code no school has, a school of another level. Nothing is published."""
     problems = preference_problems(
-        preferences, round_["level"], round_["max_preferences"], gateway.school_levels()
+        preferences, round_["level"], round_["max_preferences"], backends.school_levels()
     )
     if not problems:
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -57,16 +58,13 @@ def by_username(session: Session, username: str) -> Account | None:
 
 def add_parent(session: Session, phone: str, password_hash: str, language: str = "vi") -> Account:
     """A new parent account, not yet verified (the phone must prove itself by a code)."""
-    account = Account(
-        id=str(uuid.uuid4()),
-        role=PARENT,
+    return _added(
+        session,
+        PARENT,
         phone=normalise_phone(phone),
         password_hash=password_hash,
         language=language,
-        created_at=utcnow(),
     )
-    session.add(account)
-    return account
 
 
 def add_operator(
@@ -87,16 +85,20 @@ def add_operator(
     school_code, ward_code = _binding(role, school_code, ward_code)
     if by_username(session, username) is not None:
         raise AccountExists(username)
-    account = Account(
-        id=str(uuid.uuid4()),
-        role=role,
+    return _added(
+        session,
+        role,
         username=username,
         password_hash=password_hash,
         school_code=school_code,
         ward_code=ward_code,
         phone_verified_at=None,
-        created_at=utcnow(),
     )
+
+
+def _added(session: Session, role: str, **fields: Any) -> Account:
+    """A new account of `role`, added to the session."""
+    account = Account(id=str(uuid.uuid4()), role=role, created_at=utcnow(), **fields)
     session.add(account)
     return account
 

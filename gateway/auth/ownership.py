@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.auth.models import ApplicationClaim
 from gateway.auth.roles import Principal
+from gateway.backends import current_backends
 from gateway.db import utcnow
 from gateway.errors import ApiError, not_found
 from gateway.groupcommit import SharedTransaction
@@ -36,7 +37,7 @@ def owned_application(reference: str) -> dict[str, Any]:
     """The parent's own application; someone else's, or none, is the same 404."""
     if not REFERENCE.match(reference):  # could not name an application: no need to ask
         raise not_found("ApplicationNotFound")
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         application: dict[str, Any] = rpc.registration.get_application(reference)
     if application.get("owner_id") != current_principal().account_id:
         raise not_found("ApplicationNotFound")

@@ -20,6 +20,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.auth.decorators import SUBJECT
+from gateway.backends import backends_of
 from gateway.hooks import install_hooks
 from gateway.portal import client, csrf
 from gateway.portal.client import ApiClient
@@ -40,7 +41,7 @@ def session_secret(token_secret: str) -> bytes:
 def create_portal(api: Flask, overrides: dict[str, Any] | None = None) -> Flask:
     """The portal app for one gateway worker, sharing the API app's extensions."""
     config = {**load_config(CONFIG_PATH), **(overrides or {})}
-    backends = api.extensions["tuyensinh"]
+    backends = backends_of(api)
     portal = Flask(__name__)
     portal.config.update(
         SECRET_KEY=session_secret(str(backends.config["TOKEN_SECRET"])),
@@ -68,7 +69,7 @@ def mount_portal(api: Flask, overrides: dict[str, Any] | None = None) -> Flask:
     """Serve the portal's pages on the API app's port; returns the portal app."""
     portal = create_portal(api, overrides)
     pages: Any = portal.wsgi_app
-    proxies = int(api.extensions["tuyensinh"].config.get("TRUSTED_PROXIES", 0))
+    proxies = int(backends_of(api).config.get("TRUSTED_PROXIES", 0))
     if proxies:
         pages = ProxyFix(pages, x_for=proxies)
     api.wsgi_app = PortalDispatcher(api.wsgi_app, pages, api.url_map)  # type: ignore[method-assign]

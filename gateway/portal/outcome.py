@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
-
+from gateway.backends import current_backends
 from gateway.portal.labels import TIMELINE
 
 # Inbox notices that mark a step of the timeline (the notice's template names the event).
@@ -75,7 +74,7 @@ def published_result(application: dict[str, Any]) -> dict[str, Any] | None:
     """
     if application.get("result") is not None:
         return dict(application["result"])
-    with current_app.extensions["tuyensinh"].rpc.cluster() as rpc:
+    with current_backends().rpc.cluster() as rpc:
         result = rpc.allocation.get_result(application["reference"])
     return dict(result) if result else None
 

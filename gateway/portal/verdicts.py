@@ -1,20 +1,28 @@
 """The results export of an allocated round and the independent verifier's verdict on it,
-each fetched or computed once per allocation and kept for a few minutes."""
+each fetched or computed once per allocation and kept for a few minutes.
+
+The verdict is the one a third party gets: the portal runs `python -m tools.verify_allocation`
+on the export it downloaded through the API, in a process of its own. So the gateway imports
+no service, and a city-sized recomputation holds no gateway worker's interpreter.
+"""
 
 from __future__ import annotations
 
-import io
+import json
+import subprocess
+import sys
 import threading
 from typing import Any
 
 from cachetools import TTLCache
 
-from gateway.auth.passwords import offload
 from gateway.portal import client
 
 _exports: TTLCache[tuple[str, str], str] = TTLCache(maxsize=8, ttl=300)
 _verdicts: TTLCache[tuple[str, str], dict[str, Any]] = TTLCache(maxsize=8, ttl=300)
 _lock = threading.Lock()
+VERIFIER = (sys.executable, "-m", "tools.verify_allocation", "-", "--json")
+VERIFIER_TIMEOUT_SECONDS = 600
 
 
 def _key(round_: dict[str, Any]) -> tuple[str, str]:
@@ -47,18 +55,31 @@ def verdict_of(round_: dict[str, Any]) -> dict[str, Any] | None:
     export = export_of(round_)
     if export is None:
         return None
-    # The verifier is the independent check a third party runs on the published file.
-    from services.allocation.engine.export import verify_export
-
-    report = offload(verify_export, io.StringIO(export))
+    report = _verify(export)
     verdict = {
-        "ok": report.ok,
-        "applicants": report.applicants,
-        "matching": report.applicants - report.mismatches,
-        "lottery_mismatches": report.lottery_mismatches,
-        "blocking_pairs": report.blocking_pairs,
-        "over_capacity": list(report.over_capacity),
+        "ok": report["ok"],
+        "applicants": report["applicants"],
+        "matching": report["applicants"] - report["mismatches"],
+        "lottery_mismatches": report["lottery_mismatches"],
+        "blocking_pairs": report["blocking_pairs"],
+        "over_capacity": list(report["over_capacity"]),
     }
     with _lock:
         _verdicts[key] = verdict
     return verdict
+
+
+def _verify(export: str) -> dict[str, Any]:
+    """The verifier's report on `export` (tools/verify_allocation.py, `--json`)."""
+    done = subprocess.run(
+        VERIFIER,
+        input=export.encode("utf-8"),
+        capture_output=True,
+        timeout=VERIFIER_TIMEOUT_SECONDS,
+        check=False,  # exit code 1 is a MISMATCH verdict, reported like a MATCH
+    )
+    try:
+        report: dict[str, Any] = json.loads(done.stdout)
+    except ValueError:
+        raise RuntimeError(f"the verifier gave no verdict: {done.stdout[-500:]!r}") from None
+    return report

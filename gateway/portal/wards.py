@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from flask import current_app
 from vietnam_provinces import ProvinceCode, Ward
 
 from shared.text import folded
 
-__all__ = ["folded", "ward_name", "wards_of"]
+__all__ = ["city_wards", "folded", "picker_wards", "wards_of"]
 
 
 @lru_cache(maxsize=8)
@@ -25,6 +26,11 @@ def wards_of(province: int) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found, key=lambda ward: folded(ward[1])))
 
 
-def ward_name(province: int, code: str) -> str | None:
-    """The official name of a ward code, if it is one of the province's."""
-    return dict(wards_of(province)).get(code)
+def city_wards() -> tuple[tuple[str, str], ...]:
+    """The wards of the portal's city (PORTAL's PROVINCE_CODE), by name."""
+    return wards_of(int(current_app.config["PORTAL"]["PROVINCE_CODE"]))
+
+
+def picker_wards() -> list[tuple[str, str, str]]:
+    """(code, name, search key) of the city's wards, as the ward picker lists them."""
+    return [(code, name, folded(name)) for code, name in city_wards()]

@@ -116,7 +116,7 @@ def _chance_rows(round_id: str, tally: Tally) -> Iterator[tuple[Any, ...]]:
         yield reference, round_id, tally.draws, tuple(choice), guarantee, unplaced
 
 
-def _run(session: Session, round_id: str) -> tuple[Round, EstimateRun] | None:
+def _estimate_of_open_round(session: Session, round_id: str) -> tuple[Round, EstimateRun] | None:
     round_ = session.get(Round, round_id)
     if round_ is None or round_.status != "open":
         return None
@@ -136,7 +136,7 @@ def _stamp(run: EstimateRun) -> dict[str, Any]:
 
 def demand(session: Session, round_id: str) -> dict[str, Any] | None:
     """Applications so far per school and seat, by tier group; k-anonymous."""
-    found = _run(session, round_id)
+    found = _estimate_of_open_round(session, round_id)
     if found is None:
         return None
     round_, run = found
@@ -158,7 +158,7 @@ def demand(session: Session, round_id: str) -> dict[str, Any] | None:
 
 def school_estimates(session: Session, round_id: str) -> dict[str, Any] | None:
     """Each school's public chances per tier group, where k applicants stand behind them."""
-    found = _run(session, round_id)
+    found = _estimate_of_open_round(session, round_id)
     if found is None:
         return None
     round_, run = found
@@ -182,7 +182,7 @@ def application_estimate(session: Session, reference: str) -> dict[str, Any] | N
     application = session.get(VerifiedApplication, reference)
     if chance is None or application is None or application.state != "verified":
         return None
-    found = _run(session, chance.round_id)
+    found = _estimate_of_open_round(session, chance.round_id)
     if found is None:
         return None
     round_, run = found

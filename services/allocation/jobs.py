@@ -63,7 +63,7 @@ def run_job(
     if round_.job != job:
         outcome, refusal = "skipped", f"no {job} job is queued for {round_id}"
     else:
-        refusal = _run(session, round_, job, intake, now)
+        refusal = _run_job(session, round_, job, intake, now)
         outcome = "done" if refusal is None else "failed"
     child = JOB_DURATION.labels(job, outcome)
     elapsed = time.perf_counter() - started
@@ -71,27 +71,29 @@ def run_job(
     return refusal
 
 
-def _run(
+def _run_job(
     session: Session, round_: Round, job: str, intake: IntakeCheck, now: datetime
 ) -> str | None:
     round_id = round_.round_id
     if job == "publish":
         if round_.preview_stale:
-            return _fail(round_, "applications changed since the preview; allocate again")
+            return _record_job_failure(
+                round_, "applications changed since the preview; allocate again"
+            )
         publish_round(session, round_, now)
         return None
     refusal = intake(round_id)
     if refusal:
-        return _fail(round_, f"allocation refused: {refusal}")
+        return _record_job_failure(round_, f"allocation refused: {refusal}")
     try:
         run_allocation(session, round_, now)
     except AllocationInvariantViolated as exc:
         # The engine's self-checks failed before anything was stored: say so loudly.
         log.error("allocation of %s failed its self-checks: %s", round_id, exc)
-        return _fail(round_, f"the allocation failed its self-checks: {exc}")
+        return _record_job_failure(round_, f"the allocation failed its self-checks: {exc}")
     return None
 
 
-def _fail(round_: Round, reason: str) -> str:
+def _record_job_failure(round_: Round, reason: str) -> str:
     round_.job, round_.job_error = None, reason
     return reason

@@ -1,4 +1,9 @@
-"""The allocation database: rounds, schools, verified applications, results and seats."""
+"""The allocation database: rounds, schools, verified applications, results and seats.
+
+All of its tables in one module, over its length: they share one metadata, which Alembic's
+`migrations/env.py` reads from here, and their foreign keys (most point to their round)
+read best beside the tables they point to. Each table is a plain typed mapping.
+"""
 
 from __future__ import annotations
 

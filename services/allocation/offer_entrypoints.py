@@ -29,23 +29,25 @@ class OfferEntrypoints:
     @rpc(expected_exceptions=SEAT_ERRORS)
     def accept_offer(self, reference: str) -> dict[str, Any]:
         """The parent accepts the seat offered."""
-        return self._committed(offers.accept_offer(self.db, reference, _now()))
+        return self._commit_and_answer(offers.accept_offer(self.db, reference, _now()))
 
     @rpc(expected_exceptions=SEAT_ERRORS)
     def decline_offer(self, reference: str) -> dict[str, Any]:
         """The parent declines the seat; it goes to the head of that school's waitlist."""
-        return self._committed(offers.decline_offer(self.db, reference, _now()))
+        return self._commit_and_answer(offers.decline_offer(self.db, reference, _now()))
 
     @rpc(expected_exceptions=SEAT_ERRORS)
     def confirm_enrollment(self, school_code: str, reference: str) -> dict[str, Any]:
         """The school confirms an accepted child after checking the papers."""
-        return self._committed(offers.confirm_enrollment(self.db, school_code, reference, _now()))
+        return self._commit_and_answer(
+            offers.confirm_enrollment(self.db, school_code, reference, _now())
+        )
 
     @rpc(expected_exceptions=SEAT_ERRORS)
     def reject_enrollment(self, school_code: str, reference: str, reason: str) -> dict[str, Any]:
         """The school rejects a child with a reason; the seat goes down the waitlist."""
         step = offers.reject_enrollment(self.db, school_code, reference, reason, _now())
-        return self._committed(step)
+        return self._commit_and_answer(step)
 
     @timer("OFFER_EXPIRY_SECONDS", 60.0)
     def expire_offers(self) -> None:
@@ -67,7 +69,7 @@ class OfferEntrypoints:
             self.db.commit()
         self.db.commit()
 
-    def _committed(self, answer: dict[str, Any]) -> dict[str, Any]:
+    def _commit_and_answer(self, answer: dict[str, Any]) -> dict[str, Any]:
         self.db.commit()
         return answer
 

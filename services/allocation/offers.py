@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.allocation import rounds
@@ -39,8 +39,8 @@ AFTER_PUBLICATION = ("published", "finalized")
 
 def accept_offer(session: Session, reference: str, now: datetime) -> dict[str, Any]:
     """The parent accepts the seat offered to their child."""
-    round_, store = _begin(session, reference, ("published",))
-    state = _step(seats.accept, store.state(), reference)
+    round_, store = _lock_round_and_seats(session, reference, ("published",))
+    state = _transition_or_conflict(seats.accept, store.state(), reference)
     store.save(state, [reference], _deadline(round_, now))
     _announce(session, round_, "offer_accepted", reference, store.seat(reference).school)
     return seat_view(store, reference)
@@ -48,7 +48,7 @@ def accept_offer(session: Session, reference: str, now: datetime) -> dict[str, A
 
 def decline_offer(session: Session, reference: str, now: datetime) -> dict[str, Any]:
     """The parent declines the seat they hold (offered or accepted); it goes down the waitlist."""
-    round_, store = _begin(session, reference, AFTER_PUBLICATION)
+    round_, store = _lock_round_and_seats(session, reference, AFTER_PUBLICATION)
     _leave(session, round_, store, [reference], SeatStatus.DECLINED, now)
     return seat_view(store, reference)
 
@@ -57,8 +57,8 @@ def confirm_enrollment(
     session: Session, school: str, reference: str, now: datetime
 ) -> dict[str, Any]:
     """The school has checked the papers of an accepted child: enrolled, never moves again."""
-    round_, store = _begin(session, reference, AFTER_PUBLICATION, school=school)
-    state = _step(seats.enroll, store.state(), reference)
+    round_, store = _lock_round_and_seats(session, reference, AFTER_PUBLICATION, school=school)
+    state = _transition_or_conflict(seats.enroll, store.state(), reference)
     store.save(state, [reference], _deadline(round_, now))
     _announce(session, round_, "enrollment_confirmed", reference, school)
     return seat_view(store, reference)
@@ -68,7 +68,7 @@ def reject_enrollment(
     session: Session, school: str, reference: str, reason: str, now: datetime
 ) -> dict[str, Any]:
     """The school rejects a child it was allocated, with a reason; the seat is passed on."""
-    round_, store = _begin(session, reference, AFTER_PUBLICATION, school=school)
+    round_, store = _lock_round_and_seats(session, reference, AFTER_PUBLICATION, school=school)
     _leave(session, round_, store, [reference], SeatStatus.SCHOOL_REJECTED, now, reason)
     return seat_view(store, reference)
 
@@ -88,13 +88,9 @@ def withdraw(session: Session, round_: Round, reference: str, now: datetime) -> 
 def expire_overdue(session: Session, now: datetime, limit: int) -> int:
     """Expire up to `limit` offers per published round whose deadline has passed; returns
     the most expired in one round (`limit` means more may be waiting)."""
-    round_ids = session.scalars(select(Round.round_id).where(Round.status == "published")).all()
     expired = 0
-    for round_id in round_ids:
-        round_ = rounds.get_round(session, round_id, lock=True)
-        if round_.status != "published":
-            continue
-        due = func.coalesce(Placement.deadline, round_.offer_deadline)
+    for round_, due in rounds.locked_published_rounds(session):
+        round_id = round_.round_id
         query = (
             select(Placement.reference)
             .where(Placement.round_id == round_id, Placement.status == "offered", due <= now)
@@ -121,7 +117,7 @@ def seat_view(store: SeatStore, reference: str) -> dict[str, Any]:
     }
 
 
-def _begin(
+def _lock_round_and_seats(
     session: Session, reference: str, allowed: tuple[str, ...], school: str | None = None
 ) -> tuple[Round, SeatStore]:
     round_id = session.scalar(select(Placement.round_id).where(Placement.reference == reference))
@@ -136,7 +132,9 @@ def _begin(
     return round_, store
 
 
-def _step(action: Callable[[SeatState, str], SeatState], state: SeatState, ref: str) -> SeatState:
+def _transition_or_conflict(
+    action: Callable[[SeatState, str], SeatState], state: SeatState, ref: str
+) -> SeatState:
     try:
         return action(state, ref)
     except SeatTransitionError as exc:

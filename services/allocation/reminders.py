@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from services.allocation import rounds
-from services.allocation.models import Placement, Round
+from services.allocation.models import Placement
 from shared.contracts.envelope import make_message
 from shared.db.outbox import stage_events
 
@@ -19,15 +19,11 @@ SERVICE = "allocation"
 def remind_due(session: Session, now: datetime, lead: timedelta, limit: int) -> int:
     """Stage reminders for up to `limit` offers per published round whose deadline falls
     within `lead` of `now`; returns the most staged in one round (`limit`: more may wait)."""
-    round_ids = session.scalars(select(Round.round_id).where(Round.status == "published")).all()
     most = 0
-    for round_id in round_ids:
-        # The round's lock orders this with the seat steps: an offer answered or moved
-        # meanwhile is seen as it is now, never reminded after its answer.
-        round_ = rounds.get_round(session, round_id, lock=True)
-        if round_.status != "published":
-            continue
-        due = func.coalesce(Placement.deadline, round_.offer_deadline)
+    # The round's lock orders this with the seat steps: an offer answered or moved meanwhile
+    # is seen as it is now, never reminded after its answer.
+    for round_, due in rounds.locked_published_rounds(session):
+        round_id = round_.round_id
         query = (
             select(Placement.reference, Placement.seat_school, due)
             .where(

@@ -8,9 +8,11 @@ connection per process and its database-wide write lock serialize writers instea
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from services.allocation.domain import (
@@ -223,6 +225,16 @@ def job_failed(session: Session, round_id: str, reason: str) -> None:
     """Record why a queued job did not run; the department sees it on the round."""
     round_ = get_round(session, round_id, lock=True)
     round_.job, round_.job_error = None, reason
+
+
+def locked_published_rounds(session: Session) -> Iterator[tuple[Round, ColumnElement[Any]]]:
+    """Each published round, locked for this transaction (ordering the caller with the seat
+    steps), and the deadline of its offers: an offer's own, else the round's."""
+    round_ids = session.scalars(select(Round.round_id).where(Round.status == "published")).all()
+    for round_id in round_ids:
+        round_ = get_round(session, round_id, lock=True)
+        if round_.status == "published":
+            yield round_, func.coalesce(Placement.deadline, round_.offer_deadline)
 
 
 def get_round(session: Session, round_id: str, *, lock: bool = False) -> Round:

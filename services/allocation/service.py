@@ -94,12 +94,14 @@ class AllocationService(
         """`draft → open` with its window (ISO instants; by default from WINDOW_NOTICE_SECONDS
         from now, so every gateway knows the instant first, until the department closes it)."""
         opens, closes = _instant(opens_at), _instant(closes_at)
-        return self._done(rounds.open_round(self.db, round_id, opens, closes, self._notice()))
+        return self._commit_and_show_round(
+            rounds.open_round(self.db, round_id, opens, closes, self._notice())
+        )
 
     @rpc(expected_exceptions=ROUND_ERRORS)
     def close_round(self, round_id: str) -> dict[str, Any]:
         """Schedule the close WINDOW_NOTICE_SECONDS ahead (every gateway learns it first)."""
-        return self._done(rounds.close_round(self.db, round_id, self._notice()))
+        return self._commit_and_show_round(rounds.close_round(self.db, round_id, self._notice()))
 
     @timer("CLOSE_CHECK_SECONDS", 1.0)
     def close_due_rounds(self) -> None:
@@ -110,17 +112,19 @@ class AllocationService(
     @rpc(expected_exceptions=(*ROUND_ERRORS, IntakeNotComplete, RoundBusy))
     def allocate(self, round_id: str) -> dict[str, Any]:
         """Queue the allocate job (preview), unless the intake is not complete (refused)."""
-        return self._done(jobs.request_allocation(self.db, round_id, self._intake_refusal))
+        return self._commit_and_show_round(
+            jobs.request_allocation(self.db, round_id, self._intake_refusal)
+        )
 
     @rpc(expected_exceptions=(*ROUND_ERRORS, RoundBusy))
     def publish(self, round_id: str) -> dict[str, Any]:
         """Queue the publish job: offers, waitlist and unplaced events for every child."""
-        return self._done(jobs.request_publication(self.db, round_id))
+        return self._commit_and_show_round(jobs.request_publication(self.db, round_id))
 
     @rpc(expected_exceptions=(*ROUND_ERRORS, RoundNotSettled))
     def finalize_round(self, round_id: str) -> dict[str, Any]:
         """`published → finalized` once every offer is answered; the waitlists close."""
-        return self._done(rounds.finalize_round(self.db, round_id))
+        return self._commit_and_show_round(rounds.finalize_round(self.db, round_id))
 
     @rpc(expected_exceptions=(*ROUND_ERRORS, RoundBusy))
     def discard_round(self, round_id: str) -> dict[str, str]:
@@ -202,7 +206,7 @@ class AllocationService(
     def _notice(self) -> timedelta:
         return timedelta(seconds=float(self.config.get("WINDOW_NOTICE_SECONDS", 10)))
 
-    def _done(self, round_: Round) -> dict[str, Any]:
+    def _commit_and_show_round(self, round_: Round) -> dict[str, Any]:
         self.db.commit()
         return RoundDetailView().dump(round_)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from services.registration.register_csv import COLUMNS, BadRow, RegisterFileError
-from services.registration.register_import import import_register
+from services.registration.register.csv_import import import_register
+from services.registration.register.csv_rows import COLUMNS, BadRow, RegisterFileError
 from shared.config import load_config
 from shared.db.engine import build_engine
 from shared.db.migrate import service_config_path

@@ -10,7 +10,7 @@ from nameko.containers import WorkerContext
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import Session
 
-from services.registration.register import PopulationRegister, SqlPopulationRegister
+from services.registration.register.adapter import PopulationRegister, SqlPopulationRegister
 from shared import topology
 
 RegisterFactory = Callable[[Session], PopulationRegister]

@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.registration import corrections, store
+from services.registration import store
+from services.registration.corrections import requests as corrections
 from services.registration.domain import Refusal
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, RoundView
 from shared.config import load_config
-from shared.contracts.registration import ERASABLE_STATUSES
 from shared.db.engine import build_engine
 from shared.db.migrate import service_config_path
 from shared.db.outbox import stage_event, stage_events
@@ -45,6 +45,11 @@ PERSONAL = (
     "household_id",
     "priority_category",
 )
+# Statuses whose application may be erased once its round has closed: the child holds no
+# seat and no waitlist place (while the round is open, any application may: it is withdrawn).
+ERASABLE_STATUSES = frozenset(
+    {"withdrawn", "rejected", "refused", "unplaced", "declined", "expired", "school_rejected"}
+)
 
 
 def request_erasure(session: Session, reference: str, correlation_id: str, now: datetime) -> bool:
@@ -54,8 +59,7 @@ def request_erasure(session: Session, reference: str, correlation_id: str, now: 
     application = session.get(Application, reference, with_for_update=True)
     if application is None:
         raise ApplicationNotFound(reference)
-    round_view = session.get(RoundView, application.round_id)
-    if round_view is not None and round_view.status == "open":
+    if _round_open(session, application.round_id):
         store.withdraw(session, reference, now, correlation_id)
     elif application.status not in ERASABLE_STATUSES:
         log.warning("erasure of %s refused: it is %s", reference, application.status)
@@ -65,6 +69,23 @@ def request_erasure(session: Session, reference: str, correlation_id: str, now: 
     if application.erasure_requested_at is None:
         application.erasure_requested_at = now
     return True
+
+
+def holding_a_place(session: Session, references: list[str]) -> list[str]:
+    """Of `references`, the applications whose erasure would be refused now (the child holds
+    a seat or a waitlist place in a round no longer open): the gateway asks before it sends
+    a request, so the parent hears it at once; `request_erasure` decides again."""
+    query = select(Application).where(Application.reference.in_(references))
+    return [
+        a.reference
+        for a in session.scalars(query.order_by(Application.reference))
+        if a.status not in ERASABLE_STATUSES and not _round_open(session, a.round_id)
+    ]
+
+
+def _round_open(session: Session, round_id: str) -> bool:
+    round_view = session.get(RoundView, round_id)
+    return round_view is not None and round_view.status == "open"
 
 
 def erase_due(session: Session, now: datetime, retention: timedelta, limit: int = 500) -> int:

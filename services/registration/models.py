@@ -103,7 +103,7 @@ class RoundView(Base):
 
 class LiveTally(Base):
     """One running count of a round's applications, kept in the transaction that changes them
-    (services/registration/tallies.py): the department's live page reads these, never the
+    (`intake/tallies.py`): the department's live page reads these, never the
     applications. `series` is status, ward, reason (current counts), or submitted and checked
     (per UTC minute, `key` like 2027-06-01T08:05)."""
 

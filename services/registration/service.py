@@ -12,13 +12,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 # The module, not its class: `nameko run` would take a class found here for a service.
-from services.registration import audit, checking, correction_service, erasure, store, tallies
+from services.registration import erasure, store
 from services.registration import metrics as _metrics  # noqa: F401 - registers its series
+from services.registration.corrections import entrypoints as correction_service
 from services.registration.dependencies import Backlog, Register, RegisterFactory
 from services.registration.exceptions import ApplicationNotFound
-from services.registration.intake import take_submissions
+from services.registration.intake import audit, tallies
+from services.registration.intake.submissions import take_submissions
 from services.registration.models import Application, RoundView
 from services.registration.schemas import ApplicationView
+from services.registration.verification import applications as checking
 from shared.auditquery import AuditQuery
 from shared.contracts.envelope import parse_message
 from shared.db.dependency import Database
@@ -160,6 +163,11 @@ class RegistrationService(correction_service.CorrectionEntrypoints, health.Healt
         return {
             view["reference"]: {**view, "practice": practice[view["round_id"]]} for view in views
         }
+
+    @rpc
+    def holding_a_place(self, references: list[str]) -> list[str]:
+        """Of `references`, those whose child holds a seat or waitlist place: not erasable."""
+        return erasure.holding_a_place(self.db, references)
 
     @rpc
     def list_applications(self, owner_id: str) -> list[dict[str, Any]]:

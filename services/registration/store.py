@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from services.registration.correction_models import CorrectionRequest
+from services.registration.corrections.models import CorrectionRequest
 from services.registration.domain import OUTCOME_STATUS, Refusal, hourly_series
 from services.registration.exceptions import ApplicationNotFound
 from services.registration.models import Application, LiveTally, RoundView, SchoolEntry
@@ -127,7 +127,7 @@ def is_practice(session: Session, round_id: str) -> bool:
 def applications_per_hour(session: Session, round_id: str) -> list[tuple[datetime, int]]:
     """How many of a round's applications were first submitted in each hour (UTC hours).
 
-    Read from the running counts of submissions per minute (services/registration/tallies.py,
+    Read from the running counts of submissions per minute (`intake/tallies.py`,
     kept with the applications in their transactions): a few thousand small rows, never a
     scan of a city's 250,000 applications. An amendment keeps the first `submitted_at`, so
     each child counts once, when the family first applied; a deleted one is taken back.

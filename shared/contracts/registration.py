@@ -83,13 +83,6 @@ class RequestErasureV1(Command):
     round_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
 
 
-# Statuses whose application may be erased once its round has closed: the child holds no
-# seat and no waitlist place (while the round is open, any application may: it is withdrawn).
-ERASABLE_STATUSES = frozenset(
-    {"withdrawn", "rejected", "refused", "unplaced", "declined", "expired", "school_rejected"}
-)
-
-
 class ApplicationReceivedV1(Event):
     """Event: registration stored a new application."""
 

@@ -1,47 +1,37 @@
-"""Screenshots of live demand, a family's chances and the school finder, in Chromium at
-360 px and 1280 px (run by tests/e2e/test_chances.py in its own process: Playwright's sync
-API does not run under the tests' eventlet): python -m tests.e2e.chances_browser CONFIG.
+"""The browser half of tests/e2e/test_chances.py: screenshots of live demand, a family's
+chances and the school finder, at 360 px and 1280 px into docs/screenshots/.
 
-Each page passes the season's checks on the way (nothing wider than 360 px on a phone, the
-accessibility checks on the desktop) before it is saved to docs/screenshots/.
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, photograph, signed_in
+from tests.support.browser import chromium, photograph, read_config, signed_in
 
 
 def main(argv: list[str]) -> int:
     """Photograph the three views; 0 when each showed what it should."""
-    config = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    config = read_config(argv)
     url, ward, level = config["url"], config["ward"], "grade_1"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = signed_in(browser, url, config["login"])
-            lookup = f"{url}/lookup?ward={ward}&level={level}"
-            page.goto(lookup)
-            assert page.locator(".demand").count() >= 1, page.inner_text("main")
-            photograph(page, "chances-demand", lookup)
-            finder = f"{url}/finder?ward={ward}&level={level}"
-            page.goto(finder)
-            assert page.locator("#school-map circle").count() >= 2, page.inner_text("main")
-            photograph(page, "chances-finder", finder)
-            mine = f"{url}/parent/applications/{config['reference']}"
-            page.goto(mine)
-            assert page.locator("#risk-warning #suggestions li").count() >= 1
-            photograph(page, "chances-estimate", mine)
-            page.goto(f"{url}/lang/en?next=/parent/applications/{config['reference']}")
-            assert "With this list: 1st choice" in page.inner_text("#estimate")
-            photograph(page, "chances-estimate-en", mine)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = signed_in(browser, url, config["login"])
+        lookup = f"{url}/lookup?ward={ward}&level={level}"
+        page.goto(lookup)
+        assert page.locator(".demand").count() >= 1, page.inner_text("main")
+        photograph(page, "chances-demand", lookup)
+        finder = f"{url}/finder?ward={ward}&level={level}"
+        page.goto(finder)
+        assert page.locator("#school-map circle").count() >= 2, page.inner_text("main")
+        photograph(page, "chances-finder", finder)
+        mine = f"{url}/parent/applications/{config['reference']}"
+        page.goto(mine)
+        assert page.locator("#risk-warning #suggestions li").count() >= 1
+        photograph(page, "chances-estimate", mine)
+        page.goto(f"{url}/lang/en?next=/parent/applications/{config['reference']}")
+        assert "With this list: 1st choice" in page.inner_text("#estimate")
+        photograph(page, "chances-estimate-en", mine)
     sys.stdout.write("[chances] screenshots taken\n")
     return 0
 

@@ -1,31 +1,20 @@
 """The browser half of tests/e2e/test_dashboard_city.py: the department reads a city-scale
-round's dashboard in Debian's Chromium (headless, Playwright), searches a school, drills
-down into a ward, pages through the schools and opens the wards; each page photographed at
-360 px and 1280 px into docs/screenshots/. The round page's render time is printed: the
-server's (request sent to first byte) and the browser's (to the load event).
+round's dashboard, searches a school, drills down into a ward, pages through the schools and
+opens the wards; each page photographed at 360 px and 1280 px. The round page's render time
+is printed: the server's (request sent to first byte) and the browser's (to the load event).
 
-It runs in a process of its own (`python -m tests.e2e.dashboard_browser CONFIG.json`), as
-tests/e2e/test_portal_browser.py does and for the same reason (eventlet in pytest).
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
-from pathlib import Path
-from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from gateway.portal.wards import folded
-from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    photograph,
-    report_pages,
-    signed_in,
-)
+from tests.support.browser import chromium, photograph, read_config, signed_in
 
 TIMING_JS = """() => {
   const [n] = performance.getEntriesByType('navigation');
@@ -36,18 +25,11 @@ LOADS = 5  # the round page's render time: the median of this many loads
 
 def main(argv: list[str]) -> int:
     """Read the dashboard; 0 when every step held."""
-    config: dict[str, Any] = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            login = {"who": config["login"]["username"], "password": config["login"]["password"]}
-            page = signed_in(browser, config["url"], login)
-            dashboard(page, config["url"], config["round_id"])
-        except BaseException:
-            report_pages(browser)
-            raise
-        finally:
-            browser.close()
+    config = read_config(argv)
+    with chromium() as browser:
+        login = {"who": config["login"]["username"], "password": config["login"]["password"]}
+        page = signed_in(browser, config["url"], login)
+        dashboard(page, config["url"], config["round_id"])
     say("done")
     return 0
 

@@ -1,49 +1,30 @@
 """The browser half of tests/e2e/test_round_exceptions.py: the department sets reserved seats
 and accepts a late application through the portal's forms, and a family reads a late
-result with its seat's pool, in Debian's Chromium (headless, Playwright). Each page is
-photographed at 360 px and 1280 px into docs/screenshots/ (checked for width, labels and
-contrast by `photograph`).
+result with its seat's pool; each page photographed at 360 px and 1280 px.
 
-It runs in a process of its own (`python -m tests.e2e.exceptions_browser CONFIG.json`), as
-tests/e2e/test_portal_browser.py does and for the same reason (eventlet in pytest).
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
-from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    photograph,
-    report_pages,
-    signed_in,
-)
+from tests.support.browser import chromium, photograph, read_config, signed_in
 
 
 def main(argv: list[str]) -> int:
     """Play the department's and the family's steps; 0 when every step held."""
-    config: dict[str, Any] = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    config = read_config(argv)
     url = config["url"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            department = signed_in(browser, url, config["department"])
-            reserved_seats(department, url, config["round_id"])
-            late_application(department, url, config["round_id"], config["late_form"])
-            family = signed_in(browser, url, config["family"])
-            late_result(family, url, config["late_reference"])
-        except BaseException:
-            report_pages(browser)
-            raise
-        finally:
-            browser.close()
+    with chromium() as browser:
+        department = signed_in(browser, url, config["department"])
+        reserved_seats(department, url, config["round_id"])
+        late_application(department, url, config["round_id"], config["late_form"])
+        family = signed_in(browser, url, config["family"])
+        late_result(family, url, config["late_reference"])
     say("done")
     return 0
 

@@ -1,71 +1,51 @@
-"""Screenshots of the help desk's pages and of the family's application after the takeover,
-in Chromium at 360 px and 1280 px (run by tests/e2e/test_help_points.py in its own process:
-Playwright's sync API does not run under the tests' eventlet):
-python -m tests.e2e.helpdesk_browser CONFIG.
+"""The browser half of tests/e2e/test_help_points.py: screenshots of the help desk's pages and
+of the family's application after the takeover, at 360 px and 1280 px into docs/screenshots/.
 
-Each page passes the portal's checks on the way (nothing wider than 360 px on a phone, the
-accessibility checks on the desktop) before it is saved to docs/screenshots/.
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
-from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    photograph,
-    report_pages,
-    signed_in,
-)
+from tests.support.browser import chromium, photograph, read_config, signed_in
 
 
 def main(argv: list[str]) -> int:
     """Photograph the help desk's three pages, the family's view and the department's list
     of help desks (opening one through its form); 0 when each held."""
-    config = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    config = read_config(argv)
     url, reference = config["url"], config["reference"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            desk = signed_in(browser, url, config["desk"])
-            form = f"{url}/helpdesk/register?round_id={config['round_id']}&ward={config['ward']}"
-            desk.goto(form)
-            assert desk.locator("#identity-document_kind").count() == 1, desk.inner_text("main")
-            photograph(desk, "helpdesk-register", form)
-            listed = f"{url}/helpdesk/applications"
-            desk.goto(listed)
-            assert reference in desk.inner_text("main")
-            photograph(desk, "helpdesk-applications", listed)
-            one = f"{url}/helpdesk/applications/{reference}"
-            desk.goto(one)
-            assert "…4321" in desk.inner_text("main")
-            photograph(desk, "helpdesk-application", one)
-            family = signed_in(browser, url, config["family"])
-            mine = f"{url}/parent/applications/{reference}"
-            family.goto(mine)
-            assert "Đăng ký tại điểm hỗ trợ" in family.inner_text("main")
-            photograph(family, "helpdesk-takeover", mine)
-            department = signed_in(browser, url, config["department"])
-            desks = f"{url}/department/helpdesks"
-            department.goto(desks)
-            department.fill("#username", "hotro.cong")
-            department.fill("#password", "a long passphrase")
-            department.check("input[name=where][value=school]")
-            department.fill("#help_point_code", "TH-0001")
-            department.click("#new-desk-h ~ form button[type=submit]")
-            listed_desks = department.inner_text("#help-desks")
-            assert "hotro.cong" in listed_desks and "hotro.a" in listed_desks, listed_desks
-            photograph(department, "helpdesk-accounts", desks)
-        except BaseException:
-            report_pages(browser)
-            raise
-        finally:
-            browser.close()
+    with chromium() as browser:
+        desk = signed_in(browser, url, config["desk"])
+        form = f"{url}/helpdesk/register?round_id={config['round_id']}&ward={config['ward']}"
+        desk.goto(form)
+        assert desk.locator("#identity-document_kind").count() == 1, desk.inner_text("main")
+        photograph(desk, "helpdesk-register", form)
+        listed = f"{url}/helpdesk/applications"
+        desk.goto(listed)
+        assert reference in desk.inner_text("main")
+        photograph(desk, "helpdesk-applications", listed)
+        one = f"{url}/helpdesk/applications/{reference}"
+        desk.goto(one)
+        assert "…4321" in desk.inner_text("main")
+        photograph(desk, "helpdesk-application", one)
+        family = signed_in(browser, url, config["family"])
+        mine = f"{url}/parent/applications/{reference}"
+        family.goto(mine)
+        assert "Đăng ký tại điểm hỗ trợ" in family.inner_text("main")
+        photograph(family, "helpdesk-takeover", mine)
+        department = signed_in(browser, url, config["department"])
+        desks = f"{url}/department/helpdesks"
+        department.goto(desks)
+        department.fill("#username", "hotro.cong")
+        department.fill("#password", "a long passphrase")
+        department.check("input[name=where][value=school]")
+        department.fill("#help_point_code", "TH-0001")
+        department.click("#new-desk-h ~ form button[type=submit]")
+        listed_desks = department.inner_text("#help-desks")
+        assert "hotro.cong" in listed_desks and "hotro.a" in listed_desks, listed_desks
+        photograph(department, "helpdesk-accounts", desks)
     sys.stdout.write("[helpdesk] screenshots taken\n")
     return 0
 

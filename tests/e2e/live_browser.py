@@ -1,14 +1,13 @@
 """The browser half of tests/e2e/test_live_window.py: the department watches a round's live
-window in Debian's Chromium (headless, Playwright) while the test's load runs.
+window while the test's load runs.
 
 It signs in through the login form, waits until the page shows submissions arriving, takes
-the screenshots at 360 px and 1280 px (docs/screenshots/department-live-*.png, with the
-portal's own width and accessibility checks), and checks that the page refreshes by itself.
-When the test says the load is over (the file `done` appears), it reads the figures off the
-English page into `figures.json` for the test to compare with the databases and the sinks.
+the screenshots at 360 px and 1280 px (docs/screenshots/department-live-*.png), and checks
+that the page refreshes by itself. When the test says the load is over (the file `done`
+appears), it reads the figures off the English page into `figures.json` for the test to
+compare with the databases and the sinks.
 
-It runs in a process of its own (`python -m tests.e2e.live_browser CONFIG.json`), as
-tests/e2e/test_portal_browser.py does and for the same reason (eventlet in pytest).
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations
@@ -19,37 +18,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    WIDTHS,
-    photograph,
-    signed_in,
-    step,
-)
+from tests.support.browser import WIDTHS, chromium, photograph, read_config, signed_in, step
 
 ENOUGH = 50  # submissions on the page before the screenshots
 
 
 def main(argv: list[str]) -> int:
     """Watch, photograph, then read the figures; 0 when every step held."""
-    config: dict[str, Any] = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    config = read_config(argv)
     workdir = Path(config["workdir"])
     live = f"{config['url']}/department/rounds/{config['round']}/live"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = signed_in(browser, config["url"], config["login"])
-            watch(page, live, workdir)
-        except BaseException:
-            for context in browser.contexts:
-                for open_page in context.pages:
-                    step(f"page at {open_page.url}: {open_page.inner_text('body')[:1500]!r}")
-            raise
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = signed_in(browser, config["url"], config["login"])
+        watch(page, live, workdir)
     step("the live window was watched through the load")
     return 0
 

@@ -1,57 +1,43 @@
 """The browser half of tests/e2e/test_readme.py's new parent: on a fresh `make run` (the
-clean copy that test started), a parent signs up in Debian's Chromium (headless,
-Playwright), reads the texted code where the README says it is (the newest file in
-`var/sms/`), verifies the phone, registers a child and sees the application's status with
-the round's human name. Once at phone width (360 px) and once at desktop width (1280 px).
+clean copy that test started), a parent signs up, reads the texted code where the README
+says it is (the newest file in `var/sms/`), verifies the phone, registers a child and sees
+the application's status with the round's human name. Once at phone width (360 px) and once
+at desktop width (1280 px).
 
-It runs in a process of its own (`python -m tests.e2e.newparent_browser CONFIG.json`), as
-tests/e2e/test_portal_browser.py does and for the same reason (eventlet in pytest).
+How the browser scripts run, and what `photograph` checks: tests/support/browser.py.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    WIDTHS,
-    fold,
-    step,
-    unregistered_children,
-)
+from tests.support.browser import WIDTHS, chromium, fold, read_config, step, unregistered_children
 
 ROUND_NAME = "Lớp 1 năm học 2027–2028"
 
 
 def main(argv: list[str]) -> int:
     """Sign up and register one child at each width; 0 when every step held."""
-    config: dict[str, Any] = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    config = read_config(argv)
     root, url = Path(config["root"]), config["url"]
     children = unregistered_children(root / "var" / "demo" / "small", 2, tuple(config["taken"]))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for (width, (x, y)), child, phone in zip(
-                WIDTHS.items(), children, config["phones"], strict=True
-            ):
-                page = browser.new_page(viewport={"width": x, "height": y})
-                try:
-                    a_new_parent(page, url, root, phone, child, width)
-                except BaseException:
-                    errors = page.locator(".field-error, .notice, [role=alert]").all_inner_texts()
-                    step(f"page at {page.url}: {errors} {page.inner_text('main')[:1500]!r}")
-                    raise
-                page.close()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        for (width, (x, y)), child, phone in zip(
+            WIDTHS.items(), children, config["phones"], strict=True
+        ):
+            page = browser.new_page(viewport={"width": x, "height": y})
+            try:
+                a_new_parent(page, url, root, phone, child, width)
+            except BaseException:
+                errors = page.locator(".field-error, .notice, [role=alert]").all_inner_texts()
+                step(f"page at {page.url}: {errors} {page.inner_text('main')[:1500]!r}")
+                raise
+            page.close()
     step("the new parents signed up and registered their children")
     return 0
 

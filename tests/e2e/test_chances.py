@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,9 @@ from sqlalchemy.orm import Session
 from services.allocation.models import School
 from tests.e2e.conftest import System
 from tests.support.accounts import PARENT, bearer, credentials, make_account
+from tests.support.browser_process import play
 from tests.support.portal import as_a_browser, portal_session
-from tests.support.processes import BIN, ROOT
+from tests.support.processes import ROOT
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -260,16 +260,8 @@ def test_screenshots_of_demand_chances_and_the_finder(system: System, tmp_path: 
     risky = RISKY.get("login")
     assert risky, "the first test of this module signs the risky family up"
     config = {"url": system.url, "ward": ward, "login": risky, "reference": RISKY["reference"]}
-    (tmp_path / "chances.json").write_text(json.dumps(config), encoding="utf-8")
-    command = [
-        str(BIN / "python"),
-        "-m",
-        "tests.e2e.chances_browser",
-        str(tmp_path / "chances.json"),
-    ]
-    played = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
-    assert played.returncode == 0 and "[chances] screenshots taken" in played.stdout, output
+    played = play("chances_browser", config, tmp_path / "chances.json", timeout=600)
+    assert played.returncode == 0 and "[chances] screenshots taken" in played.stdout, played.output
     for name in ("demand", "finder", "estimate"):
         for width in ("phone", "desktop"):
             assert (ROOT / "docs" / "screenshots" / f"chances-{name}-{width}.png").stat().st_size

@@ -22,10 +22,10 @@ from bench.loadgen import bodies_from
 from chaos.infra import PrivateRabbit
 from chaos.invariants import rows
 from tests.e2e.conftest import FIGURES
-from tests.support.processes import Processes, free_port
-from tests.support.system import RunningSystem, running_system
+from tests.support.cluster import ClusterSystem, running_on_cluster
+from tests.support.system import RunningSystem
 from tests.support.waiting import wait_for
-from tools.cluster import RabbitCluster, cluster_front
+from tools.cluster import RabbitCluster
 from tools.demo_city import build_city
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -34,35 +34,14 @@ SUBMISSIONS = "registration.submit_application"
 SLOW_SECONDS = 1.0  # an answer slower than this counts its second as "slowed"
 
 
-@dataclass
-class Cluster:
-    """The running system, its broker cluster and what the load saw."""
-
-    system: RunningSystem
-    rabbit: RabbitCluster
-    front: Processes
-
-
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterSystem]:
     workdir = tmp_path_factory.mktemp("cluster")
     city = workdir / "city"
     build_city(city, "small", 2027, 2027)
-    front = Processes(workdir / "front")
-    replicas, http, amqp = [free_port(), free_port()], free_port(), free_port()
-    with cluster_front(workdir / "rabbit", front, replicas, http, amqp) as rabbit:
-        broker = (f"pyamqp://guest:guest@127.0.0.1:{amqp}/{rabbit.vhost}", rabbit.api_url())
-        env = {"QUEUE_TYPE": "quorum", "GATEWAY_WORKERS": "1", "TRUSTED_PROXIES": "1"}
-        with running_system(
-            workdir / "system",
-            city=city,
-            broker=broker,
-            replicas=replicas,
-            front=f"http://127.0.0.1:{http}",
-            extra_env=env,
-        ) as system:
-            system.start_service("registration", "registration-2")
-            yield Cluster(system, rabbit, front)
+    with running_on_cluster(workdir, city=city, extra_env={"GATEWAY_WORKERS": "1"}) as cluster:
+        cluster.system.start_service("registration", "registration-2")
+        yield cluster
 
 
 @dataclass
@@ -143,7 +122,7 @@ def _troubled_seconds(answers: list[Answer]) -> tuple[int, int]:
 
 
 def test_public_lookups_come_from_the_proxy_cache_and_private_ones_never(
-    cluster: Cluster,
+    cluster: ClusterSystem,
 ) -> None:
     url = f"{cluster.system.url}/api/v1/rounds"
     first = requests.get(url, timeout=10)
@@ -160,7 +139,7 @@ def test_public_lookups_come_from_the_proxy_cache_and_private_ones_never(
 
 @pytest.mark.parametrize("path", ["/", "/lookup?ward=00004&level=grade_1"])
 def test_the_home_page_and_a_catchment_page_come_from_the_proxy_cache_signed_out_only(
-    cluster: Cluster, path: str
+    cluster: ClusterSystem, path: str
 ) -> None:
     url = f"{cluster.system.url}{path}"
     first, again = requests.get(url, timeout=10), requests.get(url, timeout=10)
@@ -182,7 +161,7 @@ def test_the_home_page_and_a_catchment_page_come_from_the_proxy_cache_signed_out
 
 
 def test_a_broker_node_and_a_gateway_replica_die_and_every_202_is_stored_once(
-    cluster: Cluster, record_property: pytest.RecordProperty
+    cluster: ClusterSystem, record_property: pytest.RecordProperty
 ) -> None:
     system, rabbit = cluster.system, cluster.rabbit
     bodies = bodies_from(system.workdir.parent / "city" / "applications.jsonl")

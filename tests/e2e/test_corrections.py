@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,8 @@ from tests.support.accounts import (
     credentials,
     make_account,
 )
+from tests.support.browser_process import play
 from tests.support.portal import as_a_browser, portal_session
-from tests.support.processes import BIN
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -198,19 +197,10 @@ def test_the_portal_pages_on_a_phone_and_a_desktop(
         "pending": pending,
         "refused": refused,
     }
-    (tmp_path / "corrections.json").write_text(json.dumps(config), encoding="utf-8")
-    command = [str(BIN / "python"), "-m", "tests.e2e.corrections_browser"]
-    played = subprocess.run(
-        [*command, str(tmp_path / "corrections.json")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    played = play("corrections_browser", config, tmp_path / "corrections.json", timeout=300)
 
-    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
-    assert played.returncode == 0, f"{output}\n{system.logs()}"
-    assert "[corrections] done" in played.stdout, output
+    assert played.returncode == 0, f"{played.output}\n{system.logs()}"
+    assert "[corrections] done" in played.stdout, played.output
     _until_status(system, parent, pending, "verified")  # approved on the review page
     asked = _get(system, f"/api/v1/applications/{pending}/corrections", parent).json()
     assert [(r["status"], r["evidence_type"]) for r in asked] == [("approved", "image/png")]

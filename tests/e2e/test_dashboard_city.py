@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -38,14 +37,14 @@ from services.allocation.bulk import insert_rows
 from services.allocation.domain import RoundOptions
 from services.allocation.models import School, VerifiedApplication, Ward
 from services.allocation.schools import announce_directory
+from services.registration.intake.tallies import recount_statements
 from services.registration.models import Application
-from services.registration.tallies import recount_statements
 from shared.db.engine import build_engine
 from shared.text import folded
 from tests.e2e.conftest import FIGURES, System
 from tests.support.accounts import DEPARTMENT, bearer, credentials, make_account
+from tests.support.browser_process import play
 from tests.support.databases import create_database, drop_database
-from tests.support.processes import BIN, ROOT
 from tests.support.system import SERVICES, TEST_SETTINGS, city_files, running_system
 from tests.support.waiting import wait_for
 
@@ -232,26 +231,11 @@ def test_the_department_dashboard_reads_a_city_scale_round(
     vacuumed(system.databases)
     FIGURES.append(f"city-scale dashboard: API medians of 3: {api_times(system, headers)}")
     config = {"url": system.url, "login": credentials(db, account), "round_id": ROUND}
-    (tmp_path / "dashboard.json").write_text(json.dumps(config), encoding="utf-8")
-    command = [
-        str(BIN / "python"),
-        "-m",
-        "tests.e2e.dashboard_browser",
-        str(tmp_path / "dashboard.json"),
-    ]
-    try:
-        played = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=BROWSER_TIMEOUT
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise AssertionError(
-            f"the browser did not finish in {BROWSER_TIMEOUT}s: {exc.stdout}"
-        ) from exc
-    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
+    played = play("dashboard_browser", config, tmp_path / "dashboard.json", BROWSER_TIMEOUT)
     assert played.returncode == 0, (
-        f"{output}\n{system.logs()}\n{system.processes.log('gateway')[-4000:]}"
+        f"{played.output}\n{system.logs()}\n{system.processes.log('gateway')[-4000:]}"
     )
-    assert "[dashboard] done" in played.stdout, output
+    assert "[dashboard] done" in played.stdout, played.output
     FIGURES.append(f"city-scale dashboard: {step}")
     FIGURES.extend(
         line.removeprefix("[dashboard] ") for line in played.stdout.splitlines() if "render" in line

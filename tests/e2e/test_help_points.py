@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,9 @@ from tests.support.accounts import (
     make_account,
 )
 from tests.support.accounts import PASSWORD as OFFICER_PASSWORD
+from tests.support.browser_process import play
 from tests.support.portal import portal_session
-from tests.support.processes import BIN, ROOT
+from tests.support.processes import ROOT
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -178,18 +178,8 @@ def test_the_help_desk_pages_at_phone_and_desktop_width(system: System, tmp_path
         "department": {"who": "phong.gd.shots", "password": OFFICER_PASSWORD},
     }
     make_account(system.databases["gateway"], DEPARTMENT, username="phong.gd.shots")
-    (tmp_path / "helpdesk.json").write_text(json.dumps(config), encoding="utf-8")
-    command = [
-        str(BIN / "python"),
-        "-m",
-        "tests.e2e.helpdesk_browser",
-        str(tmp_path / "helpdesk.json"),
-    ]
-
-    played = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-
-    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
-    assert played.returncode == 0 and "[helpdesk] screenshots taken" in played.stdout, output
+    played = play("helpdesk_browser", config, tmp_path / "helpdesk.json", timeout=600)
+    assert played.returncode == 0 and "[helpdesk] screenshots taken" in played.stdout, played.output
     for name in ("register", "applications", "application", "takeover", "accounts"):
         for width in ("phone", "desktop"):
             assert (ROOT / "docs" / "screenshots" / f"helpdesk-{name}-{width}.png").stat().st_size

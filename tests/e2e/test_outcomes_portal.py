@@ -5,8 +5,6 @@ then read through the gateway like any page."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +21,8 @@ from services.allocation.publish import publish_round
 from shared.db.engine import build_engine
 from shared.db.tables import outbox
 from tests.e2e.conftest import System
-from tests.support.processes import BIN, ROOT
+from tests.support.browser_process import play
+from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -125,16 +124,7 @@ def test_screenshots_of_past_outcomes(system: System, tmp_path: Path) -> None:
     # first test (sorted first): a handful of cards, not the whole city's list.
     first = requests.get(system.api(f"/api/v1/outcomes/{PAST}"), timeout=30).json()[0]
     config = {"url": system.url, "round": PAST, "q": first["school_code"][:-1]}
-    (tmp_path / "outcomes.json").write_text(json.dumps(config), encoding="utf-8")
-    command = [str(BIN / "python"), "-m", "tests.e2e.outcomes_browser"]
-    played = subprocess.run(
-        [*command, str(tmp_path / "outcomes.json")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
-    assert played.returncode == 0 and "[outcomes] screenshots taken" in played.stdout, output
+    played = play("outcomes_browser", config, tmp_path / "outcomes.json", timeout=600)
+    assert played.returncode == 0 and "[outcomes] screenshots taken" in played.stdout, played.output
     for width in ("phone", "desktop"):
         assert (ROOT / "docs" / "screenshots" / f"outcomes-{width}.png").stat().st_size

@@ -17,15 +17,13 @@ and the parent pages are read in both languages: no string of one survives in th
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import System
 from tests.support.accounts import PARENT, credentials, make_account
-from tests.support.processes import BIN, ROOT
+from tests.support.browser_process import play
 
 pytestmark = pytest.mark.e2e
 
@@ -48,23 +46,8 @@ def test_a_whole_season_through_the_portal(system: System, city: Path, tmp_path:
         "gateway_db": db,
         "bulk_parent": credentials(db, make_account(db, PARENT)),
     }
-    (tmp_path / "season.json").write_text(json.dumps(config), encoding="utf-8")
-    command = [
-        str(BIN / "python"),
-        "-m",
-        "tests.e2e.test_portal_browser",
-        str(tmp_path / "season.json"),
-    ]
-    try:
-        played = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=SEASON_TIMEOUT
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise AssertionError(
-            f"the season did not finish in {SEASON_TIMEOUT}s: {exc.stdout}"
-        ) from exc
-    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
+    played = play("test_portal_browser", config, tmp_path / "season.json", SEASON_TIMEOUT)
     assert played.returncode == 0, (
-        f"{output}\n{system.logs()}\n{system.processes.log('gateway')[-4000:]}"
+        f"{played.output}\n{system.logs()}\n{system.processes.log('gateway')[-4000:]}"
     )
-    assert "[portal] the season played through" in played.stdout, output
+    assert "[portal] the season played through" in played.stdout, played.output

@@ -22,15 +22,14 @@ from typing import Any, TypeVar
 
 import requests
 from babel.messages.pofile import read_po
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.support.accounts import DEPARTMENT, PASSWORD, STAFF, account_row, make_account
 from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    chromium,
     fold,
     photograph,
-    report_pages,
+    read_config,
     signed_in,
     step,
     unregistered_child,
@@ -64,16 +63,9 @@ class Season:
 
 def main(argv: list[str]) -> int:
     """Play the season; 0 when every step held."""
-    season = Season(json.loads(Path(argv[1]).read_text(encoding="utf-8")))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            play(season, browser)
-        except BaseException:
-            report_pages(browser)
-            raise
-        finally:
-            browser.close()
+    season = Season(read_config(argv))
+    with chromium() as browser:
+        play(season, browser)
     step("the season played through")
     return 0
 

@@ -13,7 +13,6 @@ its `--help` where it needs a file or a placeholder filled in.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -29,7 +28,8 @@ import pytest
 import requests
 
 from tests.support.broker import create_vhost, delete_vhost
-from tests.support.processes import BIN, ROOT, free_port
+from tests.support.browser_process import play
+from tests.support.processes import ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -286,15 +286,7 @@ def test_a_new_parent_signs_up_and_registers_in_the_browser_at_360_and_1280_px(
         "phones": phones,
         "taken": [readme_child.group(1)],
     }
-    (tmp_path / "newparent.json").write_text(json.dumps(config), encoding="utf-8")
-    command = [str(BIN / "python"), "-m", "tests.e2e.newparent_browser"]
-    played = subprocess.run(
-        [*command, str(tmp_path / "newparent.json")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
-    assert played.returncode == 0, f"{output}\n{copy.log.read_text(errors='replace')[-4000:]}"
+    played = play("newparent_browser", config, tmp_path / "newparent.json", timeout=600)
+    log = copy.log.read_text(errors="replace")[-4000:]
+    assert played.returncode == 0, f"{played.output}\n{log}"
     assert "[portal] the new parents signed up and registered their children" in played.stdout

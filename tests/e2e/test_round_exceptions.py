@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -32,8 +30,8 @@ from tests.support.accounts import (
     credentials,
     make_account,
 )
+from tests.support.browser_process import play
 from tests.support.portal import as_a_browser, portal_session
-from tests.support.processes import BIN, ROOT
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -401,17 +399,8 @@ def test_the_department_and_the_family_in_the_portal(system: System, tmp_path: P
         "late_reference": SHARED["late_reference"],
         "late_form": late_form,
     }
-    (tmp_path / "exceptions.json").write_text(json.dumps(config), encoding="utf-8")
-    command = [str(BIN / "python"), "-m", "tests.e2e.exceptions_browser"]
-    played = subprocess.run(
-        [*command, str(tmp_path / "exceptions.json")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = f"{played.stdout[-6000:]}\n{played.stderr[-6000:]}"
-    assert played.returncode == 0, f"{output}\n{system.logs()}"
+    played = play("exceptions_browser", config, tmp_path / "exceptions.json", timeout=300)
+    assert played.returncode == 0, f"{played.output}\n{system.logs()}"
     listed = department.call("GET", f"{ROUNDS}/{round_.id}/late-applications").json()
     assert len(listed) == 1 and listed[0]["accepted_by"] == department.id
     reserved = department.call("GET", f"{ROUNDS}/{round_.id}/reserved-seats").json()["seats"]

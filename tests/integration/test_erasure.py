@@ -110,3 +110,21 @@ def test_a_child_holding_a_seat_in_a_closed_round_is_not_erased(
 
     [stored] = applications(registration.db_uri)
     assert stored.erasure_requested_at is None and stored.citizen_id == "001221000123"
+
+
+def test_the_gateway_hears_which_children_hold_a_place_before_it_asks(
+    registration: Any, bus: MessageBus
+) -> None:
+    def holding() -> list[str]:
+        with entrypoint_hook(registration, "holding_a_place") as ask:
+            found: list[str] = ask([REFERENCE, "TSNOSUCHAPPLICATION"])
+        return found
+
+    engine = create_engine(registration.db_uri)
+    with Session(engine) as session, session.begin():
+        session.execute(update(Application).values(status="offered"))
+    engine.dispose()
+    assert holding() == []  # the round is open: the application would be withdrawn first
+
+    close_round(registration, bus)
+    assert holding() == [REFERENCE]

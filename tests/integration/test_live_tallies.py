@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.orm import Session
 
-from services.registration import tallies
 from services.registration.erasure import anonymise
+from services.registration.intake import tallies
 from services.registration.models import Application
 from services.registration.store import set_status
 from shared.db.counts import minute_of
 from shared.db.migrate import upgrade
+from tests.support.databases import create_database, drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -156,10 +157,8 @@ def test_the_counts_follow_every_change_and_ignore_what_rolled_back(session: Ses
 def test_the_migration_counts_the_applications_already_stored(
     backend: str, tmp_path: Any, request: pytest.FixtureRequest
 ) -> None:
-    from tests.support.databases import drop_database
-
     if backend == "postgresql":
-        uri = create_database_at("0009")
+        uri = create_database("registration", "0009")
         request.addfinalizer(lambda: drop_database(uri))
     else:
         uri = f"sqlite:///{tmp_path / 'registration.db'}"
@@ -182,23 +181,3 @@ def test_the_migration_counts_the_applications_already_stored(
         assert found == recount(session, ROUND)
         assert found["reasons"] and found["wards"]
     engine.dispose()
-
-
-def create_database_at(revision: str) -> str:
-    """A new PostgreSQL database migrated to `revision` of registration's migrations."""
-    import uuid
-
-    from sqlalchemy.engine import make_url
-
-    from tests.support.databases import ADMIN_URI, _admin
-
-    name = f"ts_test_registration_{uuid.uuid4().hex[:10]}"
-    connection = _admin()
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-    uri = make_url(ADMIN_URI).set(database=name).render_as_string(hide_password=False)
-    upgrade("registration", uri, revision)
-    return uri

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from services.registration.register import SqlPopulationRegister
-from services.registration.register_csv import COLUMNS, OPTIONAL, BadRow, RegisterFileError
-from services.registration.register_import import import_register
-from services.registration.register_models import RegisterPerson
-from services.registration.verification import Claim, RoundRules, Verified, verify
+from services.registration.register.adapter import SqlPopulationRegister
+from services.registration.register.csv_import import import_register
+from services.registration.register.csv_rows import COLUMNS, OPTIONAL, BadRow, RegisterFileError
+from services.registration.register.models import RegisterPerson
+from services.registration.verification.rules import Claim, RoundRules, Verified, verify
 from shared.db.engine import build_engine
 from shared.db.migrate import upgrade
 from tests.support.processes import BIN, ROOT

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
-from services.registration.register_import import import_register
+from services.registration.register.csv_import import import_register
 from services.registration.service import RegistrationService
 from shared.contracts.envelope import make_message
 from shared.db.engine import build_engine

@@ -4,7 +4,8 @@ width into docs/screenshots/ (checking nothing is wider than 360 px on the phone
 control labelled with WCAG AA contrast on the desktop); the demo city's children who have not
 applied yet.
 
-The scripts run in processes of their own (`python -m tests.e2e.<name>_browser CONFIG`): the
+The scripts run in processes of their own (`python -m tests.e2e.<name>_browser CONFIG`, started
+by tests/support/browser_process.py `play`, their config in a JSON file): the
 pytest process is monkey-patched by eventlet, and Playwright's synchronous API waits through
 asyncio, which then never wakes.
 """
@@ -14,9 +15,12 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from gateway.portal.wards import folded
 
@@ -36,6 +40,27 @@ CHROMIUM_ARGS = [
 SHOTS = ROOT / "docs" / "screenshots"
 
 WIDTHS = {"phone": (360, 740), "desktop": (1280, 900)}
+
+
+def read_config(argv: list[str]) -> dict[str, Any]:
+    """What the test gave the script: the JSON file named by its first argument."""
+    config: dict[str, Any] = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    return config
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, under Playwright; closed afterwards. On a failure inside,
+    each open page's address and text are printed first (`report_pages`)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        except BaseException:
+            report_pages(browser)
+            raise
+        finally:
+            browser.close()
 
 
 def report_pages(browser: Browser) -> None:
@@ -99,7 +124,13 @@ def signed_in(browser: Browser, url: str, login: dict[str, str]) -> Page:
     page.fill("#who", login["who"])
     page.fill("#password", login["password"])
     page.click("form.card button[type=submit] >> nth=0")
-    assert page.locator("text=Đăng xuất").count() == 1, page.inner_text("main")
+    page.wait_for_load_state()  # the signed-in page, not the form it was posted from
+    logout = page.locator("text=Đăng xuất")
+    try:
+        logout.first.wait_for(timeout=15_000)
+    except Exception as exc:
+        raise AssertionError(f"not signed in: {page.inner_text('main')}") from exc
+    assert logout.count() == 1, page.inner_text("main")
     return page
 
 

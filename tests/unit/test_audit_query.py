@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import AuditEntry
 from gateway.db import Base as GatewayBase
-from services.registration.audit import SubmissionAudit, audit_entries
+from services.registration.intake.audit import SubmissionAudit, audit_entries
 from services.registration.models import Base as RegistrationBase
 from shared.auditquery import AuditQuery, Cursor, as_row, cursor_of, filtered, merged
 

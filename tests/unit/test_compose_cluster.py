@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tools.cluster import HAPROXY_CONFIG, NODES
+from tools.cluster import NODES
+from tools.haproxy import HAPROXY_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,14 +10,14 @@ import math
 from typing import Any
 
 from babel.numbers import format_decimal
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
 from gateway.auth.decorators import public
 from gateway.portal import client
 from gateway.portal.i18n import current_language
 from gateway.portal.i18n import gettext as _
 from gateway.portal.views.common import expect, login_required
-from gateway.portal.wards import wards_of
+from gateway.portal.wards import city_wards
 
 bp = Blueprint("dashboard", __name__, url_prefix="/department/rounds")
 ROUNDS = "/api/v1/rounds"
@@ -76,7 +76,6 @@ def schools(round_id: str) -> str:
     if ward:
         wards = expect(client.as_user("GET", f"{ROUNDS}/{round_id}/overview")).body["wards"]
         the_ward = next((w for w in wards if w["code"] == ward), None)
-    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
     return render_template(
         "department/schools.html",
         round=round_,
@@ -88,7 +87,7 @@ def schools(round_id: str) -> str:
         sorts=SORTS,
         page=min(page, pages),
         pages=pages,
-        wards=wards_of(province),
+        wards=city_wards(),
     )
 
 

@@ -10,7 +10,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,8 +25,8 @@ from gateway.portal.labels import LEVELS, ROUND_STATUSES, word
 from gateway.portal.verdicts import verdict_of
 from gateway.portal.views import dashboard
 from gateway.portal.views.common import expect, login_required, tell
-from gateway.portal.views.parent import school_names
-from gateway.portal.wards import wards_of
+from gateway.portal.views.registering import school_names
+from gateway.portal.wards import city_wards
 from shared.contracts.rounds import round_id_for
 
 bp = Blueprint("department", __name__, url_prefix="/department")
@@ -167,7 +166,6 @@ def _rounds_of(year: int, practice: bool = False) -> list[dict[str, Any]]:
 
 def _figures(stats: dict[str, Any]) -> dict[str, Any]:
     statistics = stats.get("statistics") or {}
-    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
     few = len(statistics.get("fill_rate") or {}) <= charts.MAX_BARS  # bars, with their names
     names = school_names() if few else {}
     return {
@@ -177,7 +175,7 @@ def _figures(stats: dict[str, Any]) -> dict[str, Any]:
         "shares": charts.shares(statistics),
         "fill": charts.fill_rates(statistics, names),
         "per_hour": charts.per_hour(stats.get("applications_per_hour") or []),
-        "by_ward": charts.unplaced_by_ward(statistics, dict(wards_of(province))),
+        "by_ward": charts.unplaced_by_ward(statistics, dict(city_wards())),
     }
 
 

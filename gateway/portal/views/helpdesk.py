@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from gateway.auth.decorators import public
 from gateway.portal import client
@@ -13,8 +13,8 @@ from gateway.portal.i18n import gettext as _
 from gateway.portal.i18n import lazy
 from gateway.portal.views.common import expect, explain, login_required
 from gateway.portal.views.forms import field_errors
-from gateway.portal.views.parent import application_body, school_choices, school_names
-from gateway.portal.wards import folded, ward_name, wards_of
+from gateway.portal.views.registering import application_body, register_page, school_names
+from gateway.portal.wards import city_wards
 
 bp = Blueprint("helpdesk", __name__, url_prefix="/helpdesk")
 API = "/api/v1/helpdesk/applications"
@@ -33,8 +33,7 @@ def help_point_words(point: str | None) -> str:
     if kind == "school":
         return _("the help point of school %(code)s", code=code)
     if kind == "ward":
-        province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
-        return _("the help point of %(ward)s", ward=ward_name(province, code) or code)
+        return _("the help point of %(ward)s", ward=dict(city_wards()).get(code) or code)
     return ""
 
 
@@ -63,51 +62,26 @@ def application(reference: str) -> str:
 @login_required
 def register() -> Any:
     """The family's application, as a parent fills it in, and which paper was checked."""
-    rounds = expect(client.public("GET", "/api/v1/rounds")).body
-    form = request.form if request.method == "POST" else request.args
-    round_ = next((r for r in rounds if r["round_id"] == form.get("round_id")), None)
-    real = [r for r in rounds if not r.get("practice")]
-    if round_ is None and len(real) == 1:
-        round_ = real[0]
-    ward = form.get("ward", "")
-    errors: dict[str, str] = {}
-    if request.method == "POST" and round_ is not None:
-        body = {
-            **application_body(round_),
-            "identity": {
-                "document_kind": form.get("identity.document_kind", ""),
-                "last_digits": form.get("identity.last_digits", "").strip().upper(),
-            },
+
+    def send(round_: dict[str, Any]) -> Any:
+        identity = {
+            "document_kind": request.form.get("identity.document_kind", ""),
+            "last_digits": request.form.get("identity.last_digits", "").strip().upper(),
         }
-        answer = client.as_user("POST", API, body=body)
-        if answer.ok:
-            reference = answer.body["reference"]
-            flash(
-                _(
-                    "Received: reference %(reference)s. The guardian gets a text message "
-                    "telling them how to follow it.",
-                    reference=reference,
-                ),
-                "success",
-            )
-            return redirect(url_for("helpdesk.applications"))
-        errors = field_errors(answer) if answer.status == 400 else {"": explain(answer)}
-    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
-    return render_template(
-        "parent/register.html",
-        desk=True,
-        documents=DOCUMENTS,
-        rounds=rounds,
-        round=round_,
-        ward=ward,
-        wards=[(code, name, folded(name)) for code, name in wards_of(province)],
-        choices=school_choices(round_, ward) if round_ and ward else None,
-        demand=None,
-        errors=errors,
-        form=form,
-        contact={},
-        practice=bool(round_ and round_.get("practice")),
-    )
+        return client.as_user("POST", API, body={**application_body(round_), "identity": identity})
+
+    def received(reference: str) -> Any:
+        flash(
+            _(
+                "Received: reference %(reference)s. The guardian gets a text message "
+                "telling them how to follow it.",
+                reference=reference,
+            ),
+            "success",
+        )
+        return redirect(url_for("helpdesk.applications"))
+
+    return register_page(send, received, demand=False, desk=True, documents=DOCUMENTS, contact={})
 
 
 desks = Blueprint("helpdesks", __name__, url_prefix="/department")

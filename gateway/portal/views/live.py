@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 from babel import Locale
 from babel.dates import format_time, get_timezone
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 
 from gateway.auth.decorators import public
 from gateway.portal import client, live_figures
 from gateway.portal.i18n import CITY_TIMEZONE, current_language
 from gateway.portal.views.common import expect, login_required
-from gateway.portal.wards import wards_of
+from gateway.portal.wards import city_wards
 
 bp = Blueprint("live", __name__, url_prefix="/department")
 REFRESH_SECONDS = 5
@@ -26,12 +26,11 @@ def live_window(round_id: str) -> str:
     """Submissions per minute, the verification backlog and its drain, rejections by reason,
     notices by channel and applications per ward, for one round."""
     live = expect(client.as_user("GET", f"/api/v1/rounds/{round_id}/live")).body
-    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
     now = datetime.now(UTC)
     return render_template(
         "department/live.html",
         live=live,
-        figures=live_figures.figures(live, dict(wards_of(province)), now),
+        figures=live_figures.figures(live, dict(city_wards()), now),
         now=now,
         refresh=REFRESH_SECONDS,
         clock=clock,

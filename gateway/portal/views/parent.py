@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -19,12 +18,11 @@ from flask import (
 from gateway.auth.decorators import public
 from gateway.portal import chances, client, i18n
 from gateway.portal.i18n import gettext as _
-from gateway.portal.labels import LEVELS
 from gateway.portal.outcome import published_result, seconds_left, split_duration, timeline
 from gateway.portal.views import corrections
 from gateway.portal.views.common import expect, explain, login_required, tell
 from gateway.portal.views.forms import field_errors, refusal, register_reasons
-from gateway.portal.wards import folded, wards_of
+from gateway.portal.views.registering import application_body, register_page, school_names
 from shared.contracts.rounds import is_practice_round
 
 bp = Blueprint("parent", __name__, url_prefix="/parent")
@@ -103,37 +101,19 @@ def answer_offer(reference: str, answer: str) -> Any:
 @login_required
 def register() -> Any:
     """Register a child: pick the round and the ward, rank the schools, give the details."""
-    rounds = expect(client.public("GET", "/api/v1/rounds")).body
-    form = request.form if request.method == "POST" else request.args
-    round_ = next((r for r in rounds if r["round_id"] == form.get("round_id")), None)
-    real = [r for r in rounds if not r.get("practice")]
-    if round_ is None and len(real) == 1:  # a practice round is never chosen for the parent
-        round_ = real[0]
-    ward = form.get("ward", "")
-    errors: dict[str, str] = {}
-    if request.method == "POST" and round_ is not None:
-        answer = client.as_user("POST", "/api/v1/applications", body=application_body(round_))
-        if answer.ok:
-            reference = answer.body["reference"]
-            session["submitted"] = [reference, *session.get("submitted", [])][:5]
-            flash(_("Received. Your reference is %(reference)s.", reference=reference), "success")
-            return redirect(url_for("parent.application", reference=reference))
-        errors = field_errors(answer) if answer.status == 400 else {"": explain(answer)}
-    choices = school_choices(round_, ward) if round_ and ward else None
-    live = chances.demand(round_["round_id"]) if choices and round_ else None
-    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
-    return render_template(
-        "parent/register.html",
-        rounds=rounds,
-        round=round_,
-        ward=ward,
-        wards=[(code, name, folded(name)) for code, name in wards_of(province)],
-        choices=choices,
-        demand=live,
-        errors=errors,
-        form=form,
+
+    def received(reference: str) -> Any:
+        session["submitted"] = [reference, *session.get("submitted", [])][:5]
+        flash(_("Received. Your reference is %(reference)s.", reference=reference), "success")
+        return redirect(url_for("parent.application", reference=reference))
+
+    return register_page(
+        lambda round_: client.as_user(
+            "POST", "/api/v1/applications", body=application_body(round_)
+        ),
+        received,
+        demand=True,
         contact=session.get("contact", {}),
-        practice=bool(round_ and round_.get("practice")),
     )
 
 
@@ -184,53 +164,3 @@ def preferences() -> Any:
     return render_template(
         "parent/preferences.html", contact=session.get("contact", {}), chosen=chosen, errors=errors
     )
-
-
-def school_names() -> dict[str, str]:
-    """School code → name, for every level (public lookups, cached by the gateway)."""
-    names: dict[str, str] = {}
-    for level in LEVELS:
-        answer = client.public("GET", "/api/v1/schools", query={"level": level})
-        names.update({s["code"]: s["name"] for s in answer.body} if answer.ok else {})
-    return names
-
-
-def school_choices(round_: dict[str, Any], ward: str) -> dict[str, Any]:
-    """The schools to rank: those serving the ward first, then the level's others."""
-    level = round_["level"]
-    catchment = client.public("GET", "/api/v1/catchment", query={"ward": ward, "level": level})
-    serving = catchment.body["schools"] if catchment.ok else []
-    every = client.public("GET", "/api/v1/schools", query={"level": level})
-    codes = {s["code"] for s in serving}
-    others = [s for s in (every.body if every.ok else []) if s["code"] not in codes]
-    return {"serving": serving, "others": others, "ward_known": catchment.ok}
-
-
-def application_body(round_: dict[str, Any]) -> dict[str, Any]:
-    """The API body from the form: the order of the choices is the ranking; an empty field is
-    left out, so the API answers "missing" for it rather than "not valid"."""
-    form = request.form
-    ranked = [form.get(f"choice_{i}", "") for i in range(1, int(round_["max_preferences"]) + 1)]
-    return {
-        "round_id": round_["round_id"],
-        "child": _filled(
-            {
-                "citizen_id": form.get("child.citizen_id", "").strip(),
-                "full_name": form.get("child.full_name", "").strip(),
-                "date_of_birth": form.get("child.date_of_birth", "").strip(),
-            }
-        ),
-        "preferences": [code for code in ranked if code],
-        "guardian": _filled(
-            {
-                "full_name": form.get("guardian.full_name", "").strip(),
-                "phone": form.get("guardian.phone", "").replace(" ", "").strip(),
-                "email": form.get("guardian.email", "").strip(),
-                "language": form.get("guardian_language", i18n.current_language()),
-            }
-        ),
-    }
-
-
-def _filled(fields: dict[str, str]) -> dict[str, str]:
-    return {name: value for name, value in fields.items() if value}

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
 
 from gateway.auth.decorators import public
 from gateway.portal import chances, client, i18n, maps
 from gateway.portal.labels import AGES, LEVELS
 from gateway.portal.views.common import expect, safe_next
-from gateway.portal.wards import folded, wards_of
+from gateway.portal.wards import folded, picker_wards
 
 bp = Blueprint("public_pages", __name__)
 OUTCOME_ROWS = 200  # schools on one page of outcomes; a search narrows a city's list
@@ -40,28 +40,14 @@ def home() -> str:
 @public(limit="lookup", shared=True)
 def lookup() -> str:
     """Pick a ward from the city's list; see the schools of a level that serve it."""
-    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
-    wards = wards_of(province)
-    ward, level = request.args.get("ward", ""), request.args.get("level", "grade_1")
-    level = level if level in LEVELS else "grade_1"
+    ward, level = _ward_and_level()
     result: dict[str, Any] | None = None
     missing = False
-    live = None
     if ward:
         answer = client.public("GET", "/api/v1/catchment", query={"ward": ward, "level": level})
         result = answer.body if answer.ok else None
         missing = answer.status in (400, 404)
-        open_round = chances.open_round_of(level) if result else None
-        live = chances.demand(open_round["round_id"] if open_round else None)
-    return render_template(
-        "lookup.html",
-        wards=[(code, name, folded(name)) for code, name in wards],
-        ward=ward,
-        level=level,
-        result=result,
-        demand=live,
-        missing=missing,
-    )
+    return _question_page("lookup.html", ward, level, result=result, missing=missing)
 
 
 @bp.route("/finder")
@@ -71,12 +57,9 @@ def finder() -> str:
     catchment status, distance, seats and the live demand of the open round. With
     `?application=` (a parent's own, verified): from the register's point of the child's
     registered address when it has one, else from the ward's."""
-    province = int(current_app.config["PORTAL"]["PROVINCE_CODE"])
-    ward, level = request.args.get("ward", ""), request.args.get("level", "grade_1")
-    level = level if level in LEVELS else "grade_1"
+    ward, level = _ward_and_level()
     reference = request.args.get("application", "")
     found: dict[str, Any] | None = None
-    live = None
     missing = False
     if reference:  # signed out: the login page, then back here
         answer = client.as_user("GET", f"/api/v1/applications/{reference}/finder")
@@ -88,18 +71,31 @@ def finder() -> str:
         answer = client.public("GET", "/api/v1/finder", query={"ward": ward, "level": level})
         found = answer.body if answer.ok else None
         missing = answer.status in (400, 404)
-    if found:
+    page_map = maps.school_map(found) if found else None
+    return _question_page("finder.html", ward, level, found=found, map=page_map, missing=missing)
+
+
+def _ward_and_level() -> tuple[str, str]:
+    """The ward and level asked about (a level not known: grade 1)."""
+    ward, level = request.args.get("ward", ""), request.args.get("level", "grade_1")
+    return ward, level if level in LEVELS else "grade_1"
+
+
+def _question_page(template: str, ward: str, level: str, **answer: Any) -> str:
+    """A page answering "which schools, for this ward and level": the question's form, the
+    answer, and (once there is an answer) the live demand of the level's open round."""
+    live = None
+    if answer.get("result") or answer.get("found"):
         open_round = chances.open_round_of(level)
         live = chances.demand(open_round["round_id"] if open_round else None)
     return render_template(
-        "finder.html",
-        wards=[(code, name, folded(name)) for code, name in wards_of(province)],
+        template,
+        wards=picker_wards(),
+        levels=LEVELS,
         ward=ward,
         level=level,
-        found=found,
-        map=maps.school_map(found) if found else None,
         demand=live,
-        missing=missing,
+        **answer,
     )
 
 

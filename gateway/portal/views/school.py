@@ -13,7 +13,7 @@ from gateway.auth.decorators import public
 from gateway.portal import client
 from gateway.portal.i18n import gettext as _
 from gateway.portal.views.common import expect, login_required, tell
-from gateway.portal.views.parent import school_names
+from gateway.portal.views.registering import school_names
 from shared.contracts.rounds import is_practice_round
 
 bp = Blueprint("school", __name__, url_prefix="/school")

@@ -20,6 +20,7 @@ from services.allocation.engine.explain import (
     statistics,
 )
 from services.allocation.engine.export import export_csv, parse_export, verify_export
+from services.allocation.engine.instance import compile_instance
 from services.allocation.engine.model import (
     Allocation,
     Applicant,
@@ -32,7 +33,7 @@ from services.allocation.engine.model import (
     School,
     Statistics,
 )
-from services.allocation.engine.priority import compile_instance, lotteries, lottery
+from services.allocation.engine.priority import lotteries, lottery
 from services.allocation.engine.waitlists import waitlist, waitlist_position
 
 __all__ = [

@@ -12,6 +12,7 @@ import numpy as np
 from services.allocation.engine.checks import check_allocation, cutoffs
 from services.allocation.engine.deferred_acceptance import deferred_acceptance
 from services.allocation.engine.guarantee import apply_guarantee
+from services.allocation.engine.instance import compile_instance
 from services.allocation.engine.model import (
     Allocation,
     Applicant,
@@ -21,7 +22,6 @@ from services.allocation.engine.model import (
     School,
 )
 from services.allocation.engine.passes import late_pass, only
-from services.allocation.engine.priority import compile_instance
 from services.allocation.engine.reserves import pools
 from services.allocation.engine.twins import prefer_twins, twin_claims
 from services.allocation.engine.waitlists import build_waitlists

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.allocation.engine.allocation import allocate_instance
+from services.allocation.engine.instance import compile_instance, lottery_order
 from services.allocation.engine.model import (
     BY_GUARANTEE,
     BY_PREFERENCE,
@@ -35,14 +36,7 @@ from services.allocation.engine.model import (
     Policy,
     School,
 )
-from services.allocation.engine.priority import (
-    NO_KEY,
-    RANK_MASK,
-    TIER_SHIFT,
-    _lottery_order,
-    compile_instance,
-    lotteries,
-)
+from services.allocation.engine.priority import NO_KEY, RANK_MASK, TIER_SHIFT, lotteries
 
 Z = 3.0
 SEED_BYTES = 32
@@ -71,7 +65,7 @@ def standard_error(share: float, draws: int) -> float:
 def redraw(instance: Instance, seed: bytes) -> Instance:
     """The instance as `compile_instance` builds it with `seed`, without recompiling."""
     lot = lotteries(seed, map(attrgetter("citizen_id"), instance.applicants))
-    return reorder(instance, _lottery_order(lot, instance.applicants), lot, seed)
+    return reorder(instance, lottery_order(lot, instance.applicants), lot, seed)
 
 
 def reorder(

@@ -21,6 +21,9 @@ applications and reserved seats existed (without those columns) still reads. Fro
 alone the allocation can be recomputed and compared, and its stability counted; with the
 commitment and digest published earlier (see `engine.commitment`), also that the seed and the
 inputs are the ones committed to before any result was seen.
+
+The writer and the reader stay in this one module, over its length: they are the two halves
+of the format above, written down once, and a column one of them changes the other must follow.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ applicants are out of the round.
 Each step returns a new state that overlays its changes on the previous one (a ChainMap)
 instead of copying every mapping, so a step costs what the chain touches, not the size of
 the round: the service backs the state with lazily loaded rows of a city-sized round.
+
+One state machine, kept whole over its length: the statuses, which move leaves from which,
+and the chain a freed seat starts read as one rule, and a change to one changes the others.
 """
 
 from __future__ import annotations

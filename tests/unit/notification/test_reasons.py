@@ -11,7 +11,7 @@ from services.notification.reasons import (
     school_rejection_text,
     unplaced_text,
 )
-from services.registration.verification import MESSAGES
+from services.registration.verification.rules import MESSAGES
 from shared.contracts.allocation import ApplicationUnplacedV1
 
 

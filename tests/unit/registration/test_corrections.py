@@ -7,13 +7,13 @@ from datetime import date
 
 import pytest
 
-from services.registration.correction_rules import (
+from services.registration.corrections.rules import (
     RegisterChange,
     filing_refusal,
     register_change,
     register_codes,
 )
-from services.registration.records import RegisterRecord
+from services.registration.register.records import RegisterRecord
 from shared.corrections import MAX_EVIDENCE_BYTES, evidence_problems, evidence_type
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from services.registration.register_csv import (
+from services.registration.register.csv_rows import (
     BadRow,
     ByteCountingLines,
     RegisterFileError,

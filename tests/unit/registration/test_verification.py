@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.registration.domain import Guardian, Submission
-from services.registration.records import RegisterRecord
-from services.registration.verification import (
+from services.registration.register.records import RegisterRecord
+from services.registration.verification.rules import (
     MESSAGES,
     Claim,
     Rejected,

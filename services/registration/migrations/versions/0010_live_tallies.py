@@ -8,7 +8,7 @@ Create Date: 2026-12-07
 import sqlalchemy as sa
 from alembic import op
 
-from services.registration.tallies import recount_statements
+from services.registration.intake.tallies import recount_statements
 
 revision = "0010_live_tallies"
 down_revision = "0009"

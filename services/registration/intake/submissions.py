@@ -13,12 +13,11 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from services.registration.audit import audit_submissions
-from services.registration.checking import verify_applications
 from services.registration.domain import Outcome, Refusal, Submission, decide
 from services.registration.exceptions import RoundNotKnownYet
+from services.registration.intake.audit import audit_submissions
 from services.registration.models import Application, RoundView
-from services.registration.register import PopulationRegister
+from services.registration.register.adapter import PopulationRegister
 from services.registration.store import (
     SERVICE,
     change_window,
@@ -28,6 +27,7 @@ from services.registration.store import (
     refuse,
     set_status,
 )
+from services.registration.verification.applications import verify_applications
 from shared.contracts.envelope import Message
 from shared.db.inbox import first_deliveries
 from shared.db.outbox import stage_events

@@ -2,7 +2,7 @@
 
 An approval writes the corrected values to the register (`register_people`, with a
 `register_corrections` row naming the fields) and checks the application again through the
-normal verification (services/registration/checking.py): its `application_verified` or
+normal verification (`verification/applications.py`): its `application_verified` or
 `application_rejected` leaves through the outbox like any other verdict. Every decision is
 announced (`correction_decided`) and appended to the audit log, in the same transaction.
 """
@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, undefer
 
-from services.registration import audit, checking, correction_rules
-from services.registration.correction_models import CorrectionRequest, RegisterCorrection
+from services.registration.corrections import rules
+from services.registration.corrections.models import CorrectionRequest, RegisterCorrection
 from services.registration.exceptions import (
     ApplicationNotFound,
     CorrectionAlreadyDecided,
@@ -26,10 +26,12 @@ from services.registration.exceptions import (
     CorrectionNotFound,
     InvalidCorrection,
 )
+from services.registration.intake.audit import audit_change
 from services.registration.models import Application, RoundView
-from services.registration.register import PopulationRegister
-from services.registration.register_models import RegisterPerson
+from services.registration.register.adapter import PopulationRegister
+from services.registration.register.models import RegisterPerson
 from services.registration.store import SERVICE
+from services.registration.verification.applications import verify_applications
 from shared.contracts.envelope import make_message
 from shared.corrections import evidence_problems, evidence_type
 from shared.db.outbox import stage_event, stage_events
@@ -59,7 +61,7 @@ def file_request(
         .select_from(CorrectionRequest)
         .where(CorrectionRequest.reference == reference, CorrectionRequest.status == "pending")
     )
-    refusal = correction_rules.filing_refusal(
+    refusal = rules.filing_refusal(
         application.status, application.rejection_reasons, round_open, bool(pending)
     )
     if refusal is not None:
@@ -69,7 +71,7 @@ def file_request(
         reference=reference,
         round_id=application.round_id,
         owner_id=owner_id,
-        codes=correction_rules.register_codes(application.rejection_reasons),
+        codes=rules.register_codes(application.rejection_reasons),
         text=text,
         evidence=evidence,
         evidence_type=evidence_type(evidence),
@@ -109,9 +111,7 @@ def decide(
     if approved:
         _correct_register(session, register, request, application, decision, actor, now)
         if application.status == "rejected":
-            verdicts = checking.verify_applications(
-                session, register, [(application, correlation_id)]
-            )
+            verdicts = verify_applications(session, register, [(application, correlation_id)])
             stage_events(session, SERVICE, verdicts)
     request.outcome = application.status
     stage_event(session, SERVICE, _event("correction_decided", request, correlation_id))
@@ -121,7 +121,7 @@ def decide(
         "request_id": request_id,
         "outcome": request.outcome,
     }
-    audit.audit_change(session, f"correction.{request.status}", actor, objects, correlation_id)
+    audit_change(session, f"correction.{request.status}", actor, objects, correlation_id)
     return request
 
 
@@ -136,7 +136,7 @@ def _correct_register(
 ) -> None:
     citizen_id = application.citizen_id
     record = register.lookup(citizen_id)
-    change = correction_rules.register_change(record, citizen_id, decision.get("register") or {})
+    change = rules.register_change(record, citizen_id, decision.get("register") or {})
     if isinstance(change, dict):
         raise InvalidCorrection(change)
     person = session.get(RegisterPerson, citizen_id) or RegisterPerson()

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.registration import corrections
+from services.registration.corrections import requests as corrections
 from services.registration.dependencies import RegisterFactory
 from services.registration.exceptions import (
     ApplicationNotFound,

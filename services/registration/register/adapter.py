@@ -8,8 +8,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.registration.records import RegisterRecord
-from services.registration.register_models import RegisterPerson
+from services.registration.register.models import RegisterPerson
+from services.registration.register.records import RegisterRecord
 
 LOOKUP_CHUNK = 1000  # ids per IN (...) query; keeps statements small for big batches
 

@@ -8,7 +8,7 @@ from sqlalchemy import Date, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.registration.models import Base
-from services.registration.records import RegisterRecord
+from services.registration.register.records import RegisterRecord
 
 
 class RegisterPerson(Base):

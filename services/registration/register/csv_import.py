@@ -20,8 +20,14 @@ from sqlalchemy import Engine, or_
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from tqdm import tqdm
 
-from services.registration.register_csv import COLUMNS, BadRow, ByteCountingLines, Row, read_rows
-from services.registration.register_models import RegisterPerson
+from services.registration.register.csv_rows import (
+    COLUMNS,
+    BadRow,
+    ByteCountingLines,
+    Row,
+    read_rows,
+)
+from services.registration.register.models import RegisterPerson
 
 _DATA = COLUMNS[1:]  # everything but the key
 _COLUMN_LIST = ", ".join(COLUMNS)

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.registration.models import Application, RoundView, SchoolEntry
-from services.registration.register import PopulationRegister
+from services.registration.register.adapter import PopulationRegister
 from services.registration.store import SERVICE, set_status
-from services.registration.verification import Claim, RoundRules, Verdict, Verified, verify
+from services.registration.verification.rules import Claim, RoundRules, Verdict, Verified, verify
 from shared.contracts.envelope import make_message
 from shared.db.outbox import stage_events
 

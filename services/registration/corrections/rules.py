@@ -1,6 +1,6 @@
 """The rules of correction requests, in plain Python: who may ask, and what an approval writes.
 
-No framework, no database, no I/O: the store (services/registration/corrections.py) loads
+No framework, no database, no I/O: the store (`corrections/requests.py`) loads
 and saves around these.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.registration.records import RegisterRecord
+from services.registration.register.records import RegisterRecord
 from shared.corrections import CORRECTABLE_CODES
 
 # What a new register person needs (a child the register does not know at all).

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from services.registration.domain import Submission
-from services.registration.records import RegisterRecord
+from services.registration.register.records import RegisterRecord
 from shared.preferences import preference_problems
 
 # Registration age by level: the child's birth year is the round year minus this.

@@ -1,0 +1,1 @@
+"""Correction requests: the rules, their table, the stored requests and their entrypoints."""

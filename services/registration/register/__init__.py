@@ -1,0 +1,1 @@
+"""The population register: its records, its table, the adapter that reads it, the CSV import."""
