@@ -24,10 +24,11 @@ from typing import Any
 
 from bench.report import table, write_section
 from shared import topology
-from shared.messaging.bus import MessageBus, PipelinedPublisher, declare_topology
+from shared.messaging.bus import MessageBus, PipelinedPublisher
 from tests.support.broker import create_vhost, delete_vhost
 from tests.support.processes import Processes, free_port
 from tools.cluster import cluster_front
+from tools.topology import declare_all
 
 COMMAND = "python -m bench.cluster"
 QUEUE = "registration.submit_application"
@@ -74,7 +75,7 @@ def _pipelined(amqp_uri: str, count: int, batch: int = 200) -> float:
 
 
 def _measure(amqp_uri: str, settings: topology.QueueSettings, count: int) -> list[str]:
-    declare_topology(amqp_uri, [1000], settings)
+    declare_all(amqp_uri, [1000], settings)
     rate, p50, p99 = _one_by_one(amqp_uri, count)
     pipelined = _pipelined(amqp_uri, count * 3)
     return [f"{rate:,.0f}/s", f"{p50:.1f} / {p99:.1f} ms", f"{pipelined:,.0f}/s"]

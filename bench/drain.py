@@ -29,12 +29,13 @@ from services.registration.register.csv_import import import_register
 from shared import topology
 from shared.contracts.envelope import make_message
 from shared.db.engine import build_engine
-from shared.messaging.bus import MessageBus, PipelinedPublisher, declare_topology
+from shared.messaging.bus import MessageBus, PipelinedPublisher
 from tests.support.broker import create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database
 from tests.support.processes import Processes
 from tests.support.system import city_files
 from tests.support.waiting import wait_for
+from tools.topology import declare_all
 
 COMMAND = "python -m bench.drain"
 QUEUE = "registration.submit_application"
@@ -109,7 +110,7 @@ def _prepare(amqp_uri: str, db_uri: str, workdir: Path) -> None:
     engine = build_engine(db_uri)
     import_register(engine, city / "register.csv", progress=False)
     engine.dispose()
-    declare_topology(amqp_uri, [500, 2000])
+    declare_all(amqp_uri, [500, 2000])
     bus = MessageBus(amqp_uri)
     with open(city / "schools.csv", encoding="utf-8") as handle:
         schools = [{"code": r["code"], "level": r["level"]} for r in csv.DictReader(handle)]

@@ -38,11 +38,12 @@ from services.notification.rendering.render import render_email
 from services.registration.models import Application
 from shared.contracts.envelope import make_message
 from shared.db.engine import build_engine
-from shared.messaging.bus import MessageBus, declare_topology
+from shared.messaging.bus import MessageBus
 from tests.support.broker import create_vhost, delete_vhost
 from tests.support.databases import create_database, drop_database
 from tests.support.processes import BIN, ROOT, Processes, free_port, port_open
 from tests.support.waiting import wait_for
+from tools.topology import declare_all
 
 COMMAND = "python -m bench.notification"
 ROUND = "2027-grade_1"
@@ -101,7 +102,7 @@ def _measure(
     try:
         references = _applications(registration_db, count)
         baseline = _raw_smtp_rate(port, references[: min(BASELINE_SENDS, count)])
-        declare_topology(amqp_uri, [1000, 5000])
+        declare_all(amqp_uri, [1000, 5000])
         bus = MessageBus(amqp_uri)
         for reference in references:
             payload = {

@@ -60,7 +60,7 @@ HEADER = (
     " longest delay (30 s), without counting an attempt, up to `DB_OUTAGE_RETRIES` times"
     " (120: about an hour); only past that cap does the ordinary budget (1 s, 5 s, 30 s)"
     " run, then the dead-letter queue. A statement the database answers with an error"
-    " spends the budget as before (shared/messaging/entrypoints.py,"
+    " spends the budget as before (shared/messaging/failures.py,"
     " tests/integration/test_database_outage.py).\n\n"
     "**Payloads that carry the citizen ID (scenario 10).** `submit_application` (the"
     " parent's form on its way to registration, which owns it and checks it against the"

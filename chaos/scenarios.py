@@ -25,6 +25,7 @@ from shared import topology
 from shared.messaging.bus import MessageBus
 from tests.support.accounts import DEPARTMENT, PARENT, account_row, credentials, make_account
 from tests.support.system import RunningSystem
+from tools.topology import handlers
 
 Submitter = Callable[[list[bytes]], LoadResult]
 # Twelve digits standing alone: not inside a longer number, nor a hex run such as a UUID's
@@ -299,7 +300,7 @@ def poison(
 ) -> Outcome:
     """Scenario 4: malformed messages into every consumer's queue, beside good traffic."""
     bus = MessageBus(system.amqp_uri)
-    queues = [queue.name for queue in topology.work_queues()]
+    queues = [handler.queue_name for handler in handlers()]
     load, result = _in_background(submit, bodies)
     started = time.monotonic()
     for n in range(per_queue):
@@ -516,12 +517,17 @@ def _tap_everything(amqp_uri: str) -> list[Queue]:
             exchange=Exchange(topology.COMMANDS.name, type="direct", durable=True),
             routing_key=f"{service}.{command}",
         )
-        for service, command in topology.COMMAND_ROUTES
+        for service, command in _commands()
     ]
     with Connection(amqp_uri) as connection:
         for queue in (events, *commands):
             queue(connection.default_channel).declare()
     return [events, *commands]
+
+
+def _commands() -> list[tuple[str, str]]:
+    """(service, command) of every command handler."""
+    return [(h.service, h.spec.command) for h in handlers() if h.spec.command is not None]
 
 
 def _kind(body: bytes, routing_key: str) -> str:

@@ -20,7 +20,7 @@ from gateway.rpc import RpcPool
 from gateway.windows import RoundWindows, inside
 from shared import topology
 from shared.contracts.common import LEVELS
-from shared.messaging.bus import MessageBus, declare_topology, retry_delays
+from shared.messaging.bus import MessageBus, declare_queues, retry_delays
 
 log = logging.getLogger(__name__)
 SERVICES = ("registration", "allocation", "notification", "estimator")
@@ -186,13 +186,16 @@ class Backends:
         return self._live.get(("chances", round_id), load)
 
     def send_command(self, service: str, envelope: dict[str, Any]) -> None:
-        """Publish durably and wait for the confirm; declare the topology if it is missing."""
+        """Publish durably and wait for the confirm; declare the command's queue if it is
+        missing (the consumer adds its other bindings as it starts)."""
         try:
             try:
                 self.bus.send_command(service, envelope)
             except UndeliverableMessage:
                 settings = topology.queue_settings(self.config)
-                declare_topology(self.config["AMQP_URI"], retry_delays(self.config), settings)
+                queue = topology.command_queue(service, envelope["type"], settings)
+                delays = retry_delays(self.config)
+                declare_queues(self.config["AMQP_URI"], [queue], delays, settings)
                 self.bus.send_command(service, envelope)
         except Exception:
             if self.metrics is not None:

@@ -35,7 +35,7 @@ class BacklogGauge:
         metrics: Any = None,
     ) -> None:
         self.amqp_uri, self.limit, self.refresh_seconds = amqp_uri, limit, refresh_seconds
-        self.queue = topology.command_queue("registration", "submit_application").name
+        self.queue = topology.command_queue_name("registration", "submit_application")
         self._metrics = metrics
         self._depth: int | None = None
         self._read_at = float("-inf")

@@ -33,7 +33,7 @@ from gateway.rpc import RpcPool
 from gateway.schemas import SubmitApplicationRequest
 from shared import topology
 from shared.contracts.envelope import make_message
-from shared.messaging.bus import PipelinedPublisher, declare_topology, retry_delays
+from shared.messaging.bus import PipelinedPublisher, declare_queues, retry_delays
 
 # Fixed, printed by `make run`: the account that submitted every sample application.
 DEMO_FAMILIES = {"phone": "0900000000", "password": "demo-families-2027"}
@@ -92,11 +92,12 @@ def _wait_for_rounds(services: Any, rounds: set[str], wait: float) -> None:
 
 
 def _publish(config: dict[str, Any], commands: list[dict[str, Any]]) -> None:
-    declare_topology(config["AMQP_URI"], retry_delays(config))
-    queue = topology.command_queue("registration", "submit_application").name
+    settings = topology.queue_settings(config)
+    queue = topology.command_queue("registration", "submit_application", settings)
+    declare_queues(config["AMQP_URI"], [queue], retry_delays(config), settings)
     publisher = PipelinedPublisher(config["AMQP_URI"])
     try:
-        publisher.publish([(topology.COMMANDS.name, queue, command) for command in commands])
+        publisher.publish([(topology.COMMANDS.name, queue.name, c) for c in commands])
     finally:
         publisher.close()
 

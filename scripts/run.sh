@@ -11,6 +11,11 @@ if [ "${CLUSTER:-0}" != 1 ]; then
   bash scripts/ensure_broker.sh
 fi
 python -m shared.db.migrate registration allocation notification gateway
+# The broker topology, derived from the services' handlers, before any process starts
+# (on the cluster, tools.cluster does it once the nodes are up).
+if [ "${CLUSTER:-0}" != 1 ]; then
+  python -m tools.topology
+fi
 # The small demo city (deterministic): real Hanoi wards, schools, the register, applications.
 python -m tools.demo_city --scale small --out var/demo/small
 python -m services.allocation.cli import-city var/demo/small

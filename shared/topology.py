@@ -1,7 +1,17 @@
-"""The broker topology, declared once here and by every process at start.
+"""The broker's vocabulary: exchanges, queue names, queue arguments, and how to declare them.
 
-Every process declares all of it, idempotently, so a queue exists before the first message
-that belongs in it is published, whichever process happens to start first.
+There is no table of who consumes what here. Each handler declares its own queue and
+bindings (`shared.messaging.handlers`), so the topology is derived from the handlers and
+cannot drift from them:
+
+- a consuming service declares, as its container starts, the exchanges, its own work queues
+  with their bindings and dead-letter queues, and the retry delay queues;
+- a sender declares the queue of a command (`<service>.<command>`, bound under that name)
+  before it sends one, if the broker had no route for it;
+- a deploy step, `python -m tools.topology`, declares the whole derived topology from every
+  service class (`tools.topology.SERVICES`) before any process starts (`make run`, the test
+  system, docker-compose's `topology` service), so an event published before its consumer
+  first started is still kept for it.
 
 Every queue's arguments come from one place, `queue_arguments`, by the queue's role and the
 deployment's `QueueSettings` (`QUEUE_TYPE` in the config files): classic queues on a single
@@ -11,7 +21,7 @@ type cannot change in place: `python -m tools.migrate_queues` moves an existing 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +30,7 @@ from kombu import Connection, Exchange, Queue, binding
 EVENTS = Exchange("tuyensinh.events", type="topic", durable=True)
 COMMANDS = Exchange("tuyensinh.commands", type="direct", durable=True)
 DEAD_LETTERS = Exchange("tuyensinh.dead", type="direct", durable=True)
+EXCHANGES = {exchange.name: exchange for exchange in (EVENTS, COMMANDS, DEAD_LETTERS)}
 
 CLASSIC, QUORUM = "classic", "quorum"
 DEFAULT_DELIVERY_LIMIT = 20
@@ -84,86 +95,12 @@ def queue_arguments(
     return arguments
 
 
-# (consuming service, command) pairs: work sent to exactly one service.
-COMMAND_ROUTES: tuple[tuple[str, str], ...] = (
-    ("registration", "submit_application"),
-    ("registration", "withdraw_application"),
-    ("registration", "request_erasure"),
-)
+@dataclass(frozen=True, order=True)
+class Binding:
+    """One binding of a work queue: an exchange's name and the routing key bound under it."""
 
-# Events that also travel in a command's queue, so that the consumer sees them in order with
-# the commands: registration learns a round's close instant (scheduled, then reached) in the
-# same queue as the submissions, so none published after the close was scheduled is judged
-# before registration knows the instant (say, from a replica that missed the close).
-COMMAND_EVENTS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
-    ("registration", "submit_application"): (
-        ("allocation", "round_window_changed"),
-        ("allocation", "round_closed"),
-    ),
-}
-
-# (consuming service, source service, event type): who listens to what.
-SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
-    ("registration", "allocation", "round_opened"),
-    ("registration", "allocation", "round_window_changed"),
-    ("registration", "allocation", "round_closed"),
-    ("registration", "allocation", "school_directory_updated"),
-    # A practice round wiped: registration and notification delete what they hold of it.
-    ("registration", "allocation", "round_discarded"),
-    ("notification", "allocation", "round_discarded"),
-    ("notification", "registration", "application_received"),
-    # Notification: one queue per event, so a burst of one kind never starves another.
-    ("notification", "registration", "application_verified"),
-    ("notification", "registration", "application_rejected"),
-    ("notification", "registration", "application_withdrawn"),
-    # Anything refused after the gateway said "received": the family must be told.
-    ("notification", "registration", "application_refused"),
-    # A correction request: received, then approved (checked again) or refused with a reason.
-    ("notification", "registration", "correction_requested"),
-    ("notification", "registration", "correction_decided"),
-    ("notification", "allocation", "seat_offered"),
-    ("notification", "allocation", "application_waitlisted"),
-    ("notification", "allocation", "application_unplaced"),
-    ("notification", "allocation", "offer_expiring"),
-    ("notification", "allocation", "offer_accepted"),
-    ("notification", "allocation", "offer_declined"),
-    ("notification", "allocation", "offer_expired"),
-    ("notification", "allocation", "enrollment_confirmed"),
-    ("notification", "allocation", "school_rejected"),
-    # Erasure: the child's personal data goes from notification's inbox and ledger too.
-    ("notification", "registration", "application_erased"),
-    # Allocation runs its long allocate and publish jobs off the RPC that asked for them.
-    ("allocation", "allocation", "round_job_requested"),
-)
-
-
-# (consuming service, group): one queue for several events that one handler treats alike.
-EVENT_GROUPS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
-    # Registration shows parents the status allocation's events give their application.
-    ("registration", "outcomes"): tuple(
-        ("allocation", event_type)
-        for event_type in (
-            "seat_offered",
-            "application_waitlisted",
-            "application_unplaced",
-            "offer_accepted",
-            "offer_declined",
-            "offer_expired",
-            "enrollment_confirmed",
-            "school_rejected",
-        )
-    ),
-    # Allocation keeps its own copy of the verified applications, in one ordered queue.
-    ("allocation", "applications"): tuple(
-        ("registration", event_type)
-        for event_type in (
-            "application_verified",
-            "application_rejected",
-            "application_withdrawn",
-            "application_erased",
-        )
-    ),
-}
+    exchange: str
+    routing_key: str
 
 
 def event_routing_key(source: str, event_type: str) -> str:
@@ -171,51 +108,32 @@ def event_routing_key(source: str, event_type: str) -> str:
     return f"{source}.{event_type}"
 
 
-def command_queue(service: str, command: str, settings: QueueSettings = CLASSIC_QUEUES) -> Queue:
-    """The durable queue a service takes one kind of command from."""
-    _require((service, command) in COMMAND_ROUTES, f"no command route {service}.{command}")
-    name = f"{service}.{command}"
-    events = COMMAND_EVENTS.get((service, command), ())
-    return Queue(
-        name,
-        bindings=[
-            binding(COMMANDS, routing_key=name),
-            *(binding(EVENTS, routing_key=event_routing_key(*event)) for event in events),
-        ],
-        durable=True,
-        queue_arguments=queue_arguments("work", settings, name=name),
-    )
+def event_binding(source: str, event_type: str) -> Binding:
+    """The binding that brings `source`'s `event_type` events into a queue."""
+    return Binding(EVENTS.name, event_routing_key(source, event_type))
 
 
-def event_queue(
-    service: str, source: str, event_type: str, settings: QueueSettings = CLASSIC_QUEUES
+def command_queue_name(service: str, command: str) -> str:
+    """By convention the queue of a command is `<service>.<command>`, its routing key too."""
+    return f"{service}.{command}"
+
+
+def work_queue(
+    name: str, bindings: Iterable[Binding], settings: QueueSettings = CLASSIC_QUEUES
 ) -> Queue:
-    """The durable queue one service's handler of one event type consumes from."""
-    _require(
-        (service, source, event_type) in SUBSCRIPTIONS,
-        f"{service} is not subscribed to {source}.{event_type} in shared.topology",
-    )
-    name = f"{service}.on.{source}.{event_type}"
+    """The durable queue a handler consumes from, with its bindings."""
     return Queue(
         name,
-        exchange=EVENTS,
-        routing_key=event_routing_key(source, event_type),
+        bindings=[binding(EXCHANGES[b.exchange], routing_key=b.routing_key) for b in bindings],
         durable=True,
         queue_arguments=queue_arguments("work", settings, name=name),
     )
 
 
-def group_queue(service: str, group: str, settings: QueueSettings = CLASSIC_QUEUES) -> Queue:
-    """The durable queue bound to every event of one of `service`'s event groups."""
-    _require((service, group) in EVENT_GROUPS, f"{service} has no event group {group}")
-    keys = [event_routing_key(source, kind) for source, kind in EVENT_GROUPS[(service, group)]]
-    name = f"{service}.on.{group}"
-    return Queue(
-        name,
-        bindings=[binding(EVENTS, routing_key=key) for key in keys],
-        durable=True,
-        queue_arguments=queue_arguments("work", settings, name=name),
-    )
+def command_queue(service: str, command: str, settings: QueueSettings = CLASSIC_QUEUES) -> Queue:
+    """A command's queue as a sender sees it (the consumer may bind events to it as well)."""
+    name = command_queue_name(service, command)
+    return work_queue(name, [Binding(COMMANDS.name, name)], settings)
 
 
 def dead_letter_queue(queue_name: str, settings: QueueSettings = CLASSIC_QUEUES) -> Queue:
@@ -262,37 +180,26 @@ def rpc_queue(service: str, exchange: Exchange, settings: QueueSettings = CLASSI
     )
 
 
-def work_queues(settings: QueueSettings = CLASSIC_QUEUES) -> list[Queue]:
-    """Every queue a handler consumes from."""
-    commands = [command_queue(service, command, settings) for service, command in COMMAND_ROUTES]
-    events = [event_queue(*subscription, settings) for subscription in SUBSCRIPTIONS]
-    groups = [group_queue(service, group, settings) for service, group in EVENT_GROUPS]
-    return commands + events + groups
-
-
-def all_queues(
-    retry_delays_ms: Iterable[int], settings: QueueSettings = CLASSIC_QUEUES
-) -> list[Queue]:
-    """The work queues, their dead-letter queues and the retry delay queues."""
-    work = work_queues(settings)
-    dead = [dead_letter_queue(queue.name, settings) for queue in work]
-    delays = [delay_queue(delay, settings) for delay in sorted(set(retry_delays_ms))]
-    return work + dead + delays
-
-
 def declare(
     connection: Connection,
-    retry_delays_ms: Sequence[int],
+    work: Iterable[Queue],
+    retry_delays_ms: Iterable[int],
     settings: QueueSettings = CLASSIC_QUEUES,
 ) -> None:
-    """Declare every exchange, queue and binding; safe to call from every process."""
+    """Declare the exchanges, the `work` queues with their dead-letter queues, and the delay
+    queues; idempotent, so every process may call it with the queues it knows."""
     channel = connection.default_channel
-    for exchange in (EVENTS, COMMANDS, DEAD_LETTERS):
+    for exchange in EXCHANGES.values():
         exchange(channel).declare()
-    for queue in all_queues(retry_delays_ms, settings):
+    for queue in with_dead_letters_and_delays(work, retry_delays_ms, settings):
         queue(channel).declare()
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise LookupError(message)
+def with_dead_letters_and_delays(
+    work: Iterable[Queue], retry_delays_ms: Iterable[int], settings: QueueSettings = CLASSIC_QUEUES
+) -> list[Queue]:
+    """The work queues, their dead-letter queues and the retry delay queues."""
+    work = list(work)
+    dead = [dead_letter_queue(queue.name, settings) for queue in work]
+    delays = [delay_queue(delay, settings) for delay in sorted(set(retry_delays_ms))]
+    return work + dead + delays

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -176,7 +178,10 @@ def cluster_front(
 
 def start_system(processes: Processes, env: dict[str, str], gateways: Sequence[int]) -> None:
     """The Procfile's processes on the cluster: one replica of the gateway per port in
-    `gateways`, one instance of everything else (the README says how to add more)."""
+    `gateways`, one instance of everything else (the README says how to add more), after
+    the deploy step that declares the broker topology (`tools.topology`)."""
+    deploy = [sys.executable, "-m", "tools.topology"]
+    subprocess.run(deploy, env={**os.environ, **env}, cwd=ROOT, check=True)
     for line in (ROOT / "Procfile").read_text().splitlines():
         name, _, command = line.partition(":")
         if name.strip() == "gateway":

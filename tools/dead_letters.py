@@ -21,6 +21,7 @@ import sys
 from shared.config import load_config
 from shared.db.migrate import service_config_path
 from shared.messaging import dead_letters
+from tools.topology import handlers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,13 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--amqp-uri", default=None)
     args = parser.parse_args(argv)
     if args.command == "queues":
-        for name, depth in sorted(dead_letters.depths(_amqp_uri(args, "notification")).items()):
+        amqp_uri = _amqp_uri(args, "notification")
+        for name, depth in sorted(dead_letters.depths(amqp_uri, work_queues()).items()):
             print(f"{depth:8d}  {name}")
         return 0
     if not args.queue:
         parser.error(f"{args.command} needs a queue")
     try:
-        work = dead_letters.work_queue_name(args.queue)
+        work = dead_letters.work_queue_name(args.queue, work_queues())
     except LookupError as exc:
         parser.error(str(exc))
     amqp_uri = _amqp_uri(args, work.split(".", 1)[0])
@@ -61,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
             )
     print(f"{len(letters)} message(s) shown from {work}.dead", file=sys.stderr)
     return 0
+
+
+def work_queues() -> list[str]:
+    """Every handler's queue."""
+    return [handler.queue_name for handler in handlers()]
 
 
 def _amqp_uri(args: argparse.Namespace, service: str) -> str:

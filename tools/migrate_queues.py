@@ -1,9 +1,10 @@
 """Move an existing broker's queues to another type (classic -> quorum, or back), losing nothing.
 
 A queue's type is fixed when it is declared: declaring it again as quorum fails with
-406 PRECONDITION_FAILED. So each queue of `shared.topology` (and nameko's `rpc-<service>`
-queues) that has the wrong type is moved in four steps, every message confirmed before the
-copy it replaces is acked:
+406 PRECONDITION_FAILED. So each queue of the topology (`tools.topology`: the handlers'
+queues, their dead-letter queues, the delay queues, and nameko's `rpc-<service>` queues)
+that has the wrong type is moved in four steps, every message confirmed before the copy it
+replaces is acked:
 
 1. its messages go to a holding queue `<queue>.migrating` (classic, durable);
 2. the queue is deleted (only if empty: anything that arrived meanwhile stops the script);
@@ -32,17 +33,17 @@ from nameko.amqp.publish import Publisher
 
 from shared import topology
 from shared.messaging.bus import DEFAULT_RETRY_DELAYS_MS
+from tools.topology import all_queues, service_names
 
 HOLDING_SUFFIX = ".migrating"
 ROUTING_KEY_HEADER = "x-tuyensinh-migrated-routing-key"
 RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)  # nameko's default
-SERVICES = ("registration", "allocation", "notification", "estimator")
 
 
 def queues(settings: topology.QueueSettings, delays: list[int]) -> list[Queue]:
     """Every durable queue of the deployment, declared as `settings` says."""
-    rpc = [topology.rpc_queue(service, RPC_EXCHANGE, settings) for service in SERVICES]
-    return topology.all_queues(delays, settings) + rpc
+    rpc = [topology.rpc_queue(name, RPC_EXCHANGE, settings) for name in service_names()]
+    return all_queues(delays, settings) + rpc
 
 
 def migrate(amqp_uri: str, settings: topology.QueueSettings, delays: list[int]) -> dict[str, int]:

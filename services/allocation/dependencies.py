@@ -1,4 +1,4 @@
-"""nameko extensions of the allocation service: the intake gauges (and the shared timer)."""
+"""nameko extensions of the allocation service: the intake gauge and a timed RPC call."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import eventlet
-from kombu import Connection
+from kombu import Connection, Queue
 from nameko.containers import WorkerContext
 from nameko.extensions import DependencyProvider
 
 from shared import topology
 from shared.messaging.bus import retry_delays
-from shared.messaging.timers import ConfigTimer
-
-__all__ = ["ApplicationBacklog", "ConfigTimer", "call_with_timeout"]
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +28,8 @@ class ApplicationBacklog(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         self.amqp_uri = config["AMQP_URI"]
-        work = topology.group_queue("allocation", "applications")
+        # The queue of `handle_application_event` (`handle_event(..., queue="applications")`).
+        work = Queue(f"{self.container.service_name}.on.applications")
         self.queues = [
             work,
             topology.dead_letter_queue(work.name),

@@ -10,31 +10,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.allocation import (
-    dashboard,
     erasure,
     estimate_entrypoints,
     jobs,
-    offers,
+    offer_entrypoints,
     projection,
-    reminders,
     reserved,
-    results,
+    result_entrypoints,
     rounds,
     schools,
 )
-from services.allocation.dependencies import ApplicationBacklog, ConfigTimer, call_with_timeout
+from services.allocation.dependencies import ApplicationBacklog, call_with_timeout
 from services.allocation.domain import RoundOptions, intake_refusal
 from services.allocation.exceptions import (
     IntakeNotComplete,
     InvalidRound,
-    InvalidTransition,
-    OfferNotFound,
     RoundBusy,
     RoundExists,
     RoundNotFound,
     RoundNotSettled,
-    SchoolNotFound,
-    SeatConflict,
     WardNotFound,
 )
 from services.allocation.models import Round
@@ -49,16 +43,28 @@ from shared.contracts.envelope import parse_message
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.messaging import health
-from shared.messaging.entrypoints import handle_event, handle_event_group
+from shared.messaging.handlers import handle_event
 from shared.messaging.rpc import ResilientRpcProxy, rpc
+from shared.messaging.timers import timer
 
-ROUND_ERRORS = (RoundNotFound, InvalidTransition)
-SEAT_ERRORS = (OfferNotFound, SeatConflict)
+ROUND_ERRORS = result_entrypoints.ROUND_ERRORS
+# Registration's verdicts on applications, and erasures, in one ordered queue.
+APPLICATION_EVENTS = (
+    "application_verified",
+    "application_rejected",
+    "application_withdrawn",
+    "application_erased",
+)
 
 
-# The mixin is reached through its module: `nameko run` would take a class imported here
-# by name for a service of its own.
-class AllocationService(estimate_entrypoints.EstimateEntrypoints, health.Health):
+# The mixins are reached through their modules: `nameko run` would take a class imported
+# here by name for a service of its own.
+class AllocationService(
+    offer_entrypoints.OfferEntrypoints,
+    result_entrypoints.ResultEntrypoints,
+    estimate_entrypoints.EstimateEntrypoints,
+    health.Health,
+):
     """Owns schools and rounds; allocates, publishes, and moves seats after publication."""
 
     name = "allocation"
@@ -97,7 +103,7 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints, health.Health)
         """Schedule the close WINDOW_NOTICE_SECONDS ahead (every gateway learns it first)."""
         return self._commit_and_show_round(rounds.close_round(self.db, round_id, self._notice()))
 
-    @ConfigTimer.decorator("CLOSE_CHECK_SECONDS", 1.0)
+    @timer("CLOSE_CHECK_SECONDS", 1.0)
     def close_due_rounds(self) -> None:
         """Close the rounds whose window has ended: the seed is fixed, `round_closed` goes."""
         rounds.close_due(self.db, _now())
@@ -136,7 +142,7 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints, health.Health)
             jobs.run_job(self.db, payload["round_id"], payload["job"], self._intake_refusal, _now())
         self.db.commit()
 
-    @handle_event_group("applications")
+    @handle_event("registration", *APPLICATION_EVENTS, queue="applications")
     def handle_application_event(self, body: dict[str, Any]) -> None:
         """Apply registration's verified, rejected or withdrawn verdict on an application, or
         erase its personal data."""
@@ -147,90 +153,6 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints, health.Health)
             else:
                 projection.apply_application_event(self.db, message, _now())
         self.db.commit()
-
-    @ConfigTimer.decorator("OFFER_EXPIRY_SECONDS", 60.0)
-    def expire_offers(self) -> None:
-        """Expire the offers whose deadline has passed; their seats go down the waitlists.
-        One batch per round and transaction, until none is overdue (a round's offers made
-        at publication all fall due at once)."""
-        batch = int(self.config.get("EXPIRY_BATCH", 1000))
-        while offers.expire_overdue(self.db, _now(), batch) >= batch:
-            self.db.commit()
-        self.db.commit()
-
-    @ConfigTimer.decorator("OFFER_REMINDER_CHECK_SECONDS", 300.0)
-    def remind_offers(self) -> None:
-        """Announce `offer_expiring` once per unanswered offer whose deadline is within
-        OFFER_REMINDER_HOURS; one batch per round and transaction, until none is due."""
-        lead = timedelta(hours=float(self.config.get("OFFER_REMINDER_HOURS", 24)))
-        batch = int(self.config.get("REMINDER_BATCH", 1000))
-        while reminders.remind_due(self.db, _now(), lead, batch) >= batch:
-            self.db.commit()
-        self.db.commit()
-
-    @rpc(expected_exceptions=SEAT_ERRORS)
-    def accept_offer(self, reference: str) -> dict[str, Any]:
-        """The parent accepts the seat offered."""
-        return self._commit_and_answer(offers.accept_offer(self.db, reference, _now()))
-
-    @rpc(expected_exceptions=SEAT_ERRORS)
-    def decline_offer(self, reference: str) -> dict[str, Any]:
-        """The parent declines the seat; it goes to the head of that school's waitlist."""
-        return self._commit_and_answer(offers.decline_offer(self.db, reference, _now()))
-
-    @rpc(expected_exceptions=SEAT_ERRORS)
-    def confirm_enrollment(self, school_code: str, reference: str) -> dict[str, Any]:
-        """The school confirms an accepted child after checking the papers."""
-        return self._commit_and_answer(
-            offers.confirm_enrollment(self.db, school_code, reference, _now())
-        )
-
-    @rpc(expected_exceptions=SEAT_ERRORS)
-    def reject_enrollment(self, school_code: str, reference: str, reason: str) -> dict[str, Any]:
-        """The school rejects a child with a reason; the seat goes down the waitlist."""
-        step = offers.reject_enrollment(self.db, school_code, reference, reason, _now())
-        return self._commit_and_answer(step)
-
-    @rpc(expected_exceptions=(SchoolNotFound, RoundNotFound))
-    def school_intake(self, school_code: str, round_id: str | None = None) -> dict[str, Any]:
-        """A school's allocated children and waitlist in its latest published round."""
-        return results.school_intake(self.db, school_code, round_id)
-
-    @rpc(expected_exceptions=OfferNotFound)
-    def waitlist_positions(self, reference: str) -> list[dict[str, Any]]:
-        """Where the child waits now: school and 1-based position, best-ranked first."""
-        return results.positions_of(self.db, reference)
-
-    @rpc
-    def get_result(self, reference: str) -> dict[str, Any] | None:
-        """The published result with its explanation, waitlist positions and offer; None
-        while the child's round is not published (or the reference is not known here)."""
-        return results.get_result(self.db, reference)
-
-    @rpc
-    def get_results(self, references: list[str]) -> dict[str, dict[str, Any] | None]:
-        """`get_result` for each of a family's applications, in one call."""
-        return {reference: results.get_result(self.db, reference) for reference in references}
-
-    @rpc(expected_exceptions=ROUND_ERRORS)
-    def round_stats(self, round_id: str) -> dict[str, Any]:
-        """The preview's statistics and the seat statuses now."""
-        return results.round_stats(self.db, round_id)
-
-    @rpc(expected_exceptions=ROUND_ERRORS)
-    def round_overview(self, round_id: str) -> dict[str, Any]:
-        """The dashboard's round at a glance: demand's spread, extremes, and each ward."""
-        return dashboard.overview(self.db, round_id)
-
-    @rpc(expected_exceptions=ROUND_ERRORS)
-    def round_schools(self, round_id: str, **filters: Any) -> dict[str, Any]:
-        """A page of the round's schools with their figures (`dashboard.school_page`)."""
-        return dashboard.school_page(self.db, round_id, **filters)
-
-    @rpc(expected_exceptions=ROUND_ERRORS)
-    def export_chunk(self, round_id: str, index: int = 0) -> dict[str, Any]:
-        """Part `index` of the results export (CSV text) and the index of the next part."""
-        return results.export_chunk(self.db, round_id, index)
 
     @rpc
     def list_open_rounds(self) -> list[dict[str, Any]]:
@@ -287,10 +209,6 @@ class AllocationService(estimate_entrypoints.EstimateEntrypoints, health.Health)
     def _commit_and_show_round(self, round_: Round) -> dict[str, Any]:
         self.db.commit()
         return RoundDetailView().dump(round_)
-
-    def _commit_and_answer(self, answer: dict[str, Any]) -> dict[str, Any]:
-        self.db.commit()
-        return answer
 
     def _intake_refusal(self, round_id: str) -> str | None:
         timeout = float(self.config.get("REGISTRATION_TIMEOUT_SECONDS", 5))

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from services.allocation import estimates
 from shared.db.dependency import Database
 from shared.messaging import health
-from shared.messaging.timers import ConfigTimer
+from shared.messaging.timers import timer
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class EstimatorService(health.Health):
     db: Session = Database()
     config: dict[str, Any] = Config()
 
-    @ConfigTimer.decorator("ESTIMATE_SECONDS", 300.0)
+    @timer("ESTIMATE_SECONDS", 300.0)
     def refresh_estimates(self) -> None:
         """Every ESTIMATE_SECONDS: for each open round, ESTIMATE_DRAWS draws of the real
         engine under fresh seeds on the verified applications so far, stored in place of

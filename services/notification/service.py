@@ -18,8 +18,7 @@ from shared.contracts.envelope import PoisonMessage, parse_message
 from shared.contracts.rounds import is_practice_round
 from shared.db.dependency import Database
 from shared.messaging import health
-from shared.messaging.batch import handle_event_batch
-from shared.messaging.entrypoints import handle_event
+from shared.messaging.handlers import handle_event
 from shared.messaging.rpc import ResilientRpcProxy, rpc
 
 # Events per batch: at publish time one batch shares each commit and one registration call.
@@ -36,82 +35,82 @@ class NotificationService(health.Health):
     notifier: Notifier = Channels()
     registration = ResilientRpcProxy("registration")
 
-    @handle_event_batch("registration", "application_received", size=BATCH)
+    @handle_event("registration", "application_received", batch=BATCH)
     def handle_application_received(self, bodies: list[dict[str, Any]]) -> None:
         """A receipt: the application is in, with its preferences."""
         self._notify(bodies, "application_received")
 
-    @handle_event_batch("registration", "application_verified", size=BATCH)
+    @handle_event("registration", "application_verified", batch=BATCH)
     def handle_application_verified(self, bodies: list[dict[str, Any]]) -> None:
         """The application matches the register and takes part in the allocation."""
         self._notify(bodies, "application_verified")
 
-    @handle_event_batch("registration", "application_rejected", size=BATCH)
+    @handle_event("registration", "application_rejected", batch=BATCH)
     def handle_application_rejected(self, bodies: list[dict[str, Any]]) -> None:
         """The application failed verification; each reason in words."""
         self._notify(bodies, "application_rejected")
 
-    @handle_event_batch("registration", "application_withdrawn", size=BATCH)
+    @handle_event("registration", "application_withdrawn", batch=BATCH)
     def handle_application_withdrawn(self, bodies: list[dict[str, Any]]) -> None:
         """The application was withdrawn as the parent asked."""
         self._notify(bodies, "application_withdrawn")
 
-    @handle_event_batch("registration", "application_refused", size=BATCH)
+    @handle_event("registration", "application_refused", batch=BATCH)
     def handle_application_refused(self, bodies: list[dict[str, Any]]) -> None:
         """A change confirmed as received was refused later (e.g. after the close): why."""
         self._notify(bodies, "application_refused")
 
-    @handle_event_batch("registration", "correction_requested", size=BATCH)
+    @handle_event("registration", "correction_requested", batch=BATCH)
     def handle_correction_requested(self, bodies: list[dict[str, Any]]) -> None:
         """A correction request with its evidence is in the department's queue."""
         self._notify(bodies, "correction_requested")
 
-    @handle_event_batch("registration", "correction_decided", size=BATCH)
+    @handle_event("registration", "correction_decided", batch=BATCH)
     def handle_correction_decided(self, bodies: list[dict[str, Any]]) -> None:
         """A correction request was approved (checked again) or refused, with its reason."""
         self._notify(bodies, "correction_decided")
 
-    @handle_event_batch("allocation", "seat_offered", size=BATCH)
+    @handle_event("allocation", "seat_offered", batch=BATCH)
     def handle_seat_offered(self, bodies: list[dict[str, Any]]) -> None:
         """A seat with its deadline (or a seat reached by moving up a waitlist)."""
         self._notify(bodies, "seat_offered")
 
-    @handle_event_batch("allocation", "application_waitlisted", size=BATCH)
+    @handle_event("allocation", "application_waitlisted", batch=BATCH)
     def handle_application_waitlisted(self, bodies: list[dict[str, Any]]) -> None:
         """Waitlist positions at the schools ranked higher."""
         self._notify(bodies, "application_waitlisted")
 
-    @handle_event_batch("allocation", "application_unplaced", size=BATCH)
+    @handle_event("allocation", "application_unplaced", batch=BATCH)
     def handle_application_unplaced(self, bodies: list[dict[str, Any]]) -> None:
         """No seat in this round, and why."""
         self._notify(bodies, "application_unplaced")
 
-    @handle_event_batch("allocation", "offer_expiring", size=BATCH)
+    @handle_event("allocation", "offer_expiring", batch=BATCH)
     def handle_offer_expiring(self, bodies: list[dict[str, Any]]) -> None:
         """A reminder: an offer's deadline is near and it has no answer yet."""
         self._notify(bodies, "offer_expiring")
 
-    @handle_event_batch("allocation", "offer_accepted", size=BATCH)
+    @handle_event("allocation", "offer_accepted", batch=BATCH)
     def handle_offer_accepted(self, bodies: list[dict[str, Any]]) -> None:
         """The parent's acceptance is recorded; the school checks the papers next."""
         self._notify(bodies, "offer_accepted")
 
-    @handle_event_batch("allocation", "offer_declined", size=BATCH)
+    @handle_event("allocation", "offer_declined", batch=BATCH)
     def handle_offer_declined(self, bodies: list[dict[str, Any]]) -> None:
         """The parent's refusal is recorded."""
         self._notify(bodies, "offer_declined")
 
-    @handle_event_batch("allocation", "offer_expired", size=BATCH)
+    @handle_event("allocation", "offer_expired", batch=BATCH)
     def handle_offer_expired(self, bodies: list[dict[str, Any]]) -> None:
         """The deadline passed without an answer; the seat is gone."""
         self._notify(bodies, "offer_expired")
 
-    @handle_event_batch("allocation", "enrollment_confirmed", size=BATCH)
+    @handle_event("allocation", "enrollment_confirmed", batch=BATCH)
     def handle_enrollment_confirmed(self, bodies: list[dict[str, Any]]) -> None:
         """The school confirmed the enrollment."""
         self._notify(bodies, "enrollment_confirmed")
 
-    @handle_event_batch("allocation", "school_rejected", size=BATCH)
+    @handle_event("allocation", "school_rejected", batch=BATCH)
     def handle_school_rejected(self, bodies: list[dict[str, Any]]) -> None:
         """The school did not confirm the enrollment, with its reason."""
         self._notify(bodies, "school_rejected")

@@ -8,7 +8,6 @@ from typing import Any
 
 from amqp.exceptions import ChannelError
 from nameko.dependency_providers import Config
-from nameko.timer import timer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,13 +27,25 @@ from shared.contracts.envelope import parse_message
 from shared.db.dependency import Database
 from shared.db.inbox import first_delivery
 from shared.messaging import health
-from shared.messaging.batch import BatchConsumer, handle_command_batch
-from shared.messaging.entrypoints import handle_command, handle_event
+from shared.messaging.bus import CONNECTION_LOST
+from shared.messaging.handlers import handle_command, handle_event
 from shared.messaging.rpc import rpc
-from shared.messaging.timers import ConfigTimer
-from shared.topology import group_queue
+from shared.messaging.timers import timer
 
 log = logging.getLogger(__name__)
+
+WINDOW_EVENTS = (("allocation", "round_window_changed"), ("allocation", "round_closed"))
+# Allocation's events that give an application the status parents see.
+OUTCOMES = (
+    "seat_offered",
+    "application_waitlisted",
+    "application_unplaced",
+    "offer_accepted",
+    "offer_declined",
+    "offer_expired",
+    "enrollment_confirmed",
+    "school_rejected",
+)
 
 
 class RegistrationService(correction_service.CorrectionEntrypoints, health.Health):
@@ -48,10 +59,11 @@ class RegistrationService(correction_service.CorrectionEntrypoints, health.Healt
     backlog: Any = Backlog()
     config: dict[str, Any] = Config()
 
-    @handle_command_batch("submit_application", size=200)
+    # A round's close instant (scheduled, then reached) travels with the submissions, so
+    # none published after the close was scheduled is judged before registration knows it.
+    @handle_command("submit_application", batch=200, with_events=WINDOW_EVENTS)
     def handle_submit_application(self, bodies: list[dict[str, Any]]) -> None:
         """Store a batch of submissions (new or amended), check each, announce them."""
-        # The rounds' window events travel in this queue too (shared.topology.COMMAND_EVENTS).
         messages = [parse_message(body) for body in bodies]
         take_submissions(self.db, self.register(self.db), messages)
         self.db.commit()
@@ -74,7 +86,7 @@ class RegistrationService(correction_service.CorrectionEntrypoints, health.Healt
             erasure.request_erasure(self.db, reference, message.correlation_id, stamped_at)
         self.db.commit()
 
-    @ConfigTimer.decorator("ERASURE_SWEEP_SECONDS", 60.0)
+    @timer("ERASURE_SWEEP_SECONDS", 60.0)
     def erase_due(self) -> None:
         """The retention rule: erase the applications whose erasure is due, in batches."""
         retention = timedelta(days=float(self.config.get("ERASURE_RETENTION_DAYS", 30)))
@@ -82,7 +94,7 @@ class RegistrationService(correction_service.CorrectionEntrypoints, health.Healt
             self.db.commit()
         self.db.commit()
 
-    @timer(interval=5)
+    @timer("VERIFY_SWEEP_SECONDS", 5.0)
     def verify_pending(self) -> None:
         """Check applications left `received` (e.g. they arrived before the school directory)."""
         checking.sweep(self.db, self.register(self.db))
@@ -125,9 +137,7 @@ class RegistrationService(correction_service.CorrectionEntrypoints, health.Healt
         self.db.commit()
 
     # A batch per commit: publishing a round sends one event per child at once.
-    @BatchConsumer.decorator(
-        queue_for=lambda service, settings: group_queue(service, "outcomes", settings), size=200
-    )
+    @handle_event("allocation", *OUTCOMES, queue="outcomes", batch=200)
     def handle_application_outcome(self, bodies: list[dict[str, Any]]) -> None:
         """Show parents the statuses a batch of allocation's events gives their applications."""
         messages = [parse_message(body) for body in bodies]
@@ -204,7 +214,7 @@ class RegistrationService(correction_service.CorrectionEntrypoints, health.Healt
         counts = tallies.live_counts(self.db, round_id, datetime.now(UTC), minutes)
         try:
             counts["queued"] = self.backlog()
-        except (OSError, ConnectionError, ChannelError) as exc:
+        except (*CONNECTION_LOST, ChannelError) as exc:
             log.warning("submission queue depth unknown: %s", type(exc).__name__)
             counts["queued"] = None
         return counts

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.db.engine import build_engine
 from shared.db.outbox import OUTBOX_DIRTY, relay_batch
 from shared.messaging.bus import PipelinedPublisher
-from shared.messaging.entrypoints import Topology
+from shared.messaging.handlers import ServiceTopology
 from shared.metrics.exporter import MetricsExporter
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class OutboxRelay(SharedExtension):
     """Publishes committed outbox rows: at once when a worker commits some, else on a poll."""
 
     engines = Engines()
-    topology = Topology()
+    topology = ServiceTopology()
 
     def setup(self) -> None:
         config = self.container.config

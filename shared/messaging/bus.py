@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from amqp import Message as AmqpMessage
 from amqp.exceptions import ConnectionError as AMQPConnectionError
-from kombu import Connection, Exchange
+from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.message import Message as KombuMessage
 from nameko.amqp.publish import Publisher
@@ -63,8 +63,8 @@ class MessageBus:
 
     def send_command(self, service: str, envelope: Mapping[str, Any]) -> None:
         """Send a command to the one service that handles it; unroutable raises."""
-        queue = topology.command_queue(service, envelope["type"])
-        self._publish(envelope, exchange=topology.COMMANDS, routing_key=queue.name, mandatory=True)
+        queue = topology.command_queue_name(service, envelope["type"])
+        self._publish(envelope, exchange=topology.COMMANDS, routing_key=queue, mandatory=True)
 
     def forward(
         self,
@@ -100,15 +100,17 @@ class MessageBus:
         )
 
 
-def declare_topology(
+def declare_queues(
     amqp_uri: str,
+    work: Iterable[Queue],
     retry_delays_ms: Sequence[int],
     settings: topology.QueueSettings = topology.CLASSIC_QUEUES,
 ) -> None:
-    """Open a short-lived connection and declare the whole topology."""
+    """Open a short-lived connection and declare the exchanges, the `work` queues with their
+    dead-letter queues, and the delay queues (see `shared.topology.declare`)."""
     with Connection(amqp_uri, connect_timeout=5) as connection:
         connection.ensure_connection(max_retries=3)
-        topology.declare(connection, retry_delays_ms, settings)
+        topology.declare(connection, work, retry_delays_ms, settings)
 
 
 class PipelinedPublisher:

@@ -10,7 +10,7 @@ queue, never a loss, and the consumers dedupe on event_id.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -43,21 +43,21 @@ class DeadLetter:
     body: Any
 
 
-def work_queue_name(queue: str) -> str:
-    """The work queue a name refers to (`x` or `x.dead`); LookupError if no handler has it."""
+def work_queue_name(queue: str, work_queues: Collection[str]) -> str:
+    """The work queue a name refers to (`x` or `x.dead`); LookupError if it is none of
+    `work_queues` (the handlers' queues: `tools.topology`)."""
     name = queue.removesuffix(".dead")
-    known = {work.name for work in topology.work_queues()}
-    if name not in known:
-        raise LookupError(f"{name} is not a work queue in shared.topology")
+    if name not in work_queues:
+        raise LookupError(f"{name} is not the queue of any handler")
     return name
 
 
-def depths(amqp_uri: str) -> dict[str, int]:
-    """Messages parked in each dead-letter queue that exists on the broker."""
+def depths(amqp_uri: str, work_queues: Iterable[str]) -> dict[str, int]:
+    """Messages parked in the dead-letter queue of each of `work_queues` that exists."""
     found = {}
     with Connection(amqp_uri, connect_timeout=5) as connection:
-        for work in topology.work_queues():
-            dead = topology.dead_letter_queue(work.name)
+        for work in work_queues:
+            dead = topology.dead_letter_queue(work)
             channel = connection.channel()
             try:
                 found[dead.name] = int(channel.queue_declare(dead.name, passive=True)[1])
@@ -69,9 +69,9 @@ def depths(amqp_uri: str) -> dict[str, int]:
     return found
 
 
-def peek(amqp_uri: str, queue: str, limit: int) -> list[DeadLetter]:
-    """Up to `limit` parked messages, left where they are."""
-    dead_name = topology.dead_letter_queue(work_queue_name(queue)).name
+def peek(amqp_uri: str, work: str, limit: int) -> list[DeadLetter]:
+    """Up to `limit` messages parked from the work queue `work`, left where they are."""
+    dead_name = topology.dead_letter_queue(work).name
     letters = []
     with _channel(amqp_uri) as channel:
         for _ in range(limit):
@@ -83,13 +83,13 @@ def peek(amqp_uri: str, queue: str, limit: int) -> list[DeadLetter]:
     return letters
 
 
-def replay(amqp_uri: str, queue: str, limit: int | None = None) -> int:
-    """Move up to `limit` parked messages (all that are parked now, if None) back to work.
+def replay(amqp_uri: str, work: str, limit: int | None = None) -> int:
+    """Move up to `limit` messages parked from the work queue `work` (all that are parked
+    now, if None) back to it.
 
     Only the messages parked when it starts are replayed: one that fails again and is
     parked anew while this runs is not picked up a second time.
     """
-    work = work_queue_name(queue)
     dead_name = topology.dead_letter_queue(work).name
     publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True)
     replayed = 0

@@ -4,8 +4,13 @@
 service has: it serves prometheus_client's registry over HTTP on `METRICS_HOST:METRICS_PORT`
 (config.yml; an empty port or 0 turns it off), times every worker through the database's
 worker hooks, and every `METRICS_POLL_SECONDS` reads what a counter cannot know: the depth
-and consumers of every work queue and its dead-letter queue, and the outbox's backlog. Each
-service reports every work queue, so a queue whose own service is down is still seen.
+and consumers of work queues and their dead-letter queues, and the outbox's backlog.
+
+The queues are the service's own (from its handlers) and, where the endpoint is served,
+every other service's too, so that a queue whose own service is down is still seen (the
+QueueWithoutConsumer alert). The services do not import one another, so that list comes
+once, at the first poll, from the deploy tool in a child process (`tools.topology --list`);
+if it cannot be had, the service reports its own queues only.
 
 Nothing starts at import: the server and the poller start with the container. A port
 already taken is logged as an error and the service runs on without its endpoint
@@ -15,6 +20,7 @@ already taken is logged as an error and the service runs on without its endpoint
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC
@@ -24,6 +30,7 @@ import eventlet
 import eventlet.wsgi
 from amqp.exceptions import NotFound
 from eventlet.event import Event
+from eventlet.green import subprocess
 from kombu import Connection
 from nameko.containers import WorkerContext
 from nameko.extensions import SharedExtension
@@ -32,6 +39,7 @@ from sqlalchemy import Engine, func, select
 
 from shared import topology
 from shared.db.tables import outbox
+from shared.messaging.handlers import container_specs
 from shared.metrics.series import (
     DEAD_LETTER_MESSAGES,
     HANDLER_DURATION,
@@ -55,6 +63,7 @@ class MetricsExporter(SharedExtension):
         self.port = int(config.get("METRICS_PORT") or 0)
         self.poll_seconds = float(config.get("METRICS_POLL_SECONDS", 5.0))
         self.amqp_uri = config["AMQP_URI"]
+        self.queues: list[str] = []
         self._engine: Callable[[], Engine] | None = None
         self._started: dict[WorkerContext, float] = {}
         self._socket: Any = None
@@ -66,6 +75,8 @@ class MetricsExporter(SharedExtension):
         self._engine = engine
 
     def start(self) -> None:
+        service = self.container.service_name
+        self.queues = [spec.queue_name(service) for spec in container_specs(self.container)]
         if self.port:
             try:
                 self._socket = eventlet.listen((self.host, self.port))
@@ -111,18 +122,37 @@ class MetricsExporter(SharedExtension):
 
     def _poll(self) -> None:
         # The first poll waits too: a (re)starting service takes its redeliveries first.
+        learnt = not self.port
         while True:
             with eventlet.Timeout(self.poll_seconds, False):
                 self._stopped.wait()
             if self._stopped.ready():
                 return
-            poll_once(self.amqp_uri, self._engine() if self._engine else None)
+            if not learnt:
+                self.queues = sorted({*self.queues, *every_work_queue()})
+                learnt = True
+            poll_once(self.amqp_uri, self._engine() if self._engine else None, self.queues)
 
 
-def poll_once(amqp_uri: str, engine: Engine | None) -> None:
+def every_work_queue() -> list[str]:
+    """Every service's work queues, from `python -m tools.topology --list`; [] on failure."""
+    command = [sys.executable, "-m", "tools.topology", "--list"]
+    try:
+        # eventlet's Popen: the service's other green threads run while the child works.
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        listed, status = child.stdout.read().decode(), child.wait()
+    except OSError as exc:
+        status, listed = -1, repr(exc)
+    if status != 0:
+        log.warning("other services' queues unknown (%s); reporting this one's only", status)
+        return []
+    return [line.split()[0] for line in listed.splitlines() if line.strip()]
+
+
+def poll_once(amqp_uri: str, engine: Engine | None, queues: list[str]) -> None:
     """Refresh the queue and outbox gauges once; a failure is counted and logged, not raised."""
     try:
-        poll_queues(amqp_uri)
+        poll_queues(amqp_uri, queues)
     except Exception as exc:
         POLL_FAILURES.labels("broker").inc()
         log.warning("could not poll the queues for metrics: %r", exc)
@@ -134,15 +164,16 @@ def poll_once(amqp_uri: str, engine: Engine | None) -> None:
             log.warning("could not poll the outbox for metrics: %r", exc)
 
 
-def poll_queues(amqp_uri: str) -> None:
-    """Depth and consumers of every work queue, and the depth of its dead-letter queue."""
+def poll_queues(amqp_uri: str, queues: list[str]) -> None:
+    """Depth and consumers of each work queue, and the depth of its dead-letter queue; a
+    queue's owner (label `consumer_service`) is the service its name starts with."""
     with Connection(amqp_uri, connect_timeout=5) as connection:
         channel = connection.channel()
-        for work in topology.work_queues():
-            owner = work.name.split(".", 1)[0]
+        for work in queues:
+            owner = work.split(".", 1)[0]
             for name, gauges in (
-                (work.name, (QUEUE_MESSAGES, QUEUE_CONSUMERS)),
-                (topology.dead_letter_queue(work.name).name, (DEAD_LETTER_MESSAGES, None)),
+                (work, (QUEUE_MESSAGES, QUEUE_CONSUMERS)),
+                (topology.dead_letter_queue(work).name, (DEAD_LETTER_MESSAGES, None)),
             ):
                 try:
                     _, messages, consumers = channel.queue_declare(name, passive=True)
@@ -150,9 +181,9 @@ def poll_queues(amqp_uri: str) -> None:
                     messages, consumers = 0, 0
                     channel = connection.channel()  # the broker closed the old one
                 depth, attached = gauges
-                depth.labels(work.name, owner).set(messages)
+                depth.labels(work, owner).set(messages)
                 if attached is not None:
-                    attached.labels(work.name, owner).set(consumers)
+                    attached.labels(work, owner).set(consumers)
         channel.close()
 
 

@@ -47,6 +47,7 @@ INLINE_CHECKS = {
     ".venv/bin/python -m gateway.cli demo": "run",
     ".venv/bin/python -m gateway.cli demo-applications var/demo/small/applications.jsonl": "run",
     ".venv/bin/python -m tools.dead_letters queues": "run",
+    ".venv/bin/python -m tools.topology": "run",
     ".venv/bin/python -m services.registration.erasure [--retention-days N]": "help",
     ".venv/bin/python -m gateway.cli create-staff --username lan.th0001 --school TH-0001": "help",
     ".venv/bin/python -m gateway.cli create-department --username phong.gd": "help",

@@ -24,6 +24,7 @@ from tests.support.accounts import PARENT, bearer, credentials, gateway_config, 
 from tests.support.allocation_harness import FakeRegistration, Harness
 from tests.support.tcp_proxy import TcpProxy
 from tools.demo_city import build_city
+from tools.topology import declare_all
 
 
 @pytest.fixture
@@ -61,7 +62,8 @@ def allocation(
     make_database: Callable[[str], str],
     service_config: Callable[..., dict[str, Any]],
 ) -> Any:
-    """A running allocation service with the small demo city and its 2027 rounds open."""
+    """A running allocation service with the small demo city and its 2027 rounds open, on a
+    broker with the whole topology declared first (the deploy step, `tools.topology`)."""
     db_uri = make_database("allocation")
     engine = build_engine(db_uri)
     build_city(tmp_path / "city", "small", 2027, 2027)
@@ -69,7 +71,9 @@ def allocation(
         load_demo(session, 2027)
         import_city(session, tmp_path / "city")
     engine.dispose()
-    container = container_factory(AllocationService, service_config(db_uri))
+    config = service_config(db_uri)
+    declare_all(config["AMQP_URI"], config["RETRY_DELAYS_MS"])
+    container = container_factory(AllocationService, config)
     container.start()
     container.db_uri = db_uri
     return container

@@ -24,6 +24,7 @@ from tests.support import factories
 from tests.support.mailbox import read_mailbox
 from tests.support.processes import BIN, Processes, free_port, port_open
 from tests.support.waiting import wait_for
+from tools.topology import declare_all
 
 SMS_TOKEN = "Bearer test-sms-token"
 PHONE = "+84912345678"  # factories' guardian phone, 0912345678, as the provider gets it
@@ -90,10 +91,11 @@ def registration(
     service_config: Callable[..., dict[str, Any]],
     bus: MessageBus,
 ) -> Any:
-    """A running registration service with the 2027 grade 1 round open."""
-    container = container_factory(
-        RegistrationService, service_config(make_database("registration"))
-    )
+    """A running registration service with the 2027 grade 1 round open, on a broker with the
+    whole topology declared (the deploy step): a notifier started after it misses nothing."""
+    config = service_config(make_database("registration"))
+    declare_all(config["AMQP_URI"], config["RETRY_DELAYS_MS"])
+    container = container_factory(RegistrationService, config)
     container.start()
     with entrypoint_waiter(container, "handle_round_opened"):
         bus.publish_event("allocation", factories.round_opened())

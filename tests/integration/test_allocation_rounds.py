@@ -141,7 +141,7 @@ def test_allocate_is_refused_while_application_events_wait_for_allocation(
 ) -> None:
     open_round(harness)
     harness.call("close_round", ROUND)
-    parked = topology.dead_letter_queue(topology.group_queue("allocation", "applications").name)
+    parked = topology.dead_letter_queue("allocation.on.applications")
     with Connection(harness.amqp_uri) as connection:
         producer = connection.Producer()
         producer.publish({"a": "failed verdict"}, routing_key=parked.name, exchange="")

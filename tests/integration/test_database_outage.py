@@ -1,7 +1,7 @@
 """A handler whose database is unreachable keeps its message until the database is back.
 
 The service here is a small one written for the test, on the real consumer
-(`shared.messaging.entrypoints`), the real broker and the real PostgreSQL; its database
+(`shared.messaging.handlers`), the real broker and the real PostgreSQL; its database
 connection runs through a TCP proxy the test cuts, so the server is away for it alone
 (refused connections, as while PostgreSQL restarts). The retry budget (`RETRY_DELAYS_MS`)
 is for messages that fail; an outage is not the message's fault and must not spend it.
@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from shared.db.engine import build_engine
 from shared.messaging.bus import MessageBus
-from shared.messaging.entrypoints import handle_event
+from shared.messaging.handlers import handle_event
 from tests.support.broker import queue_depth
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_for

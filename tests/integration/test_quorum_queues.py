@@ -17,10 +17,11 @@ import requests
 from kombu import Connection
 
 from shared import topology
-from shared.messaging.bus import MessageBus, declare_topology
+from shared.messaging.bus import MessageBus
 from tests.support.broker import AUTH, MANAGEMENT, queue_depth
 from tests.support.waiting import wait_for
-from tools.migrate_queues import RPC_EXCHANGE, SERVICES, migrate
+from tools.migrate_queues import RPC_EXCHANGE, migrate
+from tools.topology import all_queues, declare_all, service_names
 
 pytestmark = pytest.mark.integration
 
@@ -42,28 +43,28 @@ def envelope(kind: str = "round_discarded") -> dict[str, Any]:
 
 
 def test_quorum_settings_declare_every_durable_queue_quorum(amqp_uri: str) -> None:
-    declare_topology(amqp_uri, [1000, 5000], QUORUM)
+    declare_all(amqp_uri, [1000, 5000], QUORUM)
 
     types = queue_types(amqp_uri)
-    expected = {queue.name for queue in topology.all_queues([1000, 5000])}
+    expected = {queue.name for queue in all_queues([1000, 5000])}
     assert expected <= set(types)
     assert {types[name] for name in expected} == {"quorum"}
 
 
 def test_classic_settings_declare_what_single_nodes_always_had(amqp_uri: str) -> None:
-    declare_topology(amqp_uri, [1000])
+    declare_all(amqp_uri, [1000])
 
     types = queue_types(amqp_uri)
-    assert {types[queue.name] for queue in topology.all_queues([1000])} == {"classic"}
+    assert {types[queue.name] for queue in all_queues([1000])} == {"classic"}
     # and the quorum arguments are refused on them: a type cannot change in place
     with pytest.raises(Exception, match="PRECONDITION_FAILED"):
-        declare_topology(amqp_uri, [1000], QUORUM)
+        declare_all(amqp_uri, [1000], QUORUM)
 
 
 def test_a_message_handed_out_past_the_delivery_limit_is_parked_in_its_dead_queue(
     amqp_uri: str, bus: MessageBus
 ) -> None:
-    declare_topology(amqp_uri, [1000], QUORUM)
+    declare_all(amqp_uri, [1000], QUORUM)
     sent = envelope()
     bus.publish_event("allocation", sent)
 
@@ -85,7 +86,7 @@ def test_migration_moves_a_classic_broker_to_quorum_losing_nothing(
     amqp_uri: str, bus: MessageBus
 ) -> None:
     delays = [8000]  # longer than the migration takes: the retries are still waiting
-    declare_topology(amqp_uri, delays)
+    declare_all(amqp_uri, delays)
     with Connection(amqp_uri) as connection:
         topology.rpc_queue("registration", RPC_EXCHANGE)(connection.default_channel).declare()
     waiting = [envelope() for _ in range(30)]
@@ -102,7 +103,7 @@ def test_migration_moves_a_classic_broker_to_quorum_losing_nothing(
     types = queue_types(amqp_uri)
     assert moved[WORK] == 30 and moved[f"tuyensinh.delay.{delays[0]}ms"] == 3
     assert types[WORK] == types[f"{WORK}.dead"] == types["rpc-registration"] == "quorum"
-    assert {f"rpc-{service}" for service in SERVICES} <= set(types)
+    assert {f"rpc-{service}" for service in service_names()} <= set(types)
     assert not [name for name in types if name.endswith(".migrating")]
     # The retries still come back to their work queue after their delay.
     wait_for(lambda: queue_depth(amqp_uri, WORK) == 33, timeout=30, what="the retries back")

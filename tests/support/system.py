@@ -7,7 +7,9 @@ protocols (an aiosmtpd SMTP sink, an HTTP SMS provider). Nothing inside the syst
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -237,6 +239,9 @@ def running_system(
             texts = [str(BIN / "python"), "-m", "tools.sms_sink", "--port", str(sms_port)]
             outbox = str(workdir / "sms.jsonl")
             processes.start("sms", [*texts, "--outbox", outbox, "--quiet"], {}, background_nice)
+        # The deploy step: the whole broker topology before any process publishes.
+        deploy = [str(BIN / "python"), "-m", "tools.topology"]
+        subprocess.run(deploy, env={**os.environ, **env}, cwd=ROOT, check=True, capture_output=True)
         for service in PROCESSES:
             processes.nameko(service, env, nice=background_nice)
         gunicorn = [str(BIN / "gunicorn"), "-c", "gateway/gunicorn.conf.py"]

@@ -1,5 +1,5 @@
 """Which database errors mean "the database is away or busy, try the same work later" (no
-retry spent, see shared.messaging.entrypoints) and which mean the work itself failed."""
+retry spent, see shared.messaging.failures) and which mean the work itself failed."""
 
 from __future__ import annotations
 

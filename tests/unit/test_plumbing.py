@@ -9,8 +9,9 @@ import pytest
 from gateway.references import application_reference
 from services.allocation.domain import next_status, round_id_for
 from services.allocation.exceptions import InvalidTransition
-from shared import topology
 from shared.config import DEVELOPMENT_SECRET, InsecureConfiguration, load_config
+from shared.messaging.handlers import handle_event
+from tools.topology import all_queues, work_queues
 
 
 def test_a_reference_is_stable_per_child_and_round_and_secret() -> None:
@@ -23,16 +24,16 @@ def test_a_reference_is_stable_per_child_and_round_and_secret() -> None:
 
 
 def test_every_work_queue_has_a_dead_letter_queue() -> None:
-    queues = {queue.name for queue in topology.all_queues([1000, 5000])}
+    queues = {queue.name for queue in all_queues([1000, 5000])}
 
-    for queue in topology.work_queues():
+    for queue in work_queues():
         assert f"{queue.name}.dead" in queues
     assert {"tuyensinh.delay.1000ms", "tuyensinh.delay.5000ms"} <= queues
 
 
-def test_a_handler_for_an_unlisted_event_is_refused_at_setup() -> None:
-    with pytest.raises(LookupError):
-        topology.event_queue("notification", "allocation", "no_such_event")
+def test_a_handler_of_several_events_must_name_its_queue() -> None:
+    with pytest.raises(TypeError, match="queue="):
+        handle_event("allocation", "seat_offered", "offer_expired")
 
 
 def test_config_reads_variables_with_defaults(

@@ -6,13 +6,14 @@ import pytest
 from kombu import Exchange
 
 from shared import topology
+from tools.topology import all_queues, work_queues
 
 QUORUM = topology.QueueSettings(topology.QUORUM, delivery_limit=7)
 
 
 def test_classic_queues_keep_the_arguments_single_nodes_were_declared_with() -> None:
     # Any change here would make every existing broker refuse the declaration (406).
-    for queue in topology.work_queues():
+    for queue in work_queues():
         assert not queue.queue_arguments
     assert not topology.dead_letter_queue("registration.submit_application").queue_arguments
     assert topology.delay_queue(1000).queue_arguments == {
@@ -38,7 +39,7 @@ def test_quorum_work_queues_park_past_the_delivery_limit_in_their_dead_queue() -
 
 
 def test_every_durable_queue_is_quorum_and_delays_dead_letter_at_least_once() -> None:
-    for queue in topology.all_queues([1000, 5000], QUORUM):
+    for queue in all_queues([1000, 5000], QUORUM):
         assert queue.queue_arguments["x-queue-type"] == "quorum"
     delay = topology.delay_queue(5000, QUORUM).queue_arguments
     assert delay["x-message-ttl"] == 5000 and delay["x-dead-letter-exchange"] == ""
