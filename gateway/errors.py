@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 from amqp.exceptions import AMQPError
 from flask import Flask, Response, jsonify
-from kombu.exceptions import OperationalError
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.exceptions import RemoteError, RpcTimeout
 from sqlalchemy.exc import DBAPIError
@@ -19,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from gateway.livefigures import FiguresUnavailable
 from gateway.windows import WindowsUnknown
 from shared.db.errors import database_unavailable
+from shared.messaging.bus import CONNECTION_LOST
 
 RETRY_AFTER_SECONDS = 5
 
@@ -108,9 +108,8 @@ REMOTE_ERRORS: dict[str, RemoteAnswer] = {
 
 # The broker or a service cannot be reached: the answer is "come back later", never a 500.
 UNAVAILABLE = (
-    OSError,
-    OperationalError,
-    AMQPError,
+    *CONNECTION_LOST,
+    AMQPError,  # a channel error too: the broker refused the operation
     RpcTimeout,
     UndeliverableMessage,
     WindowsUnknown,  # the rounds' windows could not be loaded recently enough to judge
