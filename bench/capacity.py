@@ -254,11 +254,19 @@ applications`) the longest, ~110 and growing until the load stopped; all drained
 ~6 s after it. CPU per application at 20/s (background work included): gateway 6.6 ms,
 registration 6.9 ms, allocation 8.7 ms, notification 7.6 ms, SMTP sink 2.4 ms: allocation,
 which is not on the receipt's path, cost the most. The receipt already goes out once per
-channel with the verdict in it (`with_receipt`), one e-mail per application. Next steps:
-the lead's re-run at a quiet moment for the figure itself; then a batch consumer for
-allocation's copy of the applications (one transaction per batch, as registration's
-intake has), and the notifier's and the gateway's next steps in the P5 and P1 sections
-above."""
+channel with the verdict in it (`with_receipt`), one e-mail per application.
+
+On a quiet machine (2026-12-07, load average ~2, nothing else running) the search found
+97/s; 100/s did not hold (receipts p99 3.9 s, up to 43 waiting over the last third). The
+CPU per application at 97/s adds up to 12.45 ms in the processes counted, and PostgreSQL's
+and RabbitMQ's backends come on top (about 0.6 and 1.5 to 4.8 ms per application in the
+intake runs), so two cores are spent at about 120/s whatever the order of the work. The
+notifier's share fell this round (0.48 ms a delivery in P5, from 0.77 ms, back to back);
+what is left is spread over the four Python processes. Next: a batch consumer for
+allocation's copy of the applications (3.08 ms an application here, off the receipt's path
+but on the same cores; one transaction per batch, as registration's intake has), then
+registration's verification per batch (3.35 ms), then the gateway's next steps in the P1
+section above. 150/s on two cores needs the counted CPU near 9 ms an application."""
 
 
 def _write(

@@ -32,38 +32,37 @@ class Cost:
 
 
 # CPU per submission (202), by tier. "Cluster intake" is bench.cluster_intake's run of
-# 2026-12-07 02:29 (P1, 2 replicas, per 202), measured at load average ~17 on 2 cores: its
-# figures are inflated by that contention (the gateway spent 9.89 ms per 202 there against
-# 3.11 ms in P1 at load 3.5) and by fixed costs spread over few requests; RabbitMQ's most of
-# all (Erlang's schedulers spin while waiting, and that counts as CPU). Upper bounds.
+# 2026-12-07 10:10 on a quiet machine (P1, 2 replicas, per 202, load average ~3 from the run
+# itself): 3 RabbitMQ nodes, HAProxy, two replicas and the services on 2 cores. RabbitMQ's
+# figure is an upper bound (Erlang's schedulers spin while waiting, and that counts as CPU).
+# "P5" is bench.notification's run of 10:16 (one instance, per delivery).
 SUBMISSION = {
-    "HAProxy (HTTP and every AMQP connection)": Cost(1.40, "cluster intake, P1"),
-    "gateway": Cost(3.11, "P1, one node, load 3.5"),
-    "registration": Cost(0.97 + 0.63, "P2 drain per application + P5 per notice event"),
-    "allocation": Cost(1.59, "cluster intake, P1"),
-    "notification": Cost(2 * 1.18, "P5 per delivery × 2 (receipt by e-mail and by SMS)"),
-    "RabbitMQ (3 nodes together)": Cost(11.74, "cluster intake, P1 (upper bound)"),
-    "PostgreSQL (backends)": Cost(0.56, "cluster intake, P1"),
+    "HAProxy (HTTP and every AMQP connection)": Cost(0.32, "cluster intake, P1"),
+    "gateway": Cost(2.51, "cluster intake, P1"),
+    "registration": Cost(1.49, "cluster intake, P1"),
+    "allocation": Cost(1.89, "cluster intake, P1"),
+    "notification": Cost(2 * 0.48, "P5 per delivery × 2 (receipt by e-mail and by SMS)"),
+    "RabbitMQ (3 nodes together)": Cost(4.78, "cluster intake, P1 (upper bound)"),
+    "PostgreSQL (backends)": Cost(0.60, "cluster intake, P1"),
 }
 # Other requests of an opening morning: (how many per submission, tier -> CPU ms, source).
-# The counts are assumed. The status poll's gateway cost is the submission's times the ratio
-# of the two in the cluster intake run (17.07 / 9.89 ms); its registration cost is assumed.
+# The counts are assumed; the costs are the cluster intake run's GETs (per request).
 MIX = {
     "home page from HAProxy's cache": (
         5,
-        {"HAProxy (HTTP and every AMQP connection)": 0.10},
+        {"HAProxy (HTTP and every AMQP connection)": 0.02},
         "cluster intake, GETs",
     ),
     "catchment page from the cache": (
         3,
-        {"HAProxy (HTTP and every AMQP connection)": 0.17},
+        {"HAProxy (HTTP and every AMQP connection)": 0.03},
         "cluster intake, GETs",
     ),
     "login (argon2id, 19 MiB, 2 passes)": (1, {"gateway": 30.0}, "argon2 verify in process"),
     "status poll, signed in": (
         10,
-        {"HAProxy (HTTP and every AMQP connection)": 0.53, "gateway": 5.37, "registration": 1.0},
-        "gateway: 1.73 × a submission's (cluster intake); registration 1 ms assumed",
+        {"HAProxy (HTTP and every AMQP connection)": 0.60, "gateway": 3.81, "registration": 1.0},
+        "cluster intake, GETs (HAProxy, gateway); registration 1 ms assumed",
     ),
 }
 

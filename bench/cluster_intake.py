@@ -40,39 +40,29 @@ COMMAND = "python -m bench.cluster_intake"
 NOTES = """\
 What the profile showed (`python -m bench.p7_profile`, and the split above). Each P7 request
 carries an X-Bench-Id that HAProxy logs with its own phases, so a 503 splits into the time
-before HAProxy read it, inside HAProxy, and after. With HAProxy and the generator at the
-replicas' niceness (load average 13 to 17), the generator sent requests late (p99 37 and 788
-ms in two runs) and the door's 503s (`LR`) spent 0 ms active in HAProxy: their whole time, up
-to 0.9 s at p99, was %Ti, from HAProxy's accept to the request's first byte, i.e. the client
-had connected but not yet written; the client measured 503 p99 177 and 1,201 ms. The
-generator alone, against a front that answers 503 at once, costs 1.5 ms of CPU per request
-(aiohttp): at 407/s that is 0.6 of a core, while at twice capacity the replicas keep both
-cores busy and every process group gets an equal share. The quiet-machine p99 of 418 ms (p50
-8 ms) fits that lag: refusals decided in microseconds and read late (not re-measured quiet).
-Fix: HAProxy (throughout) and P7's open loop run at niceness -5, as on machines or a core of
-their own; the offered rate and the targets are unchanged. P1's closed loop stays at 0: ahead
-of the replicas it spins on 503s and starves them (P1 fell to 11/s in a run that tried it).
-After the fix, at load 9 to 16: the generator late p99 6 to 23 ms, 503 p99 35 to 68 ms over
-four runs (41 and 35 ms in the two benchmark runs), of which before HAProxy at most 19 ms and
-after at most 27 ms at p99. What is left is HAProxy's queue: on a loaded machine nearly every
-503 is a queue timeout (`sQ`, 20 ms or more each; 902 of 906 here), because the replicas'
-service rate drops and four waiting requests outlast `timeout queue`, so the door (a queue of
-`HAPROXY_QUEUE_MAX`) rarely decides.
+before HAProxy read it, inside HAProxy, and after. Earlier rounds, on a loaded machine: the
+generator sent requests late and the door's 503s (`LR`) spent their time before HAProxy
+read them (503 p99 177 to 1,201 ms); fixed by running HAProxy and P7's open loop at niceness
+-5, as on machines or a core of their own (P1's closed loop stays at 0: ahead of the replicas
+it spins on 503s and starves them). On a quiet machine that left 503 p99 at 21 to 28 ms, but
+goodput at 77 to 81 % of P1 (two runs), for three reasons found and fixed this round:
+P7 began while allocation and the notifier still drained P1's backlog on the same cores (P7
+now starts once every queue of the run is empty, as P1 did); every HAProxy 503 closed its
+connection, so each refused client reconnected (HAProxy's own 503 now states its length and
+keeps the connection: a refused phone retries on it, with no new TCP or TLS handshake); and
+P7 ran 10 s against P1's 20 s, so its tail weighed twice as much (both 20 s now). The load
+generator is now a lean asyncio client (`bench/httpclient.py`, 0.03 ms of CPU per keep-alive
+request against aiohttp's 0.09 ms, measured back to back against a local server). The
+GETs' 429s of an earlier run (every benchmark client shares 127.0.0.1, and one account stood
+for the crowd) are gone: the benchmark system lifts the look-up and account limits as it
+lifts the submission limit; the limits are tested on their own.
 
-This run's P1 is not a capacity figure: other helpers' tests kept the load average at 9 to
-14, and the replicas stalled (P1 1/s with two replicas; answers after 30 s were 504s), so P7's
-rate fell to its 100/s floor and its goodput and timeouts say nothing; the quiet-machine run
-before (P1 203/s, P7 goodput 92 % of it, 0 timeouts) stands for those. During the GETs HAProxy
-marked both replicas down for 15 to 17 s: their `/readyz` answered 429 (HAProxy's log:
-"Layer7 wrong status, code: 429"), because the check comes from 127.0.0.1, the address every
-benchmark client shares, and `/readyz` counts against `lookup_ip`. The catchment page with a
-cookie got only 503s in that window; from the cache it served 573/s. Next steps: measure again
-on a quiet machine; keep the health check out of the per-address limit (or give the benchmark
-clients their own address); decide at the door with the replicas' rate (refuse when
-`queue()` exceeds `be_sess_rate` × the queue timeout), so that a 503 never waits 20 ms. A
-shorter queue alone is no answer here: with `HAPROXY_QUEUE_MAX` 2 and `timeout queue` 10 ms
-(load average 13) P1 got not one 202 in 10 s (2,064 refusals); try it again on a quiet
-machine."""
+P1 with one replica above P1 with two is this machine, not the proxy: two replicas add no
+cores here, only twice the requests in flight (32 against 16) contending for the same two
+cores with three RabbitMQ nodes that replicate each confirm. P7's goodput above P1's is
+within this machine's spread from run to run (P1 with two replicas measured 257 to 330/s in
+four runs today). Next: the same run with the replicas, the nodes and the generator on
+machines of their own, where the second replica's share is a real core."""
 # docker/haproxy/haproxy.cfg's defaults (HAProxy reads the same variables if they are set).
 MAXCONN = int(os.environ.get("GATEWAY_MAXCONN", "16"))
 QUEUE_MAX = int(os.environ.get("HAPROXY_QUEUE_MAX", "4"))
