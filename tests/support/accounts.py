@@ -39,6 +39,14 @@ def gateway_config(amqp_uri: str, gateway_db: str, **extra: Any) -> dict[str, An
     }
 
 
+# Where an operator's test account works when a test does not say: staff at a demo school,
+# a help desk in a demo ward (an operator must be bound to one; the department to neither).
+DEFAULT_BINDING: dict[str, tuple[str | None, str | None]] = {
+    STAFF: ("TH-0001", None),
+    HELPDESK: (None, "00004"),
+}
+
+
 def make_account(
     gateway_db: str,
     role: str,
@@ -50,7 +58,10 @@ def make_account(
     password: str = PASSWORD,
     verified: bool = True,
 ) -> str:
-    """Create an account directly in the gateway's database; returns its id."""
+    """Create an account directly in the gateway's database; returns its id. An operator
+    given neither a school nor a ward gets its role's usual one (`DEFAULT_BINDING`)."""
+    if school is None and ward is None:
+        school, ward = DEFAULT_BINDING.get(role, (None, None))
     db = GatewayDatabase(gateway_db, pool_size=1)
     try:
         with db.session() as session:
