@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from services.allocation import rounds
 from services.allocation.domain import RoundOptions
+from services.allocation.exceptions import IntakeNotComplete
 from services.allocation.models import VerifiedApplication
 from services.allocation.projection import CONSUMER, apply_application_events
 from shared import topology
@@ -158,3 +159,20 @@ def eventually_in(engine: Engine, reference: str, state: str, timeout: float = 1
             return True
         time.sleep(0.05)
     return False
+
+
+def test_allocate_is_refused_while_a_batch_of_application_events_is_filling(
+    harness: Harness,
+) -> None:
+    harness.call("create_round", "grade_1", 2027)
+    harness.call("open_round", ROUND)
+    harness.call("close_round", ROUND)
+
+    # Taken off the queue at once, applied when the batch's wait is over (half a second):
+    # the queue's ready count no longer shows it, the service still does.
+    harness.bus.publish_event("registration", verified(REF))
+    time.sleep(0.1)
+
+    with pytest.raises(IntakeNotComplete, match="1 application events wait"):
+        harness.call("allocate", ROUND)
+    assert eventually_in(harness.engine, REF, "verified")
