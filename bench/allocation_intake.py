@@ -167,7 +167,7 @@ def main() -> None:
                         "-o",
                         args.profile,
                         "--nonblocking",
-                    "--gil",
+                        "--gil",
                     ]
                 )
             before, t0 = cpu_seconds(service.pid), time.monotonic()
