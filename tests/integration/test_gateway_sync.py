@@ -32,7 +32,7 @@ def _shared() -> dict[str, str]:
 
 
 def test_a_token_revoked_on_one_worker_is_refused_on_another_within_about_a_second(
-    start_gateway: Callable[..., Gateway],
+    start_gateway: Callable[..., Gateway],  # noqa: F811 - the imported fixture
 ) -> None:
     shared = _shared()
     one = start_gateway(**shared)
@@ -79,7 +79,7 @@ def test_a_worker_whose_copy_is_stale_reads_the_revocations_before_answering() -
 
 
 def test_a_limit_counted_in_batches_holds_across_workers(
-    start_gateway: Callable[..., Gateway],
+    start_gateway: Callable[..., Gateway],  # noqa: F811 - the imported fixture
 ) -> None:
     """Each worker counts in memory and adds its hits to Redis every 0.2 s: a worker that has
     not read the shared count yet may let one more through (the documented overshoot), then
