@@ -124,7 +124,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     checks = RequestChecks(
         denylist, limits, synced, float(config.get("RATE_LIMIT_SYNC_SECONDS", 0.2))
     )
-    writes = SharedTransaction(db.transaction)  # claims and audit entries, group-committed
+    # Claims and audit entries, group-committed; each writer's rows are one statement, so
+    # the batch needs no transaction around it (gateway.db.GatewayDatabase.statements).
+    writes = SharedTransaction(db.statements)
     app.extensions.update(
         {
             EXTENSION: backends,
