@@ -140,20 +140,22 @@ on a machine other sessions kept at load average 5 to 10 (the CPU per answer of 
 the baseline's CPU per 202 (P1 0.39x, 0.49x, 0.43x, 0.49x; 2.20 to 2.51 ms per 202), after
 2.56x, 2.21x, 2.90x and 2.57x (P1 0.38x, 0.61x, 0.34x, 0.33x; 1.89 to 2.45 ms), every 202
 stored once. On average 2.73x before and 2.56x after: a gain of less than a tenth, inside
-this machine's noise, and not the ~0.9 ms the removal of the Redis script showed in the
-fourth round; the quiet re-run is the figure to read. By removal (a scratch copy without
-the claim, same harness, load average 6 to 10): 2.12 ms per 202, against 2.11 ms with it in
-the run before, no difference measurable here: the claim's own CPU is small (per batch of
-requests, ~0.1-0.2 ms, spread over the batch); what py-spy attributes to it is mostly the
-wake-ups around the group commit. Where the rest goes now (after): the publish with its
-confirm ~17-29 %, gunicorn's HTTP ~13 %, the body's validation ~8 % (baseline (a) pays all
-three), the claim and its group commit 12-19 %, Flask, flask-smorest and the hooks around
-the view ~15-20 % (request context, the response's dump and jsonify, the access line
-~3.6 %, the control-character check reading the body), the envelope's marshmallow dump ~4 %.
-The
-next step for the 1.5x target: a leaner path for the submission route than Flask's dispatch
-(the guard, the audit, the metrics and the access line kept, as one function), then the
-claim moved to registration as below.
+this machine's noise; the quiet re-run is the figure to read. On the CPU clock, in a gevent
+process, 3,000 checks one after the other: the Redis script cost 131-143 µs of CPU a
+request, the worker's copy and counters 5 µs. So the round trip was ~0.13 ms of the ~2.2 ms
+a 202 costs, ~6 %, which is what the pairs show on average; the ~0.9 ms the fourth round
+found by removal (64 callers at once, a busier machine) is not borne out. By removal (a scratch copy without the claim, same
+harness, load average 6 to 10): 2.12 ms per 202, against 2.11 ms with it in the run before,
+no difference measurable here: the claim's own CPU is small (per batch of requests,
+~0.1-0.2 ms, spread over the batch); what py-spy attributes to it is mostly the wake-ups
+around the group commit. Where the rest goes now (after): the publish with its confirm
+~17-29 %, gunicorn's HTTP ~13 %, the body's validation ~8 % (baseline (a) pays all three),
+the claim and its group commit 12-19 %, Flask, flask-smorest and the hooks around the view
+~15-20 % (request context, the response's dump and jsonify, the access line ~3.6 %, the
+control-character check reading the body), the envelope's marshmallow dump ~4 %. The next
+step for the 1.5x target: a leaner path for the submission route than Flask's dispatch (the
+guard, the audit, the metrics and the access line kept, as one function), then the claim
+moved to registration as below.
 
 What is left, and why the targets are out of reach here: the gateway still spends more
 CPU per answer than baseline (a) (see the ratio above: the claim's commit, the rounds'
