@@ -116,15 +116,55 @@ slip through; and a bigger SMTP pool for the notifier (chunks of 25 instead of 1
 ledger claim) showed no gain in P5 at 2,000 events (2.59 ms per delivery with 10, 3.14 ms
 with 25, the sink's own CPU per message rising with the load from 1.11 to 1.23 ms).
 
+Fifth round (py-spy `--gil` on a gateway worker under P1, 10 s, the code before and after
+in back-to-back runs of `python -m bench.intake_p1`, which runs baseline (a) and P1 only):
+before, the Redis script of every request (revocation and rate limits) was 9-12 % of the
+worker's samples; gunicorn built its own access line for every request and then dropped it
+(no handler takes `gunicorn.access` once `logconfig_dict` is set) ~1.6 %; the metrics'
+`labels()` and the access-rule look-ups ~1 %. Done: no Redis round trip on the hot path.
+Each worker keeps a copy of the denylist, read from a Redis stream every second in the
+background (and before answering if the copy is older than 2 s), so a logout is refused at
+once where it was made and within about a second everywhere (tested across two app
+instances); the limits of `RATE_LIMITS_SYNCED` (submissions, other calls, look-ups, the
+address ceiling) are counted in the worker and added to Redis in batches every 0.2 s, with
+an overshoot across workers of what a caller lands on the other workers within one sync
+interval (README, "Rate limits"); logins, codes and sign-ups stay exact, one round trip
+each. gunicorn no longer builds its access line (`logger_class`; the app's JSON line is the
+access log, unchanged); the metrics' label children and each route's access rule are looked
+up once per worker; claims and audit entries are written in autocommit (each writer's rows
+are one statement: one round trip per batch, not BEGIN, INSERT and COMMIT; in a gevent
+process that is ~95 µs less CPU per batch). After: the checks are ~2 % of the samples.
+Measured back to back in four pairs (10 s each, the last 20 s, run in the opposite order)
+on a machine other sessions kept at load average 5 to 10 (the CPU per answer of baseline
+(a) itself moved from 0.73 to 0.96 ms between runs): before 2.83x, 2.75x, 2.99x and 2.34x
+the baseline's CPU per 202 (P1 0.39x, 0.49x, 0.43x, 0.49x; 2.20 to 2.51 ms per 202), after
+2.56x, 2.21x, 2.90x and 2.57x (P1 0.38x, 0.61x, 0.34x, 0.33x; 1.89 to 2.45 ms), every 202
+stored once. On average 2.73x before and 2.56x after: a gain of less than a tenth, inside
+this machine's noise; the quiet re-run is the figure to read. On the CPU clock, in a gevent
+process, 3,000 checks one after the other: the Redis script cost 131-143 µs of CPU a
+request, the worker's copy and counters 5 µs. So the round trip was ~0.13 ms of the ~2.2 ms
+a 202 costs, ~6 %, which is what the pairs show on average; the ~0.9 ms the fourth round
+found by removal (64 callers at once, a busier machine) is not borne out. By removal (a
+scratch copy without the claim, same harness, load average 6 to 10): 2.12 ms per 202,
+against 2.11 ms with it in the run before, no difference measurable here: the claim's
+own CPU is small (per batch of requests, ~0.1-0.2 ms, spread over the batch); what py-spy attributes to it is mostly the wake-ups
+around the group commit. Where the rest goes now (after): the publish with its confirm
+~17-29 %, gunicorn's HTTP ~13 %, the body's validation ~8 % (baseline (a) pays all three),
+the claim and its group commit 12-19 %, Flask, flask-smorest and the hooks around the view
+~15-20 % (request context, the response's dump and jsonify, the access line ~3.6 %, the
+control-character check reading the body), the envelope's marshmallow dump ~4 %. The next
+step for the 1.5x target: a leaner path for the submission route than Flask's dispatch (the
+guard, the audit, the metrics and the access line kept, as one function), then the claim
+moved to registration as below.
+
 What is left, and why the targets are out of reach here: the gateway still spends more
-CPU per answer than baseline (a) (see the ratio above: the claim's commit, the Redis round
-trip, the rounds' reloads, Flask's request and response objects), and on 2 cores it shares
+CPU per answer than baseline (a) (see the ratio above: the claim's commit, the rounds'
+reloads, Flask's request and response objects), and on 2 cores it shares
 the CPU with the load generator, PostgreSQL, RabbitMQ, Redis and the three services that
 drain what it takes. Next steps, in the order of the profile: move the ownership claim to
 registration (where the application lives) with a refusal stored for, shown to and
 notified to the family whose submission was refused, which removes the gateway's last
-database write; one Redis connection per worker pipelined across requests (no checkout
-check); the rounds' windows pushed to the workers by their events instead of an RPC each
+database write; the rounds' windows pushed to the workers by their events instead of an RPC each
 second. 1,500/s needs the gateway on cores of its own. P6 (receipts within 2 s at 200/s):
 receipt and verdict now travel in one notice per channel when they are ready together
 (`application_received` carries the verdict; the verdict events have `with_receipt` and

@@ -115,8 +115,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     storage = connect_storage(config)
     db = GatewayDatabase(config["GATEWAY_DB_URI"], int(config.get("GATEWAY_DB_POOL_SIZE", 10)))
     limits = RateLimits(storage, dict(config["RATE_LIMITS"]), metrics)
-    denylist = Denylist(storage)
-    writes = SharedTransaction(db.transaction)  # claims and audit entries, group-committed
+    denylist = Denylist(
+        storage,
+        token_seconds=int(config["ACCESS_TOKEN_MINUTES"]) * 60,
+        refresh_seconds=float(config.get("REVOCATION_REFRESH_SECONDS", 1.0)),
+    )
+    synced = frozenset(str(config.get("RATE_LIMITS_SYNCED", "")).replace(" ", "").split(","))
+    checks = RequestChecks(
+        denylist, limits, synced, float(config.get("RATE_LIMIT_SYNC_SECONDS", 0.2))
+    )
+    # Claims and audit entries, group-committed; each writer's rows are one statement, so
+    # the batch needs no transaction around it (gateway.db.GatewayDatabase.statements).
+    writes = SharedTransaction(db.statements)
     app.extensions.update(
         {
             EXTENSION: backends,
@@ -125,7 +135,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "audit": AuditLog(writes),
             "claims": Claims(writes),
             "ratelimits": limits,
-            "checks": RequestChecks(denylist, limits),
+            "checks": checks,
             "auth": Authenticator(config, db, denylist, backends.send_code),
         }
     )

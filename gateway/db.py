@@ -82,6 +82,15 @@ class GatewayDatabase:
         """A pooled connection in a transaction, committed on leaving (Core writes)."""
         return self.engine.begin()
 
+    @contextmanager
+    def statements(self) -> Iterator[Connection]:
+        """A pooled connection in autocommit: each statement is committed as it completes.
+        For writes that are one statement each (a claim, a batch of audit entries): the
+        driver then sends that statement alone, not BEGIN, the statement and COMMIT, three
+        round trips each of which costs a gevent worker a wake-up and a read."""
+        with self.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
     def dispose(self) -> None:
         """Close every pooled connection (worker exit, test teardown)."""
         if self._engine is not None:

@@ -105,7 +105,9 @@ class SharedTransaction:
     """
 
     def __init__(self, begin: Callable[[], Any], max_batch: int = 500, leaders: int = 4) -> None:
-        self._begin = begin  # a context manager: one connection in one transaction
+        # A context manager giving one connection: in one transaction, or in autocommit
+        # where each writer writes its rows in one statement (the gateway's writers do).
+        self._begin = begin
         self._writers: dict[str, Callable[[Any, list[Any]], Sequence[Any]]] = {}
         self._group: GroupCommit[tuple[str, Any], Any] = GroupCommit(
             self._apply, max_batch, leaders

@@ -112,24 +112,21 @@ def _observe(response: Response) -> Response:
     """Count and time the request by route, send the correlation ID back, log one line."""
     rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
     elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-    metrics = current_app.extensions["metrics"]
-    metrics.requests.labels(
-        route=rule, method=request.method, status=str(response.status_code)
-    ).inc()
-    metrics.latency.labels(route=rule, method=request.method).observe(elapsed)
+    method, status = request.method, response.status_code
+    current_app.extensions["metrics"].answered(rule, method, status, elapsed)
     response.headers[HEADER] = correlation_id() or ""
     if not log.isEnabledFor(logging.INFO):
         return response  # the line is not wanted (LOG_LEVEL): not even built
     principal = g.get("principal")
     log.info(
         "%s %s %s",
-        request.method,
+        method,
         rule,
-        response.status_code,
+        status,
         extra={
-            "method": request.method,
+            "method": method,
             "route": rule,
-            "status": response.status_code,
+            "status": status,
             "duration_ms": round(elapsed * 1000, 2),
             "role": principal.role if principal else None,
             "ip": client_ip(),

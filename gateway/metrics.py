@@ -10,6 +10,7 @@ never by the path, so a reference does not become a series.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -36,6 +37,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._answered: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         r = self.registry
         self.requests = Counter(
             "gateway_http_requests",
@@ -85,6 +87,20 @@ class Metrics:
             "Audit entries the database did not take.",
             registry=r,
         )
+
+    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count and time one answer. Each series' child is looked up once per worker, not
+        per request (`labels()` sorts, checks and locks on every call)."""
+        key = (route, method, status)
+        children = self._answered.get(key)
+        if children is None:  # routes are rules, never paths: a bounded set
+            children = (
+                self.requests.labels(route=route, method=method, status=str(status)),
+                self.latency.labels(route=route, method=method),
+            )
+            self._answered[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self) -> bytes:
         """The text format of every series: all workers' if multiprocess, else this app's."""

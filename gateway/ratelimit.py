@@ -53,13 +53,14 @@ class RateLimits:
         self.storage = storage
         self._limiter = FixedWindowRateLimiter(storage)
         self._items: dict[str, RateLimitItem] = {name: parse(rate) for name, rate in rates.items()}
+        self._names = frozenset(self._items)
         self._metrics = metrics
         self._failing_since: float | None = None
 
     @property
-    def names(self) -> set[str]:
-        """The configured limit names."""
-        return set(self._items)
+    def names(self) -> frozenset[str]:
+        """The configured limit names (asked on every limited request: made once)."""
+        return self._names
 
     @property
     def redis(self) -> Any:

@@ -32,6 +32,7 @@ BUILTIN_PUBLIC = frozenset(
     {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "api-docs.openapi_redoc"}
 )
 BEARER = "bearerAuth"
+ACCESS_RULES = "access_rules"  # `app.extensions` key: (endpoint, method) -> Access, known
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,16 @@ def _mark(access: Access) -> Callable[[F], F]:
 
 
 def access_of(app: Flask, endpoint: str, method: str) -> Access | None:
-    """The Access record of the view serving `endpoint` for `method`, if it has one."""
+    """The Access record of the view serving `endpoint` for `method`, if it has one (looked
+    up once per worker: the guard and the cache hook ask it on every request)."""
+    known: dict[tuple[str, str], Access | None] = app.extensions.setdefault(ACCESS_RULES, {})
+    key = (endpoint, method)
+    if key not in known:
+        known[key] = _access_of(app, endpoint, method)
+    return known[key]
+
+
+def _access_of(app: Flask, endpoint: str, method: str) -> Access | None:
     view = app.view_functions.get(endpoint)
     view_class = getattr(view, "view_class", None)
     if view_class is not None:
