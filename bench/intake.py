@@ -147,7 +147,8 @@ a 202 costs, ~6 %, which is what the pairs show on average; the ~0.9 ms the four
 found by removal (64 callers at once, a busier machine) is not borne out. By removal (a
 scratch copy without the claim, same harness, load average 6 to 10): 2.12 ms per 202,
 against 2.11 ms with it in the run before, no difference measurable here: the claim's
-own CPU is small (per batch of requests, ~0.1-0.2 ms, spread over the batch); what py-spy attributes to it is mostly the wake-ups
+own CPU is small (per batch of requests, ~0.1-0.2 ms, spread over the batch); what
+py-spy attributes to it is mostly the wake-ups
 around the group commit. Where the rest goes now (after): the publish with its confirm
 ~17-29 %, gunicorn's HTTP ~13 %, the body's validation ~8 % (baseline (a) pays all three),
 the claim and its group commit 12-19 %, Flask, flask-smorest and the hooks around the view
