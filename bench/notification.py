@@ -353,7 +353,7 @@ def _write(count: int, results: dict[int, dict[str, float]]) -> None:
         " (a chunk whose events had no rows claims without it; a row a concurrent copy"
         " inserted since fails the insert on the (event, channel) key, and the chunk is"
         " claimed again event by event with the lock); the event contract read without"
-        " marshmallow's machinery (`services/notification/events.py`: a plan made once per"
+        " marshmallow's machinery (`shared/contracts/reading.py`: a plan made once per"
         " contract from its own fields confirms the common case, 44 → 4 µs an event; anything"
         " else goes through `parse_message`, so a malformed body is still poison); a plain"
         " e-mail sent with `sendmail`'s dialogue minus smtplib parsing both addresses again"

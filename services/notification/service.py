@@ -11,10 +11,10 @@ from services.notification import erasure, otp, preferences, tallies
 from services.notification.delivery import inbox, ledger_rows
 from services.notification.delivery.notifier import Notifier
 from services.notification.dependencies import Channels
-from services.notification.events import read_event
 from services.notification.exceptions import OtpNotSent, OtpRateLimited
 from services.notification.rendering.notices import contacts_of, notice_for, told_with_receipt
 from shared.contracts.envelope import PoisonMessage, parse_message
+from shared.contracts.reading import read_event
 from shared.contracts.rounds import is_practice_round
 from shared.db.dependency import Database
 from shared.messaging import health
@@ -170,7 +170,7 @@ class NotificationService(health.Health):
         return inbox.messages_of(self.db, *references[:1000])
 
     def _notify(self, bodies: list[dict[str, Any]], event_type: str) -> None:
-        # Without marshmallow's machinery (see `events`); a malformed body is still poison.
+        # Without marshmallow's machinery (`shared.contracts.reading`); still poison if malformed.
         parsed = [read_event(body, event_type) for body in bodies]
         # A verdict that travelled with its receipt was told in the receipt's notice.
         messages = [m for m in parsed if not told_with_receipt(m.type, m.payload)]

@@ -1,4 +1,4 @@
-"""The notifier's reader of events gives what marshmallow's loading gives, and refuses the same."""
+"""The consumers' reader of events gives what marshmallow's loading gives, and refuses the same."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from services.notification.events import read_event
 from shared.contracts.envelope import PoisonMessage, make_message, parse_message
+from shared.contracts.reading import read_event
 from tests.unit.notification.examples import EVENTS, REFERENCE, ROUND
 
 

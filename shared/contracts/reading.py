@@ -1,11 +1,12 @@
-"""Reading an event by its contract without marshmallow's machinery, for the notifier's hot path.
+"""Reading an event by its contract without marshmallow's machinery, for consumers' hot paths.
 
 At publish time the notifier reads a quarter of a million `seat_offered` events, and
 marshmallow's generic loading (its error store, its per-field hooks) was an eighth of the
-notifier's CPU. The producer's outbox checked each payload against the same contract when it
-staged it, so the common case only needs to be confirmed, not re-derived: `read_event` walks
-a plan made once per contract from the contract's own fields (required, defaults, `None`,
-types, validators) and gives exactly what `parse_message` gives.
+notifier's CPU; allocation reads every application's verdict the same way. The producer's
+outbox checked each payload against the same contract when it staged it, so the common case
+only needs to be confirmed, not re-derived: `read_event` walks a plan made once per contract
+from the contract's own fields (required, defaults, `None`, types, validators) and gives
+exactly what `parse_message` gives.
 
 Anything the plan does not plainly accept (a type marshmallow would coerce, a field kind the
 plan does not know, a validator that fails, a missing key) goes through `parse_message`
@@ -79,21 +80,24 @@ class _Plan:
         return loaded  # unknown keys left out, as EXCLUDE does
 
 
-def read_event(body: Any, expected_type: str) -> Message:
-    """The event in `body`, exactly as `parse_message(body, expected_type)` loads it; a
-    malformed body raises PoisonMessage (from `parse_message`)."""
+def read_event(body: Any, expected_type: str | None = None) -> Message:
+    """The event in `body`, exactly as `parse_message(body, expected_type)` loads it (with no
+    `expected_type`, whichever event the body says it is); a malformed body raises
+    PoisonMessage (from `parse_message`)."""
     try:
         return _read(body, expected_type)
     except _Unsure:
         return parse_message(body, expected_type)
 
 
-def _read(body: Any, expected_type: str) -> Message:
+def _read(body: Any, expected_type: str | None) -> Message:
     if type(body) is not dict or body.keys() != ENVELOPE_KEYS:
         raise _Unsure
     event_id, version, correlation_id = body["event_id"], body["version"], body["correlation_id"]
+    kind = body["type"] if expected_type is None else expected_type
     if (
-        body["type"] != expected_type
+        body["type"] != kind
+        or type(kind) is not str
         or type(version) is not int
         or version < 1
         or type(event_id) is not str
@@ -102,12 +106,12 @@ def _read(body: Any, expected_type: str) -> Message:
         or not 1 <= len(correlation_id) <= 64
     ):
         raise _Unsure
-    plan = _plan_of(expected_type, version)
+    plan = _plan_of(kind, version)
     if plan is None:
         raise _Unsure
     return Message(
         event_id=event_id,
-        type=expected_type,
+        type=kind,
         version=version,
         occurred_at=_aware(body["occurred_at"]),
         correlation_id=correlation_id,
