@@ -20,7 +20,7 @@ from services.registration.exceptions import ApplicationNotFound
 from services.registration.intake import audit, tallies
 from services.registration.intake.submissions import take_submissions
 from services.registration.models import Application, RoundView
-from services.registration.schemas import ApplicationView
+from services.registration.schemas import ApplicationView, view_of
 from services.registration.verification import applications as checking
 from shared.auditquery import AuditQuery
 from shared.contracts.envelope import parse_message
@@ -168,7 +168,7 @@ class RegistrationService(correction_service.CorrectionEntrypoints, health.Healt
     def get_applications(self, references: list[str]) -> dict[str, dict[str, Any]]:
         """Applications by reference, for a batch of notices; unknown references are left out."""
         found = self.db.scalars(select(Application).where(Application.reference.in_(references)))
-        views = ApplicationView(many=True).dump(found)
+        views = [view_of(application) for application in found]
         practice = {r: store.is_practice(self.db, r) for r in {v["round_id"] for v in views}}
         return {
             view["reference"]: {**view, "practice": practice[view["round_id"]]} for view in views
