@@ -6,9 +6,7 @@ notifier's CPU; allocation reads every application's verdict the same way. The p
 outbox checked each payload against the same contract when it staged it, so the common case
 only needs to be confirmed, not re-derived: `read_event` walks a plan made once per contract
 from the contract's own fields (required, defaults, `None`, types, validators) and gives
-exactly what `parse_message` gives. Registration reads the gateway's `submit_application`
-commands the same way: every field and validator of the contract is still checked, only
-marshmallow's machinery is skipped.
+exactly what `parse_message` gives.
 
 Anything the plan does not plainly accept (a type marshmallow would coerce, a field kind the
 plan does not know, a validator that fails, a missing key) goes through `parse_message`
@@ -128,6 +126,8 @@ def _plan_of(message_type: str, version: int) -> _Plan | None:
     schema = contract() if contract is not None else None
     if schema is None:
         return None
+    # Commands too (registration's `submit_application`, which the gateway sent unchecked):
+    # every field and validator still runs, an unknown key is still marshmallow's to refuse.
     try:
         return _plan(schema)
     except _Unsure:
