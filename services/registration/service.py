@@ -167,11 +167,15 @@ class RegistrationService(correction_service.CorrectionEntrypoints, health.Healt
     @rpc
     def get_applications(self, references: list[str]) -> dict[str, dict[str, Any]]:
         """Applications by reference, for a batch of notices; unknown references are left out."""
-        found = self.db.scalars(select(Application).where(Application.reference.in_(references)))
-        views = [view_of(application) for application in found]
-        practice = {r: store.is_practice(self.db, r) for r in {v["round_id"] for v in views}}
+        # One query: the round's practice flag comes joined, not looked up per round.
+        query = (
+            select(Application, RoundView.practice)
+            .outerjoin(RoundView, RoundView.round_id == Application.round_id)
+            .where(Application.reference.in_(references))
+        )
         return {
-            view["reference"]: {**view, "practice": practice[view["round_id"]]} for view in views
+            application.reference: {**view_of(application), "practice": bool(practice)}
+            for application, practice in self.db.execute(query).tuples()
         }
 
     @rpc

@@ -189,3 +189,17 @@ def test_an_account_lists_only_the_applications_it_submitted(
 
     assert [(a["reference"], a["owner_id"]) for a in listed] == [("TSREF0000000000M1", "parent-1")]
     assert nobody == []
+
+
+def test_a_batch_of_notices_reads_its_applications_in_one_call(
+    registration: Any, bus: MessageBus
+) -> None:
+    submit(registration, bus, factories.submit_application(reference="TSREF0000000000B1"))
+
+    with entrypoint_hook(registration, "get_applications") as get_applications:
+        found = get_applications(["TSREF0000000000B1", "TSNOSUCHREFERENCE"])
+    with entrypoint_hook(registration, "get_application") as get_application:
+        one = get_application("TSREF0000000000B1")
+
+    assert found == {"TSREF0000000000B1": one}  # unknown references are left out
+    assert one["practice"] is False and one["guardian"]["email"] == "binh@example.com"
