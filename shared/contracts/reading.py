@@ -217,3 +217,16 @@ def _validated(read: Read, validators: list[Callable[[Any], Any]]) -> Read:
         return loaded
 
     return checked
+
+
+def conforms(message_type: str, version: int, payload: Any) -> bool:
+    """Whether the contract's plan accepts `payload` (a dumped payload, as it will travel):
+    then marshmallow would load it too. False only means "not sure": ask marshmallow."""
+    plan = _plan_of(message_type, version)
+    if plan is None:
+        return False
+    try:
+        plan.read(payload)
+    except _Unsure:
+        return False
+    return True
