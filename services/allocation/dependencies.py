@@ -13,13 +13,15 @@ from nameko.extensions import DependencyProvider
 
 from shared import topology
 from shared.messaging.bus import retry_delays
+from shared.messaging.handlers import held_messages
 
 log = logging.getLogger(__name__)
 
 
 class ApplicationBacklog(DependencyProvider):
-    """Counts application events allocation has not applied yet: ready in its queue, parked
-    in its dead-letter queue, or waiting in a retry delay queue (shared by every service, so
+    """Counts application events allocation has not applied yet: ready in its queue, taken
+    by this process but not yet applied (a batch fills for up to half a second), parked in
+    its dead-letter queue, or waiting in a retry delay queue (shared by every service, so
     that count may include others' retries; it only makes a refusal more careful).
 
     The dependency is a callable returning the count, or None if the broker cannot say.
@@ -41,10 +43,11 @@ class ApplicationBacklog(DependencyProvider):
 
     def count(self) -> int | None:
         """Messages waiting in those queues right now."""
+        held = held_messages(self.container, self.queues[0].name)
         try:
             with Connection(self.amqp_uri, connect_timeout=5) as connection:
                 channel = connection.default_channel
-                return sum(
+                return held + sum(
                     int(queue(channel).queue_declare(passive=True).message_count)
                     for queue in self.queues
                 )

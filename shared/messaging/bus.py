@@ -26,6 +26,18 @@ ATTEMPT_HEADER = "x-tuyensinh-attempt"
 OUTAGE_HEADER = "x-tuyensinh-outage-retries"
 
 
+def wire_message(envelope: Mapping[str, Any]) -> AmqpMessage:
+    """The persistent AMQP message of an envelope: JSON, with its IDs as properties."""
+    return AmqpMessage(
+        json.dumps(envelope),
+        content_type="application/json",
+        content_encoding="utf-8",
+        delivery_mode=2,
+        message_id=envelope["event_id"],
+        correlation_id=envelope["correlation_id"],
+    )
+
+
 def retry_delays(config: Mapping[str, Any]) -> tuple[int, ...]:
     """The backoff schedule (milliseconds) for failed messages; its length is the retry count."""
     return tuple(int(delay) for delay in config.get("RETRY_DELAYS_MS", DEFAULT_RETRY_DELAYS_MS))
@@ -140,15 +152,7 @@ class PipelinedPublisher:
         try:
             channel = self._open()
             for exchange, routing_key, envelope in messages:
-                message = AmqpMessage(
-                    json.dumps(envelope),
-                    content_type="application/json",
-                    content_encoding="utf-8",
-                    delivery_mode=2,
-                    message_id=envelope["event_id"],
-                    correlation_id=envelope["correlation_id"],
-                )
-                channel._basic_publish(message, exchange, routing_key)
+                channel._basic_publish(wire_message(envelope), exchange, routing_key)
                 self._sent += 1
                 self._unconfirmed.add(self._sent)  # delivery tags count from 1 per channel
             deadline = time.monotonic() + self.timeout

@@ -100,9 +100,12 @@ class MessageHandler(Consumer):
         self.queue = self.spec.queue(self.container.service_name, settings)
         self._pending: list[tuple[Any, KombuMessage]] = []
         self._timer: Any = None
+        # Received and not yet settled: the broker counts these as unacked, not as ready.
+        self.held = 0
         super().setup()
 
     def handle_message(self, body: Any, message: KombuMessage) -> None:
+        self.held += 1
         if not self.batch:
             super().handle_message(body, message)
             return
@@ -142,6 +145,7 @@ class MessageHandler(Consumer):
         """Ack or requeue; if the broker connection is gone, leave it: the broker redelivers
         every unacked message of a dead connection (the handlers are idempotent). nameko would
         otherwise let the error end the worker thread, and with it the whole service."""
+        self.held -= 1
         try:
             action(message)
         except CONNECTION_LOST as exc:
@@ -213,6 +217,16 @@ def handle_command(
     with the commands."""
     spec = HandlerSpec(command, events=tuple(with_events), command=command)
     return MessageHandler.decorator(spec=spec, batch=batch, wait=wait)
+
+
+def held_messages(container: Any, queue_name: str) -> int:
+    """Messages of `queue_name` a running container has taken and not yet settled (waiting
+    for their batch to fill, or being handled): a queue's ready count leaves them out."""
+    return sum(
+        entrypoint.held
+        for entrypoint in container.entrypoints
+        if isinstance(entrypoint, MessageHandler) and entrypoint.queue.name == queue_name
+    )
 
 
 def container_specs(container: Any) -> list[HandlerSpec]:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_waiter
 
 from shared.contracts.envelope import make_message
 from shared.messaging.bus import MessageBus
@@ -41,6 +42,24 @@ def test_sms_beyond_the_daily_cap_are_suppressed_while_emails_still_go(
     assert deliveries(notification, "TSREF00000000D2", channel="sms")[0]["status"] == "sent"
     assert len(sms_sink.messages()) == 3
     assert len(mails(smtp_sink["maildir"])) == 4
+
+
+def test_the_daily_cap_holds_inside_one_batch_of_notices_to_one_phone(
+    start_notification: Callable[..., Any],
+    bus: MessageBus,
+    sms_sink: Any,
+) -> None:
+    notification = start_notification(SMS_DAILY_CAP=3)
+    submit(bus, notification, "TSREF00000000E1")  # SMS 1: the receipt
+    offers = [make_message("offer_accepted", seat(reference="TSREF00000000E1")) for _ in range(4)]
+    # Published back to back, the four reach the notifier as one batch (one chunk, one count).
+    with entrypoint_waiter(notification, "handle_offer_accepted"):
+        for offer in offers:
+            bus.publish_event("allocation", offer)
+
+    sms = deliveries(notification, "TSREF00000000E1", channel="sms", template="offer_accepted")
+    assert sorted(row["status"] for row in sms) == ["sent", "sent"] + ["suppressed_cap"] * 2
+    assert len(sms_sink.messages()) == 3
 
 
 def test_login_codes_are_rate_limited_per_phone_with_a_clear_refusal(

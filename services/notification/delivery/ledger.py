@@ -57,7 +57,7 @@ from services.notification.delivery.ledger_rows import (
     locked_rows,
     row_of,
 )
-from services.notification.delivery.recipients import over_daily_cap
+from services.notification.delivery.recipients import sent_today
 from services.notification.delivery.writes import INCREMENT, Writes
 from services.notification.metrics import record_decision
 from services.notification.policy import DEFERRED, FAILED, SENDING, SENT, SUPPRESSED_CAP, UNCERTAIN
@@ -181,13 +181,16 @@ def _claim(
     new_rows = [inbox_row(row, now) for row in fresh]
     retried: dict[str, list[str]] = defaultdict(list)
     interrupted: dict[str, list[str]] = defaultdict(list)
-    counted: Counter[str] = Counter()  # SMS this batch already claimed, per recipient
+    # SMS per capped recipient: those sent today (one locked count for the chunk), then those
+    # this chunk claims.
+    counted = _sent_today(
+        writes, [plan for n, plan in sends if (n.event_id, plan.channel) not in existing], now
+    )
     claimed = set()
-    # In recipient order: the cap's per-recipient locks are then always taken in one order.
-    for notice, plan in sorted(sends, key=lambda send: send[1].key or ""):
+    for notice, plan in sends:
         status = existing.get((notice.event_id, plan.channel))
         if status is None:
-            status = _first_status(writes, plan, now, counted)
+            status = _first_status(plan, counted)
             new_rows.append(row_of(notice, plan.channel, plan.transport, plan.key, status, now))
         elif status == DEFERRED:
             status = SENDING
@@ -214,13 +217,22 @@ def _claim(
     return claimed
 
 
-def _first_status(writes: Writes, plan: Plan, now: datetime, counted: Counter[str]) -> str:
+def _sent_today(writes: Writes, new: Sequence[Plan], now: datetime) -> Counter[str]:
+    keys = [plan.key for plan in new if plan.key is not None and plan.daily_cap is not None]
+    if not keys:
+        return Counter()
+    writes.flush()  # the count must see this transaction's writes so far
+    return sent_today(writes.session, keys, now)
+
+
+def _first_status(plan: Plan, counted: Counter[str]) -> str:
+    """`counted`: SMS per recipient today, this chunk's claims included (updated here)."""
     if plan.key is None:
         return FAILED
     if plan.daily_cap is not None:
-        writes.flush()  # the count must see this transaction's writes so far
-        if over_daily_cap(writes.session, plan.key, plan.daily_cap, now, counted):
+        if counted[plan.key] >= plan.daily_cap:
             return SUPPRESSED_CAP
+        counted[plan.key] += 1
     return SENDING
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from services.notification.models import Delivery
@@ -25,36 +26,42 @@ def recipient_key(secret: str, address: str) -> str:
 
 
 def lock_recipient(session: Session, key: str) -> None:
-    """Serialise counting for one recipient until the transaction ends (PostgreSQL).
+    """Serialise counting for one recipient until the transaction ends (PostgreSQL)."""
+    lock_recipients(session, [key])
 
-    SQLite needs nothing: one connection per process, and it serialises writers anyway.
+
+def lock_recipients(session: Session, keys: Iterable[str]) -> None:
+    """Serialise counting for these recipients until the transaction ends, in one round trip.
+
+    The locks are taken in one order (their numbers, ascending), whoever takes them, so two
+    batches sharing recipients never deadlock. SQLite needs nothing: one connection per
+    process, and it serialises writers anyway.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        number = int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)
-        session.execute(select(func.pg_advisory_xact_lock(number)))
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    numbers = sorted({int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True) for key in keys})
+    if numbers:
+        # A function scan yields the array in its order: the locks follow `numbers`.
+        query = text("SELECT pg_advisory_xact_lock(n) FROM unnest(CAST(:numbers AS bigint[])) n")
+        session.execute(query, {"numbers": numbers})
 
 
-def over_daily_cap(
-    session: Session, key: str, cap: int, now: datetime, counted: Counter[str]
-) -> bool:
-    """Whether one more SMS to `key` today would pass `cap`; if not, it is counted in
-    `counted` (the SMS this transaction already claimed, per recipient)."""
-    if sent_today(session, key, now) + counted[key] >= cap:
-        return True
-    counted[key] += 1
-    return False
-
-
-def sent_today(session: Session, key: str, now: datetime) -> int:
-    """SMS to `key` that cost (or may have cost) since the city's midnight, under its lock:
-    a concurrent batch counts after this one committed."""
-    lock_recipient(session, key)
-    count = session.scalar(
-        select(func.count(Delivery.id)).where(
+def sent_today(session: Session, keys: Iterable[str], now: datetime) -> Counter[str]:
+    """SMS per recipient key that cost (or may have cost) since the city's midnight, under the
+    keys' locks: a concurrent batch counts after this one committed. One lock statement and
+    one count for the whole batch, however many recipients it has."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return Counter()
+    lock_recipients(session, wanted)
+    rows = session.execute(
+        select(Delivery.recipient_key, func.count(Delivery.id))
+        .where(
             Delivery.channel == "sms",
-            Delivery.recipient_key == key,
+            Delivery.recipient_key.in_(wanted),
             Delivery.status.in_(COUNTED),
             Delivery.created_at >= city_day_start(now),
         )
+        .group_by(Delivery.recipient_key)
     )
-    return int(count or 0)
+    return Counter({key: int(count) for key, count in rows})
