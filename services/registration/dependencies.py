@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from services.registration.register.adapter import PopulationRegister, SqlPopulationRegister
 from shared import topology
+from shared.messaging.handlers import held_messages
 
 RegisterFactory = Callable[[Session], PopulationRegister]
 
@@ -33,7 +34,8 @@ class Register(DependencyProvider):
 
 
 class Backlog(DependencyProvider):
-    """How many submissions wait on the broker for this service to take them."""
+    """How many submissions wait for this service: ready on the broker, or taken by this
+    process and not yet stored (a batch fills for up to `SUBMISSION_WAIT_SECONDS`)."""
 
     def setup(self) -> None:
         self.amqp_uri = self.container.config["AMQP_URI"]
@@ -41,8 +43,9 @@ class Backlog(DependencyProvider):
     def get_dependency(self, worker_ctx: WorkerContext) -> Any:
         def depth() -> int:
             queue = topology.command_queue("registration", "submit_application")
+            held = held_messages(self.container, queue.name)
             with Connection(self.amqp_uri, connect_timeout=5) as connection:
                 declared = queue(connection.default_channel).queue_declare(passive=True)
-            return int(declared.message_count)
+            return held + int(declared.message_count)
 
         return depth

@@ -1,6 +1,11 @@
 """What the registration service returns over RPC."""
 
+from datetime import date, datetime
+from typing import Any
+
 from marshmallow import Schema, fields
+
+from services.registration.models import Application
 
 
 class GuardianView(Schema):
@@ -46,3 +51,48 @@ class ApplicationView(Schema):
 
 _CHILD: ChildView = ChildView()
 _GUARDIAN: GuardianView = GuardianView()
+
+
+def view_of(application: Application) -> dict[str, Any]:
+    """Exactly what `ApplicationView().dump(application)` gives, written out by hand.
+
+    Notification asks for every batch of notices' applications (`get_applications`), and
+    marshmallow's dump, a dozen calls per field, was a twentieth of registration's CPU at a
+    steady 100 submissions/s. `ApplicationView` stays the declared shape: a unit test holds
+    the two equal, so a field added there and not here fails it.
+    """
+    a = application
+    return {
+        "reference": a.reference,
+        "round_id": a.round_id,
+        "status": a.status,
+        "preferences": None if a.preferences is None else [str(p) for p in a.preferences],
+        "submitted_at": _iso(a.submitted_at),
+        "updated_at": _iso(a.updated_at),
+        "owner_id": a.owner_id,
+        "help_point": a.help_point,
+        "ward_code": a.ward_code,
+        "rejection_reasons": None
+        if a.rejection_reasons is None
+        else [dict(reason) for reason in a.rejection_reasons],
+        "erasure_requested_at": _iso(a.erasure_requested_at),
+        "erased_at": _iso(a.erased_at),
+        "refusal": None if a.refusal is None else dict(a.refusal),
+        "late": a.late,
+        "late_reason": a.late_reason,
+        "child": {
+            "citizen_id": a.citizen_id,
+            "full_name": a.child_name,
+            "date_of_birth": _iso(a.date_of_birth),
+        },
+        "guardian": {
+            "full_name": a.guardian_name,
+            "phone": a.guardian_phone,
+            "email": a.guardian_email,
+            "language": a.language,
+        },
+    }
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -34,6 +34,7 @@ ENVELOPE_KEYS = frozenset(
 # What `str(uuid.UUID(...))` gives back, and what `datetime.isoformat()` writes: other
 # spellings may be valid too, and marshmallow decides those.
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
 
 
@@ -123,8 +124,10 @@ def _read(body: Any, expected_type: str | None) -> Message:
 def _plan_of(message_type: str, version: int) -> _Plan | None:
     contract = PAYLOADS.get((message_type, version))
     schema = contract() if contract is not None else None
-    if schema is None or schema.unknown != EXCLUDE:
-        return None  # not an event's payload (a command's refuses unknown keys at the top)
+    if schema is None:
+        return None
+    # Commands too (registration's `submit_application`, which the gateway sent unchecked):
+    # every field and validator still runs, an unknown key is still marshmallow's to refuse.
     try:
         return _plan(schema)
     except _Unsure:
@@ -145,7 +148,7 @@ def _plan(schema: Schema) -> _Plan:
 
 def _reader(field: fields.Field) -> Read:
     # Exact types only: a value marshmallow would coerce ("1" for 1) is left to it.
-    if type(field) is fields.String:
+    if type(field) in (fields.String, fields.Email):  # an Email's check is a validator
         return _exactly(str)
     if type(field) is fields.Integer:
         return _exactly(int)
@@ -155,6 +158,8 @@ def _reader(field: fields.Field) -> Read:
         return _finite
     if type(field) is fields.AwareDateTime and field.default_timezone is None:
         return _aware
+    if type(field) is fields.Date and field.format in (None, "iso", "iso8601"):
+        return _day
     if type(field) is fields.List:
         item = _validated(_reader(field.inner), field.inner.validators)
         return lambda value: [item(v) for v in _exactly(list)(value)]
@@ -183,7 +188,19 @@ def _finite(value: Any) -> float:
 def _aware(value: Any) -> datetime:
     if type(value) is not str or not _ISO.fullmatch(value):
         raise _Unsure
-    return datetime.fromisoformat(value)
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:  # an instant that does not exist (month 13): marshmallow refuses it
+        raise _Unsure from None
+
+
+def _day(value: Any) -> date:
+    if type(value) is not str or not _DAY.fullmatch(value):
+        raise _Unsure
+    try:
+        return date.fromisoformat(value)
+    except ValueError:  # a day that does not exist (2027-02-30)
+        raise _Unsure from None
 
 
 def _validated(read: Read, validators: list[Callable[[Any], Any]]) -> Read:
@@ -200,3 +217,16 @@ def _validated(read: Read, validators: list[Callable[[Any], Any]]) -> Read:
         return loaded
 
     return checked
+
+
+def conforms(message_type: str, version: int, payload: Any) -> bool:
+    """Whether the contract's plan accepts `payload` (a dumped payload, as it will travel):
+    then marshmallow would load it too. False only means "not sure": ask marshmallow."""
+    plan = _plan_of(message_type, version)
+    if plan is None:
+        return False
+    try:
+        plan.read(payload)
+    except _Unsure:
+        return False
+    return True

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 Keys = TypeVar("Keys", bound=tuple[str, ...])
@@ -28,14 +28,32 @@ def add_counts(session: Session, table: Table, added: Mapping[Keys, int]) -> Non
     """Add each `n` of `added` to the row of `table` whose key columns (the primary key, in
     order) hold that tuple of keys; a missing row starts at 0. Zeros are skipped."""
     names: Sequence[str] = [column.name for column in table.primary_key.columns]
-    rows: list[dict[str, Any]] = [
-        {**dict(zip(names, keys, strict=True)), "n": n} for keys, n in sorted(added.items()) if n
-    ]
-    if not rows:
+    ordered = [(keys, n) for keys, n in sorted(added.items()) if n]
+    if not ordered:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(table)
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement, as SQL text: Core would send the rows as an executemany (psycopg2:
+        # a round trip per row), or compile a multi-row VALUES afresh each time; either
+        # cost registration a tenth of its CPU at a steady 100 submissions/s.
+        params = [value for keys, n in ordered for value in (*keys, n)]
+        session.connection().exec_driver_sql(upsert_sql(table, len(ordered)), tuple(params))
+        return
+    rows: list[dict[str, Any]] = [
+        {**dict(zip(names, keys, strict=True)), "n": n} for keys, n in ordered
+    ]
+    insert = sqlite.insert(table)
     statement = insert.on_conflict_do_update(
         index_elements=list(table.primary_key.columns), set_={"n": table.c.n + insert.excluded.n}
     )
     session.execute(statement, rows)
+
+
+def upsert_sql(table: Table, rows: int) -> str:
+    """PostgreSQL's upsert adding to `rows` count rows of `table`, its parameters positional
+    (`%s`: each row's keys in primary-key order, then `n`). Names come from the model."""
+    keys = ", ".join(column.name for column in table.primary_key.columns)
+    one = f"({', '.join(['%s'] * (len(table.primary_key.columns) + 1))})"
+    return (
+        f"INSERT INTO {table.name} ({keys}, n) VALUES {', '.join([one] * rows)}"
+        f" ON CONFLICT ({keys}) DO UPDATE SET n = {table.name}.n + EXCLUDED.n"
+    )

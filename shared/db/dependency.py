@@ -21,6 +21,8 @@ from shared.metrics.exporter import MetricsExporter
 
 log = logging.getLogger(__name__)
 
+RELAY_BATCH = 1000  # outbox rows published per pass (one transaction, one wait for confirms)
+
 
 class Engines(SharedExtension):
     """The container's engine for its own database (config key `DB_URI`)."""
@@ -77,7 +79,12 @@ class OutboxRelay(SharedExtension):
                 # A fresh event before the pass: a kick that lands during it is not lost.
                 self._wake = Event()
                 try:
-                    while relay_batch(self.engines.engine, self.publisher):
+                    # Again only after a full batch: rows committed since this pass began
+                    # come with a kick of their own, so a second pass to find none (a
+                    # transaction and a checkout per kick) would be spent for nothing.
+                    while (
+                        relay_batch(self.engines.engine, self.publisher, RELAY_BATCH) >= RELAY_BATCH
+                    ):
                         pass
                 except Exception:
                     # Broker or database away: the rows stay put and the next pass retries.

@@ -15,6 +15,7 @@ from shared.messaging.bus import MessageBus
 from tests.support import factories
 from tests.support.broker import drain, tap
 from tests.support.registration_calls import applications, submit
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -189,3 +190,34 @@ def test_an_account_lists_only_the_applications_it_submitted(
 
     assert [(a["reference"], a["owner_id"]) for a in listed] == [("TSREF0000000000M1", "parent-1")]
     assert nobody == []
+
+
+def test_a_batch_of_notices_reads_its_applications_in_one_call(
+    registration: Any, bus: MessageBus
+) -> None:
+    submit(registration, bus, factories.submit_application(reference="TSREF0000000000B1"))
+
+    with entrypoint_hook(registration, "get_applications") as get_applications:
+        found = get_applications(["TSREF0000000000B1", "TSNOSUCHREFERENCE"])
+    with entrypoint_hook(registration, "get_application") as get_application:
+        one = get_application("TSREF0000000000B1")
+
+    assert found == {"TSREF0000000000B1": one}  # unknown references are left out
+    assert one["practice"] is False and one["guardian"]["email"] == "binh@example.com"
+
+
+def test_a_submission_waiting_for_its_batch_to_fill_counts_as_intake_backlog(
+    registration: Any, bus: MessageBus
+) -> None:
+    # A batch waits up to SUBMISSION_WAIT_SECONDS (0.2 s) for more: the command is taken off
+    # the queue (unacked, not ready) long before it is stored, and must still count.
+    def backlog() -> int:
+        with entrypoint_hook(registration, "intake_status") as intake_status:
+            return int(intake_status("2027-grade_1")["backlog"])
+
+    bus.send_command("registration", factories.submit_application(reference="TSREF0000000000H1"))
+    waiting = backlog()
+
+    wait_for(lambda: applications(registration.db_uri), what="the submission stored")
+    wait_for(lambda: backlog() == 0, what="the backlog empty once it is stored and acked")
+    assert waiting == 1

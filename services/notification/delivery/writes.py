@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import DateTime, Table, insert, update
 from sqlalchemy.orm import Session
 
-from shared.db.counts import add_counts
+from shared.db.counts import add_counts, upsert_sql
 from shared.db.types import UtcDateTime
 
 Keys = TypeVar("Keys", bound=tuple[str, ...])
@@ -100,12 +100,7 @@ class Writes:
         if not self.held:
             add_counts(self.session, table, added)
             return
-        keys = ", ".join(column.name for column in table.primary_key.columns)
-        one = f"({', '.join(['%s'] * len(rows[0]))})"
-        self._sql.append(
-            f"INSERT INTO {table.name} ({keys}, n) VALUES {', '.join([one] * len(rows))}"
-            f" ON CONFLICT ({keys}) DO UPDATE SET n = {table.name}.n + EXCLUDED.n"
-        )
+        self._sql.append(upsert_sql(table, len(rows)))
         self._params.extend(value for row in rows for value in row)
 
     def _stamp(self, value: datetime | None) -> str | None:

@@ -88,7 +88,7 @@ def take_submissions(
     # would cost a second statement (an UPDATE) per application.
     with session.no_autoflush:
         with_receipt = {application.reference for application, _ in received}
-        verdicts = verify_applications(session, register, to_check, with_receipt)
+        verdicts = verify_applications(session, register, to_check, with_receipt, rounds)
     events += [receipt(application, correlation) for application, correlation in received]
     events += verdicts
     session.flush()

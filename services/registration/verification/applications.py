@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,10 +25,12 @@ def verify_applications(
     register: PopulationRegister,
     applications: Sequence[tuple[Application, str]],
     with_receipt: Collection[str] = (),
+    rounds: Mapping[str, RoundView] | None = None,
 ) -> list[dict[str, Any]]:
     """Check `(application, correlation_id)` pairs; returns the events to stage. The verdicts
     of the references in `with_receipt` travel in their `application_received` too (marked
-    so, and the family gets one notice for both).
+    so, and the family gets one notice for both). `rounds`: the applications' rounds, when the
+    caller has just read them (else they are read here).
 
     With no school directory yet, nothing is checked: "unknown school" would be our fault,
     not the parent's. Those applications stay `received`, and the sweep checks them later.
@@ -40,7 +42,8 @@ def verify_applications(
         log.warning("no school directory yet; %d applications wait unchecked", len(applications))
         return []
     records = register.lookup_many({a.citizen_id for a, _ in applications})
-    rounds = {r.round_id: r for r in session.scalars(select(RoundView))}
+    if rounds is None:
+        rounds = {r.round_id: r for r in session.scalars(select(RoundView))}
     now = datetime.now(UTC)
     events = []
     for application, correlation_id in applications:
