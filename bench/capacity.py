@@ -252,29 +252,50 @@ def main(argv: list[str] | None = None) -> None:
 
 
 NOTES = """\
-What was seen while building this benchmark (its first runs, on this machine while other
-sessions kept its load average between 10 and 45, so the rates are far below what it gives
-alone): at 20/s every stage kept pace only just. Sampling the vhost's queues every 3 s
-showed the notifier holding a whole batch of receipts unacked for several seconds
-(`notification.on.registration.application_received`, ~100), registration's submissions
-queue at 20-50, and allocation's copy of the checked applications (`allocation.on.
-applications`) the longest, ~110 and growing until the load stopped; all drained within
-~6 s after it. CPU per application at 20/s (background work included): gateway 6.6 ms,
-registration 6.9 ms, allocation 8.7 ms, notification 7.6 ms, SMTP sink 2.4 ms: allocation,
-which is not on the receipt's path, cost the most. The receipt already goes out once per
-channel with the verdict in it (`with_receipt`), one e-mail per application.
+This round (issue 16), on a quiet machine (2026-12-07 13:00, nothing else running): the
+search found 156/s with receipts p99 820 ms (target 150/s, p99 2 s: PASS), from 97/s in the
+morning's quiet run, and CPU per application in the processes counted 6.96 ms, from 12.45 ms.
+175/s and 162/s did not hold: the submissions queue grew, registration's backlog turned the
+gateway's door to 503 (20 and 40 refused), and receipts waited up to 14 s; at 200/s receipts
+still came in at p99 1.9 s, but 484 messages waited over the last third (more than 2 s
+worth). So on these 2 cores the pipeline carries ~156 families a second end to end, with
+PostgreSQL, RabbitMQ, Redis, the sink and the load generator on the same cores.
 
-On a quiet machine (2026-12-07, load average ~2, nothing else running) the search found
-97/s; 100/s did not hold (receipts p99 3.9 s, up to 43 waiting over the last third). The
-CPU per application at 97/s adds up to 12.45 ms in the processes counted, and PostgreSQL's
-and RabbitMQ's backends come on top (about 0.6 and 1.5 to 4.8 ms per application in the
-intake runs), so two cores are spent at about 120/s whatever the order of the work. The
-notifier's share fell this round (0.48 ms a delivery in P5, from 0.77 ms, back to back);
-what is left is spread over the four Python processes. Next: a batch consumer for
-allocation's copy of the applications (3.08 ms an application here, off the receipt's path
-but on the same cores; one transaction per batch, as registration's intake has), then
-registration's verification per batch (3.35 ms), then the gateway's next steps in the P1
-section above. 150/s on two cores needs the counted CPU near 9 ms an application."""
+What was found and done, from py-spy on each service at a steady 80-130/s (on-CPU samples)
+and from the morning's CPU per application: at ~100/s the batches of each consumer held ~5
+messages (they waited 0.05 s for more), so what each batch pays once (a transaction, an
+inbox statement, a registration call, a commit) was paid per handful. Allocation applied
+registration's verdicts one message per transaction (3.08 ms an application): it now takes
+them in batches of up to 200 waiting 0.5 s (it is not on the receipt's path), one
+transaction, one inbox statement, the batch's rounds locked once and its rows read in one
+query, in arrival order (`projection.apply_application_events`; 0.48 ms now). Registration
+(3.35 ms): submission batches wait 0.2 s; submissions and events are read and built through
+the contract's plan instead of marshmallow where the plan vouches for them
+(`shared.contracts.reading`, moved from the notifier; anything else still goes through
+marshmallow, so malformed stays poison); the live page's running counts in one statement;
+the notifier's `get_applications` answered without marshmallow and without a look-up per
+round; the outbox relay no longer makes an empty second pass after each batch (1.51 ms now).
+The notifier (2.68 ms): the SMS daily cap was a flush, an advisory lock and a count for every
+SMS, ~30 % of its samples at 80/s; now one lock statement (in key order) and one grouped
+count per chunk; batches wait 0.2 s (1.39 ms now). The gateway got no cheaper per
+application at this rate (see P1 above: at a steady trickle each 202 pays its own claim
+commit and confirm). Since registration and allocation now hold messages in a filling batch
+that the broker counts as unacknowledged, not ready, allocate's refusal while applications
+are still on their way counts them too (`held_messages`), so a round is never allocated over
+a change still in a batch.
+
+The benchmark now warms up for 20 s at 50/s and waits for the queues to empty before its
+first trial: with 3 s, the first trial carried the system's start-up (each service's first
+metrics poll starts a process to learn the others' queues; pools fill): at 130/s its first
+~8 s of receipts took up to 3.6 s and the rest at most 0.7 s, so the first trial failed at
+any rate and the search went down from there. Per-2 s buckets of one 130/s trial after the
+change: the slowest receipt in each bucket 0.58-0.98 s, p50 0.28-0.50 s throughout.
+
+Next: the gateway is now the largest share (2.85 ms of 6.96 ms): a submission route without
+Flask's and flask-smorest's per-request machinery, and the claim moved to registration (see
+P1); then registration's outbox relay, which decodes and re-encodes each stored event before
+publishing it (~20 % of registration's samples), and each consumer's one ack per message
+(a multiple ack per batch needs every outstanding delivery tag of the shared channel tracked)."""
 
 
 def _write(

@@ -158,6 +158,28 @@ step for the 1.5x target: a leaner path for the submission route than Flask's di
 guard, the audit, the metrics and the access line kept, as one function), then the claim
 moved to registration as below.
 
+The quiet re-run of this round (2026-12-07 13:05, `python -m bench.intake`, nothing else
+running, load average ~3 with the services draining P1): P1 448/s at 2.36 ms of CPU per
+202, baseline (a) 1,525/s at 0.75 ms: 0.29x and 3.16x, against 0.31x and 2.84x in the
+morning's quiet run. The machine itself was slower than in the morning (baseline (b),
+hello-JSON, 0.22 ms of CPU per answer against 0.12 ms; the SMTP sink of P5 0.54 ms per
+message against 0.33), so the ratios are the figures to compare, and they did not move
+beyond the noise: right after it, two back-to-back runs of `python -m bench.intake_p1`
+(baseline (a) and P1 only, 10 s), this round's gateway against the same code with the
+gateway's changes reverted, gave 2.50x (P1 0.57x) after and 2.80x (P1 0.53x) before; note
+that the shorter harness, whose baseline (a) ran at 723-1,046/s there, gives P1 ratios near
+0.5x that the full benchmark, whose baseline (a) runs at ~1,500/s, does not. What did move:
+P6, the receipts at 200/s offered, p99 18.0 s in the morning, 2.9 s now (p50 1.6 s), since
+registration, allocation and the notifier each take a steady trickle in batches (see the
+sustained capacity below); and P7's goodput, 127 % of P1. A finding for the low-rate case:
+at a steady 130/s offered (open loop, one request at a time per connection, the sustained
+benchmark) the gateway spends ~3 ms of CPU per 202, twice what it spends under P1's 64
+concurrent callers, because nothing is shared: each claim is a group commit of one, each
+publish waits for its own confirm. py-spy on a worker at 130/s (on-CPU samples): Flask,
+flask-smorest and webargs around the view ~25 %, the publish with its confirm ~19 %, the
+claim ~15 %, gunicorn's parsing and writing ~14 %. Idle, the two workers use 2 ms of CPU a
+second between them: the background loops (limits' sync, denylist, rounds) are not it.
+
 What is left, and why the targets are out of reach here: the gateway still spends more
 CPU per answer than baseline (a) (see the ratio above: the claim's commit, the rounds'
 reloads, Flask's request and response objects), and on 2 cores it shares
