@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 NOTES = """\
-This round (issue 16), on a quiet machine (2026-12-07 13:00, nothing else running): the
+This round (issue 16), on a quiet machine (2026-12-07 13:07, nothing else running): the
 search found 156/s with receipts p99 820 ms (target 150/s, p99 2 s: PASS), from 97/s in the
 morning's quiet run, and CPU per application in the processes counted 6.96 ms, from 12.45 ms.
 175/s and 162/s did not hold: the submissions queue grew, registration's backlog turned the
