@@ -178,12 +178,26 @@ def _ask(api: str, headers: dict[str, str], reference: str) -> int:
 
 
 def _run_round(api: str, department: dict[str, str]) -> None:
-    """Close, allocate and publish the round as the department does, each step to its end."""
+    """Close, allocate and publish the round as the department does, each step to its end.
+
+    As the department does, allocate is asked again while the intake is settling (409), and
+    again after a publish refused because a change reached allocation after its preview (the
+    preview is stale: a withdrawal or an erasure on its way when the allocate job ran)."""
     rounds = f"{api}/rounds/{ROUND}"
-    for step, status in (("close", "closed"), ("allocate", "allocated"), ("publish", "published")):
-        url = f"{rounds}/{step}"
-        _until(lambda url=url: _post(url, department).status_code in (200, 202), 300)
-        _until(lambda status=status: _round_is(rounds, department, status), 600)
+    _until(lambda: _post(f"{rounds}/close", department).status_code in (200, 202), 300)
+    _until(lambda: _round_is(rounds, department, "closed"), 600)
+
+    def published() -> bool:
+        state = _round(rounds, department)
+        if state.get("job") is not None or state.get("status") == "published":
+            return state.get("status") == "published" and state.get("job") is None
+        if state.get("status") == "allocated":
+            if _post(f"{rounds}/publish", department).status_code in (200, 202):
+                return False
+        _post(f"{rounds}/allocate", department)  # closed, or a stale preview: allocate again
+        return False
+
+    _until(published, 900)
 
 
 def _round_is(rounds: str, department: dict[str, str], status: str) -> bool:
