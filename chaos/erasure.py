@@ -20,7 +20,17 @@ import requests
 from sqlalchemy import create_engine, inspect, text
 
 from chaos.invariants import rows
-from chaos.scenarios import ROUND, Outcome, Submitter, _post, _round, _until, settle, submitter
+from chaos.scenarios import (
+    ROUND,
+    Outcome,
+    Submitter,
+    _post,
+    _round,
+    _still_queued,
+    _until,
+    settle,
+    submitter,
+)
 from tests.support.accounts import DEPARTMENT, PARENT, bearer, credentials, make_account
 from tests.support.system import RunningSystem
 
@@ -71,7 +81,9 @@ def erasure(system: RunningSystem, _: Submitter, bodies: list[bytes]) -> Outcome
     offered = next(ref for ref in children if statuses.get(ref) == "offered")
     declined = _post(f"{api}/offers/{offered}/decline", parent).status_code
     _until(lambda: _statuses(system).get(offered) == "declined", 120)
-    time.sleep(3)  # the freed seat's chain has settled (no more events about it)
+    # The freed seat's chain has settled: no event about it is queued or held in a batch,
+    # and the statistics read the same twice, 3 s apart.
+    _until(lambda: _steady(system, api, department), 120)
     before = _stats(api, department)
     statuses = _statuses(system)
     rejected = next((ref for ref in children if statuses.get(ref) == "rejected"), None)
@@ -203,6 +215,12 @@ def _run_round(api: str, department: dict[str, str]) -> None:
 def _round_is(rounds: str, department: dict[str, str], status: str) -> bool:
     state = _round(rounds, department)
     return state.get("status") == status and state.get("job") is None
+
+
+def _steady(system: RunningSystem, api: str, department: dict[str, str]) -> bool:
+    first = _stats(api, department)
+    time.sleep(3)
+    return not _still_queued(system) and bool(first) and first == _stats(api, department)
 
 
 def _statuses(system: RunningSystem) -> dict[str, str]:
