@@ -32,6 +32,7 @@ from gateway.api import (
     rounds,
     schools,
 )
+from gateway.api.submit_door import SubmissionDoor
 from gateway.audit import AuditLog
 from gateway.auth.checks import RequestChecks
 from gateway.auth.ownership import Claims
@@ -104,6 +105,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    # Parents' submissions take their own WSGI path in front of Flask (gateway.api.submit_door);
+    # behind the proxy fix, so it sees the caller's address as every other route does.
+    app.wsgi_app = SubmissionDoor(app, app.wsgi_app)  # type: ignore[method-assign]
     proxies = int(config.get("TRUSTED_PROXIES", 0))
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from gateway.windows import WindowsUnknown
 from shared.db.errors import database_unavailable
 from shared.messaging.bus import CONNECTION_LOST
 
+log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 
 
@@ -159,7 +161,7 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> tuple[Response, int, dict[str, str]]:
     """The JSON error body every route uses."""
-    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    body = error_body(ApiError(status, code, message, fields))
     return jsonify(body), status, headers or {}
 
 
@@ -192,48 +194,59 @@ def _keys_as_text(messages: Any) -> Any:
     return messages
 
 
-def register_error_handlers(app: Flask) -> None:
-    """Attach the mapping to the app."""
-
-    @app.errorhandler(ApiError)
-    def _api_error(error: ApiError) -> Any:
-        return error_response(
-            error.status, error.code, error.message, error.fields, headers=error.headers
-        )
-
-    @app.errorhandler(RemoteError)
-    def _remote_error(error: RemoteError) -> Any:
+def known_error(error: Exception, metrics: Any = None) -> ApiError | None:
+    """The answer to an error the gateway knows, without Flask: its own, a service's declared
+    one, a backend away or restarting (503, counted in `metrics`); None for anything else."""
+    if isinstance(error, ApiError):
+        return error
+    if isinstance(error, RemoteError):
         mapped = REMOTE_ERRORS.get(error.exc_type)
         if mapped is None:
-            app.logger.error("unexpected remote error %s", error.exc_type)
-            return error_response(500, "internal", "Something went wrong on our side.")
+            log.error("unexpected remote error %s", error.exc_type)
+            return None
         answer = mapped.error(str(error.value))
         if answer.status in (429, 503):  # "come back later" always says when
             seconds = re.search(r"retry after (\d+)", str(error.value))
             answer.headers["Retry-After"] = (
                 seconds.group(1) if seconds else str(RETRY_AFTER_SECONDS)
             )
-        return _api_error(answer)
-
-    def _unavailable(error: Exception) -> Any:
-        app.logger.warning("backend unavailable: %s", type(error).__name__)
-        metrics = app.extensions.get("metrics")
+        return answer
+    # The gateway's own database restarting is "come back later", like a broker away; any
+    # other database error stays a server error.
+    if isinstance(error, UNAVAILABLE) or (
+        isinstance(error, DBAPIError) and database_unavailable(error)
+    ):
+        log.warning("backend unavailable: %s", type(error).__name__)
         if metrics is not None:
             metrics.overloaded.labels(reason="unavailable").inc()
-        return error_response(
+        return ApiError(
             503,
             "unavailable",
             "The service is busy or restarting. Nothing was saved; please try again shortly.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+    return None
 
-    for exception in UNAVAILABLE:
-        app.register_error_handler(exception, _unavailable)
 
-    @app.errorhandler(DBAPIError)
-    def _database_error(error: DBAPIError) -> Any:
-        # The gateway's own database restarting is "come back later", like a broker away;
-        # any other database error stays a server error.
-        if database_unavailable(error):
-            return _unavailable(error)
-        raise error
+def error_body(error: ApiError) -> dict[str, Any]:
+    """The JSON error body every route uses, of `error`."""
+    return {"error": {"code": error.code, "message": error.message, "fields": error.fields}}
+
+
+INTERNAL = ApiError(500, "internal", "Something went wrong on our side.")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Attach the mapping to the app."""
+
+    def _known(error: Exception) -> Any:
+        answer = known_error(error, app.extensions.get("metrics"))
+        if answer is None:
+            if isinstance(error, RemoteError):
+                answer = INTERNAL
+            else:
+                raise error
+        return jsonify(error_body(answer)), answer.status, answer.headers
+
+    for exception in (ApiError, RemoteError, *UNAVAILABLE, DBAPIError):
+        app.register_error_handler(exception, _known)

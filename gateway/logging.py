@@ -29,10 +29,13 @@ def correlation_id() -> str | None:
         return None
     value = g.get("correlation_id")
     if value is None:
-        offered = request.headers.get(HEADER, "")
-        value = offered if _SANE.match(offered) else uuid.uuid4().hex
-        g.correlation_id = value
+        value = g.correlation_id = chosen_correlation_id(request.headers.get(HEADER, ""))
     return str(value)
+
+
+def chosen_correlation_id(offered: str) -> str:
+    """The caller's `X-Correlation-ID` if it is a sane token, else a new one."""
+    return offered if _SANE.match(offered) else uuid.uuid4().hex
 
 
 class JsonFormatter(logging.Formatter):

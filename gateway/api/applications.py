@@ -10,7 +10,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from gateway.api.submission import accepting, refuse_when_backlogged, submit
+from gateway.api.submission import accepting, submit_in_request
 from gateway.auth.decorators import require
 from gateway.auth.ownership import current_principal, owned_application
 from gateway.auth.roles import PARENT
@@ -55,9 +55,7 @@ class Applications(MethodView):
         "2021-03-04"}, "preferences": ["TH-0001"], "guardian": {"full_name": "Nguyễn Thị
         Bình", "phone": "0912345678", "email": "binh@example.com", "language": "vi"}}'`
         """
-        backends = current_backends()
-        refuse_when_backlogged(backends)
-        return submit(backends, form)
+        return submit_in_request(form)
 
     @require(PARENT, limit="account")
     @blp.response(200, ApplicationView(many=True))

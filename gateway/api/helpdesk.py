@@ -25,7 +25,7 @@ from gateway.api.helpdesk_schemas import (
     HelpPointApplication,
     HelpPointApplicationRequest,
 )
-from gateway.api.submission import refuse_when_backlogged, submit
+from gateway.api.submission import submit_in_request
 from gateway.auth import accounts
 from gateway.auth.decorators import require
 from gateway.auth.ownership import REFERENCE, current_principal
@@ -119,10 +119,8 @@ class HelpPointApplications(MethodView):
         Bình", "phone": "0912345678", "email": "binh@example.com", "language": "vi"},
         "identity": {"document_kind": "citizen_id_card", "last_digits": "0123"}}'`
         """
-        backends = current_backends()
-        refuse_when_backlogged(backends)
         identity = form.pop("identity")
-        return submit(backends, form, FamilyAccount(identity))
+        return submit_in_request(form, FamilyAccount(identity))
 
     @require(HELPDESK, audit="helpdesk.list", limit="account")
     @blp.response(200, HelpPointApplication(many=True))

@@ -3,14 +3,16 @@ the child's claim, the instant that decides "in time", the durable command."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from flask import current_app, g
 
 from gateway.auth.decorators import client_ip
-from gateway.auth.ownership import claim_application, current_principal
-from gateway.backends import Backends
+from gateway.auth.ownership import Claims, claim_for, current_principal
+from gateway.auth.roles import Principal
+from gateway.backends import Backends, current_backends
 from gateway.errors import ApiError
 from gateway.logging import correlation_id
 from gateway.references import application_reference
@@ -19,11 +21,38 @@ from shared.contracts.envelope import make_message
 from shared.preferences import preference_problems
 
 
+@dataclass
+class Caller:
+    """Who submits, from which address, under which correlation ID and audited action;
+    `objects` gathers what the request's audit entry names (reference, round) as it is known."""
+
+    principal: Principal
+    ip: str
+    correlation_id: str
+    action: str | None
+    objects: dict[str, str] = field(default_factory=dict)
+
+
+def submit_in_request(
+    form: dict[str, Any], on_behalf: OnBehalf | None = None
+) -> tuple[dict[str, str], int]:
+    """`submit` for the current Flask request: its caller, its audit objects, and no gateway
+    audit entry for a 202 (registration writes it with the application, gateway.hooks)."""
+    backends = current_backends()
+    refuse_when_backlogged(backends)
+    caller = Caller(current_principal(), client_ip(), correlation_id() or "", g.audit_action)
+    g.audit_objects = caller.objects
+    answer = submit(backends, current_app.extensions["claims"], form, caller, on_behalf)
+    g.audited_in_command = True
+    return answer
+
+
 def refuse_when_backlogged(backends: Backends) -> None:
     """503 + Retry-After, nothing published, when registration's queue is too deep (a worker
     with too many submissions in progress refuses earlier: gateway.backlog.SubmissionGate)."""
     if backends.backlog.overloaded():
-        current_app.extensions["metrics"].overloaded.labels(reason="backlog").inc()
+        if backends.metrics is not None:
+            backends.metrics.overloaded.labels(reason="backlog").inc()
         seconds = str(backends.config.get("BACKLOG_RETRY_AFTER_SECONDS", 30))
         raise ApiError(
             503,
@@ -35,24 +64,29 @@ def refuse_when_backlogged(backends: Backends) -> None:
 
 
 def submit(
-    backends: Backends, form: dict[str, Any], on_behalf: OnBehalf | None = None
+    backends: Backends,
+    claims: Claims,
+    form: dict[str, Any],
+    caller: Caller,
+    on_behalf: OnBehalf | None = None,
 ) -> tuple[dict[str, str], int]:
-    """Check the round and the schools, claim the child for this account (or, at a help
-    point, for the family's: `on_behalf`), stamp, publish."""
+    """Check the round and the schools, claim the child for the caller's account (or, at a
+    help point, for the family's: `on_behalf`), stamp, publish. Needs no Flask request: the
+    submission route's own WSGI path (gateway.api.submit_door) calls it too."""
     round_ = accepting(backends, form["round_id"])
     refuse_bad_preferences(backends, form["preferences"], round_)
     reference = application_reference(
         backends.reference_secret, form["round_id"], form["child"]["citizen_id"]
     )
-    g.audit_objects = {"reference": reference, "round_id": form["round_id"]}
-    principal = current_principal()
-    owner = on_behalf.family(form) if on_behalf else principal.account_id
-    claim_application(reference, form["round_id"], owner)
+    caller.objects.update(reference=reference, round_id=form["round_id"])
+    owner = on_behalf.family(form) if on_behalf else caller.principal.account_id
+    claim_for(claims, reference, form["round_id"], owner)
     if on_behalf is None:
-        return _stamp_and_publish(backends, form, reference, owner)
+        return _stamp_and_publish(backends, form, reference, owner, caller)
     on_behalf.claimed(reference, form["round_id"], owner)
     try:
-        return _stamp_and_publish(backends, form, reference, owner, principal.help_point)
+        help_point = caller.principal.help_point
+        return _stamp_and_publish(backends, form, reference, owner, caller, help_point)
     except Exception:  # refused at the stamp, or not confirmed: nothing was stored
         on_behalf.not_sent(reference)
         raise
@@ -63,6 +97,7 @@ def _stamp_and_publish(
     form: dict[str, Any],
     reference: str,
     owner: str,
+    caller: Caller,
     help_point: str | None = None,
 ) -> tuple[dict[str, str], int]:
     """Stamp the submission's instant, check it is in time, publish the command durably."""
@@ -71,7 +106,6 @@ def _stamp_and_publish(
     # window, however long it waits in the queue; none stamped outside it is answered 202.
     submitted_at = datetime.now(UTC)
     accepting(backends, form["round_id"], submitted_at)
-    principal = current_principal()
     payload = {
         **form,
         "reference": reference,
@@ -81,10 +115,10 @@ def _stamp_and_publish(
         # transaction that stores the application (the broker holds it once confirmed). A
         # 202 is answered only after that confirm, so the gateway writes no entry for it.
         "audit": {
-            "action": g.audit_action,
-            "actor_id": principal.account_id,
-            "role": principal.role,
-            "ip": client_ip(),
+            "action": caller.action,
+            "actor_id": caller.principal.account_id,
+            "role": caller.principal.role,
+            "ip": caller.ip,
             "at": submitted_at,
         },
     }
@@ -92,10 +126,9 @@ def _stamp_and_publish(
         payload["help_point"] = help_point
     # `form` passed SubmitApplicationRequest just now: the contract's second pass is skipped.
     command = make_message(
-        "submit_application", payload, correlation_id=correlation_id(), check=False
+        "submit_application", payload, correlation_id=caller.correlation_id, check=False
     )
     backends.send_command("registration", command)
-    g.audited_in_command = True
     return {"reference": reference, "status": "received"}, 202
 
 

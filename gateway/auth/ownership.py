@@ -111,6 +111,12 @@ def _insert_claims(connection: Connection, rows: list[tuple[str, str, str, Any]]
 
 
 def claim_application(reference: str, round_id: str, owner: str | None = None) -> None:
+    """`claim_for` this app's claims, for `owner` (default: the request's account)."""
+    owner = owner or current_principal().account_id
+    claim_for(current_app.extensions["claims"], reference, round_id, owner)
+
+
+def claim_for(claims: Claims, reference: str, round_id: str, owner: str) -> None:
     """Bind a child's application in a round to the first account that submits it.
 
     Later submissions of the same child (same reference) from that account amend it; from
@@ -119,9 +125,7 @@ def claim_application(reference: str, round_id: str, owner: str | None = None) -
     submission may still be waiting in the queue, and a submission must not cost an RPC.
     A help desk claims it for the family's account (`owner`).
     """
-    owner = owner or current_principal().account_id
-    holder = current_app.extensions["claims"].claim(reference, owner, round_id)
-    if holder != owner:
+    if claims.claim(reference, owner, round_id) != owner:
         raise ApiError(
             409,
             "registered_by_another_account",
