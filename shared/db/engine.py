@@ -9,9 +9,16 @@ from sqlalchemy.engine import make_url
 
 
 def build_engine(
-    uri: str, *, green: bool = False, pool_size: int = 10, pre_ping: bool = True
+    uri: str,
+    *,
+    green: bool = False,
+    pool_size: int = 10,
+    pre_ping: bool = True,
+    autocommit: bool = False,
 ) -> Engine:
     """Make an engine for `uri`; `green` makes psycopg2 yield to the eventlet hub.
+    `autocommit`: every connection commits each statement as it completes (PostgreSQL;
+    set once per connection, not at each checkout and checkin).
 
     `pre_ping` tests each pooled connection with a round trip as it is checked out. Without
     it, a connection the server dropped (a restart) fails the one transaction that meets it,
@@ -31,6 +38,7 @@ def build_engine(
         max_overflow=pool_size,
         pool_pre_ping=pre_ping,
         hide_parameters=True,  # parameters are children's data; keep them out of logs
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
 
 
