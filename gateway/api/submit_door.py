@@ -97,8 +97,8 @@ class SubmissionDoor:
             return None
         try:
             form: dict[str, Any] = SUBMISSION.load(json.loads(raw))
-        except (ValueError, TypeError, ValidationError):
-            return None
+        except (ValueError, TypeError, RecursionError, ValidationError):
+            return None  # not JSON, not an object, too deep, or not a valid form
         offered = environ.get("HTTP_X_CORRELATION_ID", "")
         ip = environ.get("REMOTE_ADDR") or "unknown"
         caller = Caller(principal, ip, chosen_correlation_id(offered), self.access.audit)
