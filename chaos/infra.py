@@ -218,13 +218,14 @@ class PrivateRabbit:
         return self
 
     def create_vhost(self) -> None:
-        """The run's vhost, with every permission for guest."""
-        requests.put(f"{self.management}/api/vhosts/{self.vhost}", auth=AUTH, timeout=10)
+        """The run's vhost, with every permission for guest. On a cluster the API answers
+        once every node made the vhost: on a busy 2-core machine that took over 10 s."""
+        requests.put(f"{self.management}/api/vhosts/{self.vhost}", auth=AUTH, timeout=60)
         requests.put(
             f"{self.management}/api/permissions/{self.vhost}/guest",
             json={"configure": ".*", "write": ".*", "read": ".*"},
             auth=AUTH,
-            timeout=10,
+            timeout=60,
         ).raise_for_status()
         return self
 
