@@ -2,7 +2,9 @@
 
 `hello`: answers a fixed JSON body (the cost of gunicorn + gevent + HTTP alone).
 `publish`: validates the body with the gateway's own schema, publishes it persistently and
-waits for the broker's confirm, then answers 202 (the least the real intake has to do).
+waits for the broker's confirm, then answers 202 (the least the real intake has to do), a
+bare publish: one message per confirm, through nameko's Publisher, as the gateway did until
+it grouped the confirms of requests arriving together (gateway/commands.py).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def publish(environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
         return [b'{"error": "invalid"}']
     reference = uuid.uuid4().hex
     body = {"event_id": reference, "correlation_id": reference, "type": "baseline", "form": form}
-    _bus._publisher.publish(  # the same confirmed, persistent publish as the gateway's
+    _bus._publisher.publish(  # a confirmed, persistent publish, one at a time
         json.loads(json.dumps(body, default=str)),
         exchange="",
         routing_key="bench.baseline",

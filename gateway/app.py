@@ -144,6 +144,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         }
     )
     atexit.register(backends.rpc.close)
+    atexit.register(backends.commands.close)
     atexit.register(backends.live.close)
 
     api = Api(app)

@@ -15,12 +15,13 @@ from flask import Flask, current_app
 from nameko.amqp.publish import UndeliverableMessage
 
 from gateway.backlog import BacklogGauge
+from gateway.commands import GroupedCommands
 from gateway.livefigures import FailFast
 from gateway.rpc import RpcPool
 from gateway.windows import RoundWindows, inside
 from shared import topology
 from shared.contracts.common import LEVELS
-from shared.messaging.bus import MessageBus, declare_queues, retry_delays
+from shared.messaging.bus import declare_queues, retry_delays
 
 log = logging.getLogger(__name__)
 SERVICES = ("registration", "allocation", "notification", "estimator")
@@ -110,7 +111,7 @@ class Backends:
         self.metrics = metrics
         self.reference_secret: str = config["REFERENCE_SECRET"]
         # A submission fails fast to a 503 when the broker is away: one quick retry only.
-        self.bus = MessageBus(config["AMQP_URI"], max_retries=1)
+        self.commands = GroupedCommands(config["AMQP_URI"], retries=1)
         self.rpc = RpcPool(
             {"AMQP_URI": config["AMQP_URI"]},
             size=int(config["RPC_POOL_SIZE"]),
@@ -186,17 +187,20 @@ class Backends:
         return self._live.get(("chances", round_id), load)
 
     def send_command(self, service: str, envelope: dict[str, Any]) -> None:
-        """Publish durably and wait for the confirm; declare the command's queue if it is
-        missing (the consumer adds its other bindings as it starts)."""
+        """Publish durably and wait for the confirm (grouped with the commands of requests
+        arriving together: gateway.commands); declare the command's queue if it is missing
+        (the consumer adds its other bindings as it starts)."""
+        exchange = topology.COMMANDS.name
+        queue = topology.command_queue_name(service, envelope["type"])
         try:
             try:
-                self.bus.send_command(service, envelope)
+                self.commands.send(exchange, queue, envelope)
             except UndeliverableMessage:
                 settings = topology.queue_settings(self.config)
-                queue = topology.command_queue(service, envelope["type"], settings)
+                declared = topology.command_queue(service, envelope["type"], settings)
                 delays = retry_delays(self.config)
-                declare_queues(self.config["AMQP_URI"], [queue], delays, settings)
-                self.bus.send_command(service, envelope)
+                declare_queues(self.config["AMQP_URI"], [declared], delays, settings)
+                self.commands.send(exchange, queue, envelope)
         except Exception:
             if self.metrics is not None:
                 self.metrics.publish_failures.labels(command=envelope["type"]).inc()

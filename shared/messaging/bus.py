@@ -12,7 +12,7 @@ from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.message import Message as KombuMessage
-from nameko.amqp.publish import Publisher
+from nameko.amqp.publish import Publisher, UndeliverableMessage
 
 from shared import topology
 
@@ -125,12 +125,17 @@ def declare_queues(
         topology.declare(connection, work, retry_delays_ms, settings)
 
 
+class MessageRefused(ConnectionError):
+    """The broker refused (nacked) a published message: it is not stored."""
+
+
 class PipelinedPublisher:
-    """Publishes many events on one channel and waits once for all their confirms.
+    """Publishes many messages on one channel and waits once for all their confirms.
 
     Waiting for each confirm in turn caps a publisher near 1.7k messages/s; with the whole
-    batch in flight the broker confirms them together. Owned by one green thread (the
-    outbox relay): a channel must never be shared.
+    batch in flight the broker confirms them together. Owned by one green thread at a time
+    (the outbox relay; a leader of the gateway's grouped commands): a channel must never be
+    used by two at once.
     """
 
     def __init__(self, amqp_uri: str, timeout: float = 30.0) -> None:
@@ -138,7 +143,8 @@ class PipelinedPublisher:
         self._connection: Any = None
         self._channel: Any = None
         self._unconfirmed: set[int] = set()
-        self._nacked = False
+        self._nacked: set[int] = set()
+        self._returned: set[str] = set()
         self._sent = 0
 
     def publish_events(self, events: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
@@ -148,24 +154,48 @@ class PipelinedPublisher:
 
     def publish(self, messages: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
         """Publish `(exchange, routing_key, envelope)` triples persistently; return once all
-        are confirmed."""
+        are confirmed, else raise (a half-confirmed batch is published again by the caller)."""
+        outcomes = self.publish_each([(*message, False) for message in messages])
+        failed = next((outcome for outcome in outcomes if outcome is not None), None)
+        if failed is not None:
+            self.close()
+            raise failed
+
+    def publish_each(
+        self, messages: Sequence[tuple[str, str, Mapping[str, Any], bool]]
+    ) -> list[Exception | None]:
+        """Publish `(exchange, routing_key, envelope, mandatory)` persistently and wait once
+        for every confirm. Each message's outcome: None once the broker confirmed it stored,
+        `UndeliverableMessage` if it was returned unroutable (`mandatory`), `MessageRefused`
+        if nacked. Raises, and drops the connection, if not every confirm arrived."""
         try:
             channel = self._open()
-            for exchange, routing_key, envelope in messages:
-                channel._basic_publish(wire_message(envelope), exchange, routing_key)
+            first = self._sent + 1  # delivery tags count from 1 per channel
+            for exchange, routing_key, envelope, mandatory in messages:
+                channel._basic_publish(wire_message(envelope), exchange, routing_key, mandatory)
                 self._sent += 1
-                self._unconfirmed.add(self._sent)  # delivery tags count from 1 per channel
+                self._unconfirmed.add(self._sent)
             deadline = time.monotonic() + self.timeout
-            while self._unconfirmed and not self._nacked:
+            while self._unconfirmed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError("the broker did not confirm the batch in time")
                 self._connection.drain_events(timeout=remaining)
-            if self._nacked:
-                raise ConnectionError("the broker refused (nacked) a published message")
         except BaseException:
-            self.close()  # a half-confirmed channel is not reused; the batch is published again
+            self.close()  # a half-confirmed channel is not reused
             raise
+        outcomes: list[Exception | None] = []
+        # A returned message is returned before it is confirmed (RabbitMQ's order).
+        for tag, (_, _, envelope, _) in enumerate(messages, start=first):
+            if tag in self._nacked:
+                outcomes.append(MessageRefused("the broker refused (nacked) the message"))
+            elif envelope["event_id"] in self._returned:
+                outcomes.append(UndeliverableMessage())
+            else:
+                outcomes.append(None)
+        self._nacked.clear()
+        self._returned.clear()
+        return outcomes
 
     def close(self) -> None:
         """Drop the connection (it is reopened on the next batch)."""
@@ -184,14 +214,25 @@ class PipelinedPublisher:
             self._channel.confirm_select()
             self._channel.events["basic_ack"].add(self._on_ack)
             self._channel.events["basic_nack"].add(self._on_nack)
-            self._unconfirmed, self._sent, self._nacked = set(), 0, False
+            self._channel.events["basic_return"].add(self._on_return)
+            self._unconfirmed, self._sent = set(), 0
+            self._nacked, self._returned = set(), set()
         return self._channel
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
-        if multiple:
-            self._unconfirmed = {tag for tag in self._unconfirmed if tag > delivery_tag}
-        else:
-            self._unconfirmed.discard(delivery_tag)
+        self._settled(delivery_tag, multiple)
 
     def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
-        self._nacked = True
+        self._nacked |= self._settled(delivery_tag, multiple)
+
+    def _settled(self, delivery_tag: int, multiple: bool) -> set[int]:
+        """Take the confirmed tags out of the unconfirmed ones; which they were."""
+        if multiple:
+            settled = {tag for tag in self._unconfirmed if tag <= delivery_tag}
+        else:
+            settled = {delivery_tag} & self._unconfirmed
+        self._unconfirmed -= settled
+        return settled
+
+    def _on_return(self, exc: Exception, exchange: str, routing_key: str, message: Any) -> None:
+        self._returned.add(message.properties.get("message_id"))
