@@ -22,16 +22,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import requests
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from bench.environment import cpu_seconds, load_average, workers_of
+from bench.environment import cpu_seconds, load_average, queued_messages, workers_of
 from bench.loadgen import LoadResult, bodies_from, open_loop, run
 from bench.report import table, write_section
-from tests.support.broker import AUTH
 from tests.support.system import PROCESSES, RunningSystem, city_files, running_system
 
 COMMAND = "python -m bench.capacity"
@@ -91,25 +89,10 @@ def _cpu(system: RunningSystem) -> dict[str, float]:
     return {c: sum(cpu_seconds(p) for p in _pids(system, c)) for c in COMPONENTS}
 
 
-def _waiting(system: RunningSystem) -> int:
-    """Messages ready or unacknowledged in the run's vhost (dead letters left out)."""
-    vhost = quote(system.amqp_uri.rsplit("/", 1)[1], safe="")
-    answer = requests.get(
-        f"{system.management}/api/queues/{vhost}",
-        params={"columns": "name,messages", "disable_stats": "false"},
-        auth=AUTH,
-        timeout=10,
-    )
-    answer.raise_for_status()
-    return sum(
-        int(q.get("messages") or 0) for q in answer.json() if not q["name"].endswith(".dead")
-    )
-
-
 def _sample_depths(system: RunningSystem, stop: threading.Event, into: list[int]) -> None:
     while not stop.wait(2.0):
         try:
-            into.append(_waiting(system))
+            into.append(queued_messages(system))
         except requests.RequestException:
             continue
 
@@ -170,7 +153,7 @@ def _trial(
     applications = max(len(references), 1)
     trial = Trial(rate, load, receipts, depths)
     trial.cpu_ms = {c: (after[c] - before[c]) * 1000 / applications for c in COMPONENTS}
-    while _waiting(system) > 0 and time.monotonic() < deadline:  # quiet before the next
+    while queued_messages(system) > 0 and time.monotonic() < deadline:  # quiet before the next
         time.sleep(2)
     return trial
 
@@ -225,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         warm = int(args.warmup * 50)
         run(open_loop(url, bodies[:warm], rate=50, duration=args.warmup, headers=auth))
         settled = time.monotonic() + 60
-        while _waiting(system) > 0 and time.monotonic() < settled:
+        while queued_messages(system) > 0 and time.monotonic() < settled:
             time.sleep(1)
         used = warm
         # The first trial at `low`; if it does not hold, the search goes on below it.

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from importlib import metadata
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import requests
 from sqlalchemy import create_engine, text
@@ -138,3 +141,26 @@ class CpuMeter:
         """CPU seconds spent since `start()`."""
         self.seconds += sum(cpu_seconds(pid) for pid in self.pids)
         return self.seconds
+
+
+def queued_messages(system: Any) -> int:
+    """Messages ready or unacknowledged in the running system's vhost (dead letters left
+    out): 0 once every service has worked through what it was sent."""
+    vhost = quote(system.amqp_uri.rsplit("/", 1)[1], safe="")
+    answer = requests.get(
+        f"{system.management}/api/queues/{vhost}",
+        params={"columns": "name,messages", "disable_stats": "false"},
+        auth=AUTH,
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return sum(
+        int(q.get("messages") or 0) for q in answer.json() if not q["name"].endswith(".dead")
+    )
+
+
+def wait_until_quiet(system: Any, timeout: float) -> None:
+    """Wait (up to `timeout` seconds) until no message is queued in the system's vhost."""
+    deadline = time.monotonic() + timeout
+    while queued_messages(system) > 0 and time.monotonic() < deadline:
+        time.sleep(1)

@@ -22,7 +22,7 @@ from typing import Any
 from kombu import Connection, Queue
 from sqlalchemy import create_engine, text
 
-from bench.environment import CpuMeter, load_average, workers_of
+from bench.environment import CpuMeter, load_average, wait_until_quiet, workers_of
 from bench.loadgen import LoadResult, bodies_from, closed_loop, open_loop, run
 from bench.report import table, write_section
 from tests.support.processes import BIN, Processes, free_port, port_open
@@ -324,11 +324,13 @@ def main(argv: list[str] | None = None) -> None:
             ),
         )
         checks = {"P1": _persisted(system, p1.references, timeout=900)}
-        _drained(system, p1.references, timeout=900)  # P6 measures a quiet system
+        _drained(system, p1.references, timeout=900)  # P6 measures a quiet system:
+        wait_until_quiet(system, timeout=600)  # every notice and verdict of P1 done too
         p6 = run(open_loop(url, rest[:20000], rate=200, duration=args.seconds, headers=auth))
         checks["P6"] = _persisted(system, p6.references, timeout=600)
         _drained(system, p6.references, timeout=600)
         receipts = _receipt_latencies(system, set(p6.references))
+        wait_until_quiet(system, timeout=600)  # P7 starts on a quiet system too
         p7_rate = max(2 * p1.throughput, 100)
         p7 = run(
             open_loop(
