@@ -180,25 +180,53 @@ flask-smorest and webargs around the view ~25 %, the publish with its confirm ~1
 claim ~15 %, gunicorn's parsing and writing ~14 %. Idle, the two workers use 2 ms of CPU a
 second between them: the background loops (limits' sync, denylist, rounds) are not it.
 
-What is left, and why the targets are out of reach here: the gateway still spends more
-CPU per answer than baseline (a) (see the ratio above: the claim's commit, the rounds'
-reloads, Flask's request and response objects), and on 2 cores it shares
-the CPU with the load generator, PostgreSQL, RabbitMQ, Redis and the three services that
-drain what it takes. Next steps, in the order of the profile: move the ownership claim to
-registration (where the application lives) with a refusal stored for, shown to and
-notified to the family whose submission was refused, which removes the gateway's last
-database write; the rounds' windows pushed to the workers by their events instead of an RPC each
-second. 1,500/s needs the gateway on cores of its own. P6 (receipts within 2 s at 200/s):
-receipt and verdict now travel in one notice per channel when they are ready together
-(`application_received` carries the verdict; the verdict events have `with_receipt` and
-the notifier skips them), so an application costs two notices, not four; the sustained
-capacity below is the figure that says what the whole pipeline holds. P7: the in-flight gate
-refuses with no work once 64 submissions are in progress in a worker, but when the cores
-are saturated a refused request waits to be accepted and read like any other; a lower
-limit made it worse (at 16, closed-loop clients retrying at once turned P1 into a storm of
-refusals: 23/s of 202s). Next step: shed before the worker, in a front proxy with a
-connection limit and a queue timeout per upstream (HAProxy `maxconn` + `timeout queue`,
-answering 503 itself), with gateways sized so that each has a core."""
+Sixth round (py-spy `--gil` on a gateway worker under P1 and `python -m bench.intake_p1`,
+two rounds of 10 s, after each step, on a quiet machine; then this benchmark). Before:
+1.82-2.02 ms of CPU per 202 against baseline (a)'s 0.88-0.90 ms (2.03x-2.28x). Of the
+worker's samples, Flask's dispatch around the submission view (request context,
+before/after hooks, webargs, flask-smorest's dump) ~35 %, the claim ~19 % (~13 % of it
+SQLAlchemy switching a pooled connection to autocommit at checkout and back at checkin),
+the publish with its confirm ~17 %, the envelope's marshmallow dump ~5 %. Done, in turn:
+(1) the submission route's own WSGI path in front of Flask (`gateway/api/submit_door.py`):
+the Flask view's access rule, the same token check, denylist, counters, schema, round and
+school checks, claim, audit entry of a refusal, metrics and access line, in the same order
+and with the same answers (tests/integration/test_submit_door.py asks each refusal both
+ways and compares); what it does not take goes to Flask before anything is counted: 1.40-
+1.47 ms (1.76x-1.86x); (2) the group commit's connections a pool of their own, in autocommit
+from the start: 1.14-1.24 ms (1.53x-1.69x); (3) the envelope dumped by the contract's plan
+(`shared/contracts/writing.py`: exactly marshmallow's output for plain values, else
+marshmallow), inside the noise; (4) the commands of requests arriving together published
+on one channel with one wait for all their confirms (`gateway/commands.py` on
+`PipelinedPublisher`, as the claims are group-committed): each request still answers only
+once the broker confirmed its own message, and a message the broker returned (unroutable)
+or refused (nacked) fails its own request only (tests/integration/test_grouped_commands.py,
+on the real broker: a full queue with `reject-publish`, an unroutable key, a cut
+connection): 1.03-1.06 ms (1.21x-1.38x), the publish down from ~35 % of the samples to
+~17 %; (5) the claims sent as three arrays (`unnest ... WITH ORDINALITY`, quoted by the
+driver in C) instead of a tuple per row through `execute_values` (~13 us of CPU per row in
+process). This run: P1 0.63x baseline (a), 1.15x its CPU per 202, every 202 stored once.
+Baseline (a) is unchanged: a bare publish, one message per confirm through nameko's
+Publisher. The gateway now publishes more cheaply than that per message, which is part of
+the ratio: grouped, the confirm's round trip and kombu's and nameko's layers are paid once
+per batch. At a low rate (one request at a time) nothing is grouped and each 202 still pays
+its own claim and confirm (see the sustained capacity below).
+
+What is left: the claim is the gateway's one database write (a round trip per batch, ~20 %
+of a worker's samples now); the JSON access line ~6 %; gunicorn's parsing and writing and
+the body's validation, as in the baseline. Moving the claim into registration would take
+that write off the door, but another account's child would then be told "received" and
+refused later, where the door can refuse it now: kept at the door. P1's throughput target
+(1,500/s) needs the gateway on cores of its own: here it shares 2 cores with the load
+generator, PostgreSQL, RabbitMQ, Redis and the three services draining what it takes. P6
+(receipts within 2 s at 200/s) starts once P1's work is done (every queue empty: the
+notices of P1's 17,000 applications used to run into it) and holds, just: 200/s is above
+what the whole pipeline sustains on this machine (the sustained capacity below). P7: the
+in-flight gate refuses with no work once 64 submissions are in progress in a worker, but
+when the cores are saturated a refused request waits to be accepted and read like any
+other; a lower limit made it worse (at 16, closed-loop clients retrying at once turned P1
+into a storm of refusals: 23/s of 202s). Next step: shed before the worker, in a front
+proxy with a connection limit and a queue timeout per upstream (HAProxy `maxconn` +
+`timeout queue`, answering 503 itself), with gateways sized so that each has a core."""
 
 
 def _baseline(
