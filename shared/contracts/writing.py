@@ -21,10 +21,10 @@ from marshmallow import Schema, fields, missing
 
 from shared.contracts.envelope import PAYLOADS
 
-
-class _Unsure(Exception):
-    """The plan cannot vouch for this value (or contract): marshmallow dumps it."""
-
+# `_same(kind)`: a value of exactly that type, as is; anything else raises `_Unsure`, and is
+# marshmallow's to dump (as when reading).
+from shared.contracts.reading import _exactly as _same
+from shared.contracts.reading import _Unsure
 
 Write = Callable[[Any], Any]
 
@@ -102,15 +102,6 @@ def _field_writer(field: fields.Field) -> Write:
 
 def _iso(field: fields.Field) -> bool:
     return getattr(field, "format", None) in (None, "iso", "iso8601")
-
-
-def _same(kind: type) -> Write:
-    def write(value: Any) -> Any:
-        if type(value) is not kind:
-            raise _Unsure
-        return value
-
-    return write
 
 
 def _instant(value: Any) -> str:
