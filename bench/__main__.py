@@ -40,7 +40,9 @@ def main() -> None:
             failed.append(name)
         timings.append((name, time.monotonic() - started))
     body = describe(load_before, load_average(), timings, failed)
-    write_section("machine", "Machine, versions and load", "make bench", body)
+    # Named benchmarks are a partial run: the section says which command it was.
+    command = "make bench" if len(sys.argv) < 2 else f"python -m bench {' '.join(names)}"
+    write_section("machine", "Machine, versions and load", command, body)
     print(body)
     if failed:
         sys.exit(f"failed: {', '.join(failed)}")

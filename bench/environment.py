@@ -96,7 +96,7 @@ def describe(
             [f"`python -m {name}`", f"{seconds / 60:.1f} min" + (" (failed)" * (name in failed))]
             for name, seconds in timings
         ]
-        + [["all (`make bench`)", f"{sum(s for _, s in timings) / 60:.1f} min"]],
+        + [["all (this run)", f"{sum(s for _, s in timings) / 60:.1f} min"]],
     )
     body += (
         "\n\nThe load averages above are the machine's, the benchmarks' own work included (2 means"
